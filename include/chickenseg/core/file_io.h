@@ -1,0 +1,24 @@
+// Reading whole files and writing them atomically: a temporary file in the same
+// folder, flushed to disk, then renamed over the target, so a crash or an error
+// never leaves a half-written output and never touches the input.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace chickenseg {
+
+namespace fs = std::filesystem;
+
+// Throws Error naming the path when the file cannot be read.
+std::string read_file(const fs::path& path);
+
+// Creates missing parent folders. Throws Error on failure; the target is then unchanged.
+void write_file_atomic(const fs::path& path, std::string_view content);
+
+// Path of `path` relative to `base` with '/' separators, or empty when `path`
+// is not inside `base` (after resolving "." and ".." lexically).
+std::string relative_inside(const fs::path& path, const fs::path& base);
+
+}  // namespace chickenseg

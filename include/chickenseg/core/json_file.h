@@ -1,0 +1,40 @@
+// JSON files through nlohmann::json, with errors that give file, line and column,
+// and typed field access whose errors name the JSON path.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace chickenseg {
+
+using json = nlohmann::json;
+
+// Parses a JSON file; a syntax error becomes Error(file, line, "column N: ...").
+json read_json_file(const std::filesystem::path& path);
+json parse_json_text(const std::string& text, const std::string& name_for_errors);
+
+// Writes with 2-space indent (or compact) and a final newline, atomically.
+void write_json_file(const std::filesystem::path& path, const json& value, bool compact = false);
+
+// Field access for a JSON object at `path` (e.g. "images[3]") in `file`.
+// Each throws Error naming file and "path.key" and what was expected.
+const json& require_field(const json& object, const char* key, const std::string& path,
+                          const std::string& file);
+long long require_int(const json& object, const char* key, const std::string& path,
+                      const std::string& file);
+double require_number(const json& object, const char* key, const std::string& path,
+                      const std::string& file);
+std::string require_string(const json& object, const char* key, const std::string& path,
+                           const std::string& file);
+
+// "images[3]" style path helpers.
+inline std::string json_index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+inline std::string json_key(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+}
+
+}  // namespace chickenseg

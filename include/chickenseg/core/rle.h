@@ -1,0 +1,63 @@
+// COCO run-length encoding, bit-identical to pycocotools' maskApi.
+//
+// Layout: a binary mask of h rows and w columns is read in column-major order
+// (x outer, y inner) and stored as run lengths that alternate starting with a
+// run of zeros (which may be 0). Area, merge and IoU work on the runs directly.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chickenseg {
+
+struct Rle {
+    uint32_t h = 0;
+    uint32_t w = 0;
+    std::vector<uint32_t> counts;
+    bool operator==(const Rle&) const = default;
+};
+
+using BoxXywh = std::array<double, 4>;
+
+// mask: h*w bytes, column-major, non-zero = foreground.
+Rle rle_encode(std::span<const uint8_t> mask, uint32_t h, uint32_t w);
+// Returns h*w bytes, column-major, 0 or 1.
+std::vector<uint8_t> rle_decode(const Rle& rle);
+
+uint64_t rle_area(const Rle& rle);
+// Tight box [x, y, w, h] in pixels, as pycocotools' rleToBbox (zeros for an empty mask).
+BoxXywh rle_to_bbox(const Rle& rle);
+// Rasterises a box, as pycocotools' rleFrBbox (via a 4-point polygon).
+Rle rle_from_bbox(const BoxXywh& box, uint32_t h, uint32_t w);
+// Rasterises a polygon [x1,y1,x2,y2,...] in pixels, as pycocotools' rleFrPoly
+// (upsampling by 5, same rounding). Needs an even number of values.
+Rle rle_from_polygon(std::span<const double> xy, uint32_t h, uint32_t w);
+// Several polygons of one object merged (union), as pycocotools' frPyObjects + merge.
+Rle rle_from_polygons(const std::vector<std::vector<double>>& polygons, uint32_t h, uint32_t w);
+
+// Union (intersect = false) or intersection of masks of the same size.
+// Throws Error when sizes differ.
+Rle rle_merge(std::span<const Rle> masks, bool intersect = false);
+
+// IoU matrix, dt.size() rows x gt.size() columns, row-major. For a crowd GT
+// (iscrowd[j] != 0) the denominator is the area of the detection, as in COCO.
+// iscrowd may be empty (no crowd). Sizes must match (Error otherwise).
+std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
+                            std::span<const uint8_t> iscrowd);
+// Same for boxes [x, y, w, h].
+std::vector<double> bbox_iou(std::span<const BoxXywh> dt, std::span<const BoxXywh> gt,
+                             std::span<const uint8_t> iscrowd);
+
+// COCO's compressed string form of the counts (LEB128-like, delta-coded after the third run).
+std::string rle_to_string(const Rle& rle);
+// Throws Error("malformed RLE counts ...") on bad input (bad characters, truncated
+// value, negative run, counts not summing to h*w).
+Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w);
+// Checks counts sum to h*w; throws Error otherwise (for uncompressed RLE read from JSON).
+void rle_check(const Rle& rle);
+
+}  // namespace chickenseg

@@ -1,0 +1,82 @@
+// The SA-Co dataset JSON (REFERENCE §1): COCO plus `text_input` and
+// `is_instance_exhaustive` on every image. A negative is an image whose id no
+// annotation names. Pixel coordinates, so pycocotools and the official SAM 3
+// training loader (COCO_FROM_JSON) both read the same file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chickenseg/core/geometry.h"
+#include "chickenseg/core/json_file.h"
+#include "chickenseg/core/rle.h"
+
+namespace chickenseg {
+
+inline constexpr const char* kSacoSchema = "chickenseg.saco/1";
+
+struct Segmentation {
+    bool is_rle = false;
+    std::vector<Polygon> polygons;  // when !is_rle
+    Rle rle;                        // when is_rle
+    bool rle_uncompressed = false;  // counts were a JSON list (kept that way when written)
+};
+
+struct SacoImage {
+    int64_t id = 0;
+    std::string file_name;  // relative to the image root, '/' separators
+    uint32_t width = 0;     // after EXIF orientation
+    uint32_t height = 0;
+    std::string text_input;
+    int is_instance_exhaustive = 1;
+    json extra = json::object();  // every other field, kept as read (source, sha256, ...)
+};
+
+struct SacoAnnotation {
+    int64_t id = 0;
+    int64_t image_id = 0;
+    int64_t category_id = 1;
+    Segmentation segmentation;
+    BoxXywh bbox{0, 0, 0, 0};
+    double area = 0;
+    int iscrowd = 0;
+    json extra = json::object();
+};
+
+struct SacoCategory {
+    int64_t id = 1;
+    std::string name;
+    json extra = json::object();
+};
+
+struct SacoDataset {
+    json top = json::object();  // top-level keys other than images/annotations/categories
+    std::vector<SacoImage> images;
+    std::vector<SacoAnnotation> annotations;
+    std::vector<SacoCategory> categories;
+
+    // image id -> number of non-crowd annotations (0 for negatives).
+    std::unordered_map<int64_t, size_t> annotation_counts() const;
+    size_t positive_count() const;
+    size_t negative_count() const;
+};
+
+// Type-level parsing: throws Error naming the file and JSON path of the first
+// field with the wrong type or missing. Meaning (ids unique, polygons inside the
+// image, ...) is checked by validate_saco.
+SacoDataset saco_from_json(const json& doc, const std::string& file);
+SacoDataset read_saco_json(const std::filesystem::path& path);
+json saco_to_json(const SacoDataset& ds);
+// Deterministic output (same dataset -> same bytes), written atomically.
+void write_saco_json(const SacoDataset& ds, const std::filesystem::path& path);
+
+Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t width,
+                                    const std::string& path, const std::string& file);
+json segmentation_to_json(const Segmentation& seg);
+// The mask of an annotation as RLE at (height, width) (polygons rasterised as pycocotools does).
+Rle segmentation_to_rle(const Segmentation& seg, uint32_t height, uint32_t width);
+
+}  // namespace chickenseg

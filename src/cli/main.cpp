@@ -1,0 +1,3 @@
+#include "command.h"
+
+int main(int argc, char** argv) { return chickenseg::cli::run_cli(argc, argv); }

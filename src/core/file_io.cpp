@@ -1,0 +1,79 @@
+#include "chickenseg/core/file_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(std::string("cannot open file: ") + std::strerror(errno), path.string());
+    std::string data;
+    in.seekg(0, std::ios::end);
+    auto size = in.tellg();
+    if (size > 0) {
+        data.resize(static_cast<size_t>(size));
+        in.seekg(0);
+        in.read(data.data(), size);
+    }
+    if (!in && !in.eof()) throw Error("read failed", path.string());
+    return data;
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content) {
+    std::error_code ec;
+    if (path.has_parent_path()) {
+        fs::create_directories(path.parent_path(), ec);
+        if (ec) throw Error("cannot create folder: " + ec.message(), path.parent_path().string());
+    }
+    std::random_device rd;
+    fs::path tmp = path;
+    tmp += ".tmp." + std::to_string(getpid()) + "." + std::to_string(rd() % 1000000);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(std::string("cannot create file: ") + std::strerror(errno), tmp.string());
+    const char* p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw Error(std::string("write failed: ") + std::strerror(err), path.string());
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error(std::string("cannot flush file: ") + std::strerror(err), path.string());
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error(std::string("cannot rename temporary file into place: ") + std::strerror(err),
+                    path.string());
+    }
+}
+
+std::string relative_inside(const fs::path& path, const fs::path& base) {
+    fs::path p = fs::absolute(path).lexically_normal();
+    fs::path b = fs::absolute(base).lexically_normal();
+    fs::path rel = p.lexically_relative(b);
+    if (rel.empty()) return {};
+    auto first = rel.begin();
+    if (first != rel.end() && *first == "..") return {};
+    if (rel == ".") return {};
+    return rel.generic_string();
+}
+
+}  // namespace chickenseg

@@ -1,0 +1,235 @@
+#include "chickenseg/data/saco.h"
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+
+std::unordered_map<int64_t, size_t> SacoDataset::annotation_counts() const {
+    std::unordered_map<int64_t, size_t> counts;
+    for (const auto& im : images) counts[im.id];
+    for (const auto& a : annotations)
+        if (!a.iscrowd) counts[a.image_id]++;
+    return counts;
+}
+
+size_t SacoDataset::positive_count() const {
+    size_t n = 0;
+    for (const auto& [id, c] : annotation_counts()) n += c > 0;
+    return n;
+}
+
+size_t SacoDataset::negative_count() const { return images.size() - positive_count(); }
+
+namespace {
+
+json take_extra(const json& obj, std::initializer_list<const char*> known) {
+    json extra = json::object();
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool is_known = false;
+        for (const char* k : known) is_known |= it.key() == k;
+        if (!is_known) extra[it.key()] = it.value();
+    }
+    return extra;
+}
+
+uint32_t require_dim(const json& obj, const char* key, const std::string& path, const std::string& file) {
+    long long v = require_int(obj, key, path, file);
+    if (v <= 0 || v > 1'000'000) throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
+    return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t width, const std::string& path,
+                                    const std::string& file) {
+    Segmentation out;
+    if (seg.is_array()) {
+        for (size_t i = 0; i < seg.size(); ++i) {
+            const json& poly = seg[i];
+            std::string ppath = json_index(path, i);
+            if (!poly.is_array()) throw Error("expected a polygon (list of numbers), found " + poly.dump(), file, 0, ppath);
+            Polygon p;
+            p.reserve(poly.size());
+            for (size_t k = 0; k < poly.size(); ++k) {
+                if (!poly[k].is_number()) throw Error("expected a number, found " + poly[k].dump(), file, 0, json_index(ppath, k));
+                p.push_back(poly[k].get<double>());
+            }
+            out.polygons.push_back(std::move(p));
+        }
+        return out;
+    }
+    if (seg.is_object()) {
+        out.is_rle = true;
+        const json& size = require_field(seg, "size", path, file);
+        if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer())
+            throw Error("expected [height, width], found " + size.dump(), file, 0, json_key(path, "size"));
+        uint32_t h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
+        if (height && width && (h != height || w != width))
+            throw Error("RLE size [" + std::to_string(h) + ", " + std::to_string(w) + "] does not match the image (" +
+                            std::to_string(height) + ", " + std::to_string(width) + ")",
+                        file, 0, json_key(path, "size"));
+        const json& counts = require_field(seg, "counts", path, file);
+        try {
+            if (counts.is_string()) {
+                out.rle = rle_from_string(counts.get<std::string>(), h, w);
+            } else if (counts.is_array()) {
+                out.rle_uncompressed = true;
+                out.rle.h = h;
+                out.rle.w = w;
+                for (const auto& c : counts) {
+                    if (!c.is_number_integer() || c.get<long long>() < 0)
+                        throw Error("expected non-negative integer run lengths, found " + c.dump());
+                    out.rle.counts.push_back(c.get<uint32_t>());
+                }
+                rle_check(out.rle);
+            } else {
+                throw Error("expected a string or a list of run lengths, found " + counts.dump());
+            }
+        } catch (const Error& e) {
+            throw Error(e.message(), file, 0, json_key(path, "counts"));
+        }
+        return out;
+    }
+    throw Error("expected polygons [[x1,y1,...],...] or RLE {size, counts}, found " + std::string(seg.type_name()), file, 0,
+                path);
+}
+
+json segmentation_to_json(const Segmentation& seg) {
+    if (!seg.is_rle) {
+        json polys = json::array();
+        for (const auto& p : seg.polygons) polys.push_back(p);
+        return polys;
+    }
+    json out;
+    out["size"] = {seg.rle.h, seg.rle.w};
+    if (seg.rle_uncompressed)
+        out["counts"] = seg.rle.counts;
+    else
+        out["counts"] = rle_to_string(seg.rle);
+    return out;
+}
+
+Rle segmentation_to_rle(const Segmentation& seg, uint32_t height, uint32_t width) {
+    if (seg.is_rle) return seg.rle;
+    return rle_from_polygons(seg.polygons, height, width);
+}
+
+SacoDataset saco_from_json(const json& doc, const std::string& file) {
+    if (!doc.is_object()) throw Error("expected a JSON object with images, annotations, categories", file);
+    SacoDataset ds;
+    ds.top = take_extra(doc, {"images", "annotations", "categories"});
+
+    const json& images = require_field(doc, "images", "", file);
+    if (!images.is_array()) throw Error("expected a list", file, 0, "images");
+    std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> sizes;
+    ds.images.reserve(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+        const json& j = images[i];
+        std::string path = json_index("images", i);
+        SacoImage im;
+        im.id = require_int(j, "id", path, file);
+        im.file_name = require_string(j, "file_name", path, file);
+        im.width = require_dim(j, "width", path, file);
+        im.height = require_dim(j, "height", path, file);
+        if (auto it = j.find("text_input"); it != j.end()) {
+            if (!it->is_string()) throw Error("expected a string", file, 0, json_key(path, "text_input"));
+            im.text_input = it->get<std::string>();
+        }
+        if (j.contains("is_instance_exhaustive"))
+            im.is_instance_exhaustive = static_cast<int>(require_int(j, "is_instance_exhaustive", path, file));
+        im.extra = take_extra(j, {"id", "file_name", "width", "height", "text_input", "is_instance_exhaustive"});
+        sizes[im.id] = {im.height, im.width};
+        ds.images.push_back(std::move(im));
+    }
+
+    const json& anns = require_field(doc, "annotations", "", file);
+    if (!anns.is_array()) throw Error("expected a list", file, 0, "annotations");
+    ds.annotations.reserve(anns.size());
+    for (size_t i = 0; i < anns.size(); ++i) {
+        const json& j = anns[i];
+        std::string path = json_index("annotations", i);
+        SacoAnnotation a;
+        a.id = require_int(j, "id", path, file);
+        a.image_id = require_int(j, "image_id", path, file);
+        if (j.contains("category_id")) a.category_id = require_int(j, "category_id", path, file);
+        uint32_t h = 0, w = 0;
+        if (auto it = sizes.find(a.image_id); it != sizes.end()) std::tie(h, w) = it->second;
+        a.segmentation = segmentation_from_json(require_field(j, "segmentation", path, file), h, w,
+                                                json_key(path, "segmentation"), file);
+        if (j.contains("bbox")) {
+            const json& b = j["bbox"];
+            if (!b.is_array() || b.size() != 4) throw Error("expected [x, y, w, h], found " + b.dump(), file, 0, json_key(path, "bbox"));
+            for (size_t k = 0; k < 4; ++k) {
+                if (!b[k].is_number()) throw Error("expected a number, found " + b[k].dump(), file, 0, json_index(json_key(path, "bbox"), k));
+                a.bbox[k] = b[k].get<double>();
+            }
+        }
+        if (j.contains("area")) a.area = require_number(j, "area", path, file);
+        if (j.contains("iscrowd")) a.iscrowd = static_cast<int>(require_int(j, "iscrowd", path, file));
+        a.extra = take_extra(j, {"id", "image_id", "category_id", "segmentation", "bbox", "area", "iscrowd"});
+        ds.annotations.push_back(std::move(a));
+    }
+
+    if (doc.contains("categories")) {
+        const json& cats = doc["categories"];
+        if (!cats.is_array()) throw Error("expected a list", file, 0, "categories");
+        for (size_t i = 0; i < cats.size(); ++i) {
+            std::string path = json_index("categories", i);
+            SacoCategory c;
+            c.id = require_int(cats[i], "id", path, file);
+            c.name = require_string(cats[i], "name", path, file);
+            c.extra = take_extra(cats[i], {"id", "name"});
+            ds.categories.push_back(std::move(c));
+        }
+    }
+    return ds;
+}
+
+SacoDataset read_saco_json(const std::filesystem::path& path) {
+    return saco_from_json(read_json_file(path), path.string());
+}
+
+json saco_to_json(const SacoDataset& ds) {
+    // ordered_json keeps a readable field order; values are plain json.
+    json doc = ds.top;
+    json images = json::array();
+    for (const auto& im : ds.images) {
+        json j = im.extra;
+        j["id"] = im.id;
+        j["file_name"] = im.file_name;
+        j["width"] = im.width;
+        j["height"] = im.height;
+        j["text_input"] = im.text_input;
+        j["is_instance_exhaustive"] = im.is_instance_exhaustive;
+        images.push_back(std::move(j));
+    }
+    json anns = json::array();
+    for (const auto& a : ds.annotations) {
+        json j = a.extra;
+        j["id"] = a.id;
+        j["image_id"] = a.image_id;
+        j["category_id"] = a.category_id;
+        j["segmentation"] = segmentation_to_json(a.segmentation);
+        j["bbox"] = a.bbox;
+        j["area"] = a.area;
+        j["iscrowd"] = a.iscrowd;
+        anns.push_back(std::move(j));
+    }
+    json cats = json::array();
+    for (const auto& c : ds.categories) {
+        json j = c.extra;
+        j["id"] = c.id;
+        j["name"] = c.name;
+        cats.push_back(std::move(j));
+    }
+    doc["images"] = std::move(images);
+    doc["annotations"] = std::move(anns);
+    doc["categories"] = std::move(cats);
+    return doc;
+}
+
+void write_saco_json(const SacoDataset& ds, const std::filesystem::path& path) {
+    write_json_file(path, saco_to_json(ds));
+}
+
+}  // namespace chickenseg
