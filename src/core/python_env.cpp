@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "chickenseg/core/build_info.h"
 
@@ -21,32 +23,72 @@ std::string project_python() {
     return "python3";
 }
 
-CommandResult run_command(const std::vector<std::string>& argv) {
+std::vector<std::string> model_package_argv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{project_python(), "-m", "chickenseg_model"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+std::vector<std::string> model_package_env() {
+    std::string path = (std::filesystem::path(build_info().source_dir) / "python").string();
+    if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
+    // Unbuffered so progress lines reach the user as they happen.
+    return {"PYTHONPATH=" + path, "PYTHONUNBUFFERED=1"};
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, Capture capture,
+                          const std::vector<std::string>& extra_env) {
     CommandResult result;
     if (argv.empty()) return result;
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) return result;
+    int pipefd[2] = {-1, -1};
+    if (capture != Capture::none && ::pipe2(pipefd, O_CLOEXEC) != 0) return result;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+    if (capture != Capture::none) {
+        posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+        if (capture == Capture::all) posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+
+    // Environment: ours, with extra_env entries replacing same-named ones.
+    std::vector<std::string> env_storage;
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        std::string name = entry.substr(0, entry.find('='));
+        bool replaced = false;
+        for (const auto& x : extra_env) replaced |= x.substr(0, x.find('=')) == name;
+        if (!replaced) env_storage.push_back(std::move(entry));
+    }
+    env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> envp;
+    for (auto& e : env_storage) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
     pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
-    ::close(pipefd[1]);
+    if (capture != Capture::none) ::close(pipefd[1]);
     if (rc != 0) {
-        ::close(pipefd[0]);
+        if (capture != Capture::none) ::close(pipefd[0]);
+        result.output = std::string("cannot start ") + argv[0] + ": " + std::strerror(rc);
         return result;
     }
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<size_t>(n));
-    ::close(pipefd[0]);
+    if (capture != Capture::none) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(pipefd[0], buf, sizeof buf)) != 0) {
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            result.output.append(buf, static_cast<size_t>(n));
+        }
+        ::close(pipefd[0]);
+    }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;

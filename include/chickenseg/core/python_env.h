@@ -16,7 +16,20 @@ struct CommandResult {
     std::string output;   // stdout and stderr together
 };
 
-// Runs argv (no shell), capturing its output. Never throws for a failing command.
-CommandResult run_command(const std::vector<std::string>& argv);
+enum class Capture {
+    all,          // stdout and stderr into CommandResult::output
+    stdout_only,  // stdout captured; stderr goes to ours (progress stays visible)
+    none,         // both inherited (the child talks to the user directly)
+};
+
+// Runs argv (no shell). Never throws for a failing command; exit_code -1 when it
+// could not be started. `extra_env` entries ("NAME=value") are added to our environment.
+CommandResult run_command(const std::vector<std::string>& argv, Capture capture = Capture::all,
+                          const std::vector<std::string>& extra_env = {});
+
+// argv that runs the project's Python model package: python -m chickenseg_model ARGS...
+// (with <source dir>/python on PYTHONPATH so a foreign CHICKENSEG_PYTHON finds it too).
+std::vector<std::string> model_package_argv(const std::vector<std::string>& args);
+std::vector<std::string> model_package_env();
 
 }  // namespace chickenseg

@@ -1,0 +1,3 @@
+from chickenseg_model.cli import main
+
+raise SystemExit(main())

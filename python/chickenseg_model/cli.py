@@ -1,0 +1,109 @@
+"""Command line of the model package. Users run it through the C++ tool
+(`chickenseg model ...`), which passes the arguments on; every command prints one JSON
+document on stdout, progress on stderr, and exits 0 (ok), 1 (failure) or 2 (usage)."""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from chickenseg_model.errors import ModelError
+
+
+def _model_args(p, required=True):
+    p.add_argument("--model", required=required,
+                   help="SAM 3 Hugging Face folder (config.json + model.safetensors), or 'tiny' / "
+                        "'tiny:SEED' for the tiny random model")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--dtype", default="fp32", help="fp32 (default), bf16 or fp16")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="chickenseg model", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-tiny", help="write a tiny random SAM 3 as a Hugging Face folder")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("info", help="load a model and describe it (checks a checkpoint is loadable)")
+    _model_args(p)
+
+    p = sub.add_parser("predict", help="reference inference over an SA-Co dataset")
+    _model_args(p)
+    p.add_argument("--dataset", required=True, type=Path, help="SA-Co dataset JSON")
+    p.add_argument("--image-root", type=Path, help="folder the file_names are relative to "
+                   "(default: the dataset's folder)")
+    p.add_argument("--out", required=True, type=Path, help="predictions JSON (COCO results)")
+    p.add_argument("--presence-out", type=Path, help="presence JSON (default: OUT with .presence.json)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--min-score", type=float, default=0.05,
+                   help="keep queries scoring at least this (eval keeps >= 0.5; lower ones serve mining)")
+    p.add_argument("--prompt", help="override every image's text_input")
+
+    p = sub.add_parser("export", help="export a model package (vision encoder + decoder + text embeddings)")
+    _model_args(p)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--prompt", action="append", help="concept prompt (repeatable; default chicken)")
+    p.add_argument("--format", action="append", choices=["onnx", "aoti"],
+                   help="artefact format (repeatable; default both)")
+    p.add_argument("--dataset-version", help="dataset version id the model was trained from")
+    p.add_argument("--train-config", help="training config file the model was trained from")
+
+    p = sub.add_parser("verify", help="check a package's files and run its artefacts against PyTorch")
+    p.add_argument("package", type=Path)
+    _model_args(p, required=False)
+    p.add_argument("--samples", type=int, default=2)
+    return parser
+
+
+def run(args) -> dict:
+    from chickenseg_model.loading import load_model, save_model
+
+    if args.command == "build-tiny":
+        loaded = load_model(f"tiny:{args.seed}", "cpu", "fp32")
+        save_model(loaded, args.out)
+        return {"model": str(args.out), "source": loaded.source}
+    if args.command == "info":
+        loaded = load_model(args.model, args.device, args.dtype)
+        params = sum(p.numel() for p in loaded.model.parameters())
+        return {"model": loaded.source, "tiny": loaded.is_tiny, "parameters": params,
+                "image_size": loaded.image_size,
+                "num_queries": loaded.model.config.detr_decoder_config.num_queries,
+                "device": str(next(loaded.model.parameters()).device)}
+    if args.command == "predict":
+        from chickenseg_model.predict import predict_dataset
+
+        loaded = load_model(args.model, args.device, args.dtype)
+        presence = args.presence_out or args.out.with_suffix(".presence.json")
+        root = args.image_root or args.dataset.parent
+        return predict_dataset(loaded, args.dataset, root, args.out, presence, args.batch_size,
+                               args.min_score, args.prompt, quiet=bool(os.environ.get("CHICKENSEG_QUIET")))
+    if args.command == "export":
+        from chickenseg_model.export import export_package
+
+        loaded = load_model(args.model, args.device, args.dtype)
+        manifest = export_package(loaded, args.out, args.prompt or ["chicken"], args.format or ["onnx", "aoti"],
+                                  args.dataset_version, args.train_config)
+        return {"package": str(args.out), "files": manifest["files"], "export_timings": manifest["export_timings"]}
+    if args.command == "verify":
+        from chickenseg_model.package import check_package
+        from chickenseg_model.verify import verify_package
+
+        manifest = check_package(args.package)
+        loaded = load_model(args.model or manifest["model_source"], args.device, args.dtype)
+        return verify_package(args.package, loaded, args.samples)
+    raise AssertionError(args.command)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run(args)
+    except ModelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    if args.command == "verify" and not result["passed"]:
+        return 1
+    return 0

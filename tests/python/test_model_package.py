@@ -1,0 +1,154 @@
+"""The Python model package, driven through the C++ tool as users drive it: tiny model
+load, reference prediction on an SA-Co dataset, export of both formats, verification, and
+refusal of a corrupted package."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from chickenseg_model.loading import load_model
+from chickenseg_model.tiny import build_tiny_model
+
+
+def test_tiny_model_is_reproducible():
+    a, b, c = build_tiny_model(0), build_tiny_model(0), build_tiny_model(1)
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(pa, pb), name
+    assert any(not torch.equal(pa, pc) for pa, pc in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def test_info_through_the_tool(cs):
+    r = cs("model", "info", "--model", "tiny", "--device", "cpu", check=True)
+    info = json.loads(r.stdout)
+    assert info["tiny"] is True and info["image_size"] == 224 and info["num_queries"] == 5
+    assert info["parameters"] > 100_000
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda p: p / "nope", "model folder not found"),
+    (lambda p: (p / "sam3.pt").write_bytes(b"x") or p / "sam3.pt", "original SAM 3 checkpoint"),
+    (lambda p: (p / "cfgonly").mkdir() or (p / "cfgonly" / "config.json").write_text("{}") or p / "cfgonly",
+     "no model.safetensors"),
+])
+def test_missing_or_gated_checkpoint_explains(cs, tmp_path, make, needle):
+    r = cs("model", "info", "--model", make(tmp_path), "--device", "cpu")
+    assert r.returncode == 1
+    assert needle in r.stderr and "facebook/sam3" in r.stderr
+
+
+def test_build_tiny_folder_loads_back(cs, tmp_path):
+    cs("model", "build-tiny", "--out", tmp_path / "tiny", "--seed", "3", check=True)
+    assert (tmp_path / "tiny" / "config.json").exists()
+    loaded = load_model(str(tmp_path / "tiny"), "cpu", "fp32")
+    ref = build_tiny_model(3)
+    for (k, v), (_, w) in zip(loaded.model.state_dict().items(), ref.state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def make_dataset(root, n=4):
+    rng = np.random.default_rng(0)
+    images, anns = [], []
+    for i in range(n):
+        h, w = 120 + 10 * i, 160
+        arr = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        Image.fromarray(arr).save(root / f"img{i}.png")
+        images.append({"id": i + 1, "file_name": f"img{i}.png", "width": w, "height": h,
+                       "text_input": "chicken", "is_instance_exhaustive": 1})
+        if i % 2 == 0:
+            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 1,
+                         "segmentation": [[10, 10, 60, 10, 60, 50, 10, 50]], "bbox": [10, 10, 50, 40],
+                         "area": 2000, "iscrowd": 0})
+    ds = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "chicken"}]}
+    (root / "val.json").write_text(json.dumps(ds))
+    return root / "val.json"
+
+
+def test_predict_writes_coco_results_and_presence(cs, tmp_path):
+    val = make_dataset(tmp_path)
+    out = tmp_path / "pred.json"
+    cs("model", "predict", "--model", "tiny", "--device", "cpu", "--dataset", val, "--out", out,
+       "--min-score", "0", "--batch-size", "3", check=True)
+    preds = json.loads(out.read_text())
+    presence = json.loads((tmp_path / "pred.presence.json").read_text())
+    assert presence["schema"] == "chickenseg.presence/1"
+    assert set(presence["presence"]) == {"1", "2", "3", "4"}
+    assert len(preds) == 4 * 5  # min-score 0 keeps every query of the tiny model
+    from pycocotools import mask as mask_utils
+    sizes = {im["id"]: (im["height"], im["width"]) for im in json.loads(val.read_text())["images"]}
+    for p in preds:
+        assert p["segmentation"]["size"] == list(sizes[p["image_id"]])
+        mask_utils.decode(p["segmentation"])  # valid RLE
+        s = p["score"]
+        assert 0 <= s <= presence["presence"][str(p["image_id"])] + 1e-6  # score = query x presence
+
+
+def test_predict_batch_size_does_not_change_results(cs, tmp_path):
+    val = make_dataset(tmp_path)
+    for b in (1, 4):
+        cs("model", "predict", "--model", "tiny", "--device", "cpu", "--dataset", val,
+           "--out", tmp_path / f"p{b}.json", "--min-score", "0", "--batch-size", b, check=True)
+    p1 = json.loads((tmp_path / "p1.json").read_text())
+    p4 = json.loads((tmp_path / "p4.json").read_text())
+    assert [(a["image_id"], a["segmentation"]) for a in p1] == [(b["image_id"], b["segmentation"]) for b in p4]
+    assert np.allclose([a["score"] for a in p1], [b["score"] for b in p4], atol=1e-6)
+
+
+def test_predict_rejects_size_mismatch(cs, tmp_path):
+    val = make_dataset(tmp_path)
+    doc = json.loads(val.read_text())
+    doc["images"][1]["width"] = 999
+    val.write_text(json.dumps(doc))
+    r = cs("model", "predict", "--model", "tiny", "--device", "cpu", "--dataset", val, "--out", tmp_path / "p.json")
+    assert r.returncode == 1 and "img1.png" in r.stderr and "999" in r.stderr
+    assert not (tmp_path / "p.json").exists()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """One export of both formats (AOTInductor compiles C++: the slow part of this suite)."""
+    from tests_python_support import run_tool
+    out = tmp_path_factory.mktemp("pkg") / "package"
+    r = run_tool("model", "export", "--model", "tiny", "--device", "cpu", "--out", out,
+                 "--prompt", "chicken", "--prompt", "hen")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+@pytest.mark.model
+def test_export_writes_both_formats_and_manifest(exported):
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert manifest["schema"] == "chickenseg.package/1"
+    assert manifest["prompts"] == ["chicken", "hen"]
+    for name in ("vision_encoder.onnx", "decoder.onnx", "vision_encoder.pt2", "decoder.pt2",
+                 "text_embeddings.safetensors"):
+        assert name in manifest["files"], name
+        assert (exported / name).exists()
+    assert manifest["input"]["mean"] == [0.5, 0.5, 0.5] and manifest["input"]["size"] == 224
+
+
+@pytest.mark.model
+def test_verify_passes_in_a_fresh_process(exported, cs):
+    r = cs("model", "verify", exported, "--device", "cpu")
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads(r.stdout)
+    assert report["passed"]
+    for fmt in ("onnx", "aoti"):
+        assert report["formats"][fmt]["pred_logits"] <= 1e-4
+        assert report["formats"][fmt]["mask_iou"] >= 0.99
+
+
+@pytest.mark.model
+def test_corrupted_package_is_refused(exported, cs, tmp_path):
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(exported, bad)
+    data = bytearray((bad / "decoder.onnx").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (bad / "decoder.onnx").write_bytes(bytes(data))
+    r = cs("model", "verify", bad, "--device", "cpu")
+    assert r.returncode == 1
+    assert "decoder.onnx" in r.stderr and "SHA-256 mismatch" in r.stderr
