@@ -12,6 +12,7 @@ time-out still leaves the earlier phases) and prints a table last.
     (CPU smoke run: --model tiny --device cpu)
 """
 import argparse
+import copy
 import json
 import statistics
 import subprocess
@@ -54,6 +55,8 @@ def main():
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--phases", default="latency,export,verify")
+    ap.add_argument("--formats", default="aoti,onnx", help="export formats, in order")
+    ap.add_argument("--work", default="/tmp/chickenseg_bench", help="where packages are written (large)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     phases = args.phases.split(",")
@@ -77,7 +80,9 @@ def main():
     if "latency" in phases:
         lat = {}
         for dtype_name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-            model = loaded.model.to(dtype)
+            # bf16 runs on a copy: rounding the exported model's weights would make verify
+            # compare it against different (fp32) weights.
+            model = loaded.model if dtype == torch.float32 else copy.deepcopy(loaded.model).to(dtype)
             pixels = torch.randn(1, 3, size, size, device=device, dtype=dtype)
             text = encode_text(loaded, "chicken")[0].to(dtype)
             vision, decoder = VisionEncoder(model).eval(), PromptDecoder(model).eval()
@@ -95,35 +100,39 @@ def main():
                     lambda: decoder(*feats, text, mask), args.runs, 3, device)
             results["latency_ms"] = lat
             save()
-        loaded.model.to(torch.float32)
+            del model, vision, decoder, feats
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
-    pkg = args.out.parent / "package_tmp" if args.out.name else Path("package_tmp")
-    if "export" in phases:
+    # One package per format, AOTInductor first (the C++ runtime's path), each verified in a
+    # fresh process right after its export, so a time-out loses the least.
+    work = Path(args.work)
+    for fmt in args.formats.split(","):
+        if "export" not in phases:
+            break
+        pkg = work / f"package_{fmt}"
         t = time.time()
-        manifest = export_package(loaded, pkg, ["chicken"], ["aoti", "onnx"])
-        results["export"] = {"total_seconds": round(time.time() - t, 1), **manifest["export_timings"],
-                             "files_mb": {n: round((pkg / n).stat().st_size / 1e6, 1)
-                                          for n in manifest["files"]}}
+        manifest = export_package(loaded, pkg, ["chicken"], [fmt])
+        results.setdefault("export", {})[fmt] = {
+            "total_seconds": round(time.time() - t, 1), **manifest["export_timings"],
+            "files_mb": {n: round((pkg / n).stat().st_size / 1e6, 1) for n in manifest["files"]}}
         save()
-
-    if "verify" in phases and (pkg / "manifest.json").exists():
-        del loaded
+        if "verify" not in phases:
+            continue
         if device.type == "cuda":
             torch.cuda.empty_cache()
         t = time.time()
         proc = subprocess.run([sys.executable, "-m", "chickenseg_model", "verify", str(pkg), "--device", args.device,
                                "--samples", "1"], capture_output=True, text=True)
-        results["verify"] = {"exit_code": proc.returncode, "seconds": round(time.time() - t, 1)}
+        entry = {"exit_code": proc.returncode, "seconds": round(time.time() - t, 1)}
         try:
-            report = json.loads(proc.stdout)
-            results["verify"]["formats"] = report["formats"]
-        except json.JSONDecodeError:
-            results["verify"]["stderr_tail"] = proc.stderr[-3000:]
+            entry.update(json.loads(proc.stdout)["formats"][fmt])
+        except (json.JSONDecodeError, KeyError):
+            entry["stderr_tail"] = proc.stderr[-3000:]
+        results.setdefault("verify", {})[fmt] = entry
         save()
-        # Latency of the AOTInductor artefacts, loaded in this (non-compiling) process.
-        if (pkg / "vision_encoder.pt2").exists():
+        if fmt == "aoti":
+            # Latency of the AOTInductor artefacts, loaded in this (non-compiling) process.
             v = torch._inductor.aoti_load_package(str(pkg / "vision_encoder.pt2"))
             d = torch._inductor.aoti_load_package(str(pkg / "decoder.pt2"))
             from safetensors.torch import load_file
@@ -132,11 +141,11 @@ def main():
             pixels = torch.randn(1, 3, size, size, device=device)
             with torch.no_grad():
                 feats = v(pixels)
-                results.setdefault("latency_ms", {})["aoti_vision_fp32"] = time_ms(lambda: v(pixels), args.runs, 3, device)
-                results["latency_ms"]["aoti_decoder_cached_backbone_fp32"] = time_ms(
-                    lambda: d(*feats, text, tmask), args.runs, 3, device)
-                results["latency_ms"]["aoti_end_to_end_fp32"] = time_ms(
-                    lambda: d(*v(pixels), text, tmask), args.runs, 3, device)
+                lat = results.setdefault("latency_ms", {})
+                lat["aoti_vision_fp32"] = time_ms(lambda: v(pixels), args.runs, 3, device)
+                lat["aoti_decoder_cached_backbone_fp32"] = time_ms(lambda: d(*feats, text, tmask), args.runs, 3, device)
+                lat["aoti_end_to_end_fp32"] = time_ms(lambda: d(*v(pixels), text, tmask), args.runs, 3, device)
+            del v, d, feats
             save()
 
     print(f"\nchickenseg model bench: {results.get('gpu', args.device)}, torch {torch.__version__}, "
@@ -148,11 +157,12 @@ def main():
     for ours in ("split_end_to_end_bf16", "aoti_end_to_end_fp32"):
         if "hf_end_to_end_bf16" in lat and ours in lat:
             print(f"{'baseline hf bf16 / ' + ours:45s} {lat['hf_end_to_end_bf16'] / lat[ours]:10.2f}x")
-    for k, v in results.get("export", {}).items():
-        if k != "files_mb":
-            print(f"{'export ' + k:45s} {v:>10}")
-    if "verify" in results:
-        print(json.dumps(results["verify"], indent=1)[:3000])
+    for fmt, e in results.get("export", {}).items():
+        for k, v in e.items():
+            if k != "files_mb":
+                print(f"{'export ' + fmt + ' ' + k:45s} {v:>10}")
+    for fmt, e in results.get("verify", {}).items():
+        print(f"verify {fmt}: " + json.dumps(e)[:1500])
 
 
 if __name__ == "__main__":

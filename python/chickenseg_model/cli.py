@@ -46,7 +46,8 @@ def build_parser():
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--prompt", action="append", help="concept prompt (repeatable; default chicken)")
     p.add_argument("--format", action="append", choices=["onnx", "aoti"],
-                   help="artefact format (repeatable; default both)")
+                   help="artefact format (repeatable; default onnx). aoti is experimental: on CUDA "
+                        "(torch 2.11) loading the full-size vision encoder package crashed; see docs/model.md")
     p.add_argument("--dataset-version", help="dataset version id the model was trained from")
     p.add_argument("--train-config", help="training config file the model was trained from")
 
@@ -83,7 +84,7 @@ def run(args) -> dict:
         from chickenseg_model.export import export_package
 
         loaded = load_model(args.model, args.device, args.dtype)
-        manifest = export_package(loaded, args.out, args.prompt or ["chicken"], args.format or ["onnx", "aoti"],
+        manifest = export_package(loaded, args.out, args.prompt or ["chicken"], args.format or ["onnx"],
                                   args.dataset_version, args.train_config)
         return {"package": str(args.out), "files": manifest["files"], "export_timings": manifest["export_timings"]}
     if args.command == "verify":

@@ -113,7 +113,7 @@ def exported(tmp_path_factory):
     from tests_python_support import run_tool
     out = tmp_path_factory.mktemp("pkg") / "package"
     r = run_tool("model", "export", "--model", "tiny", "--device", "cpu", "--out", out,
-                 "--prompt", "chicken", "--prompt", "hen")
+                 "--prompt", "chicken", "--prompt", "hen", "--format", "aoti", "--format", "onnx")
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 
