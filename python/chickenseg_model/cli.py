@@ -55,6 +55,20 @@ def build_parser():
     p.add_argument("package", type=Path)
     _model_args(p, required=False)
     p.add_argument("--samples", type=int, default=2)
+
+    p = sub.add_parser("train", prog="chickenseg train", help="fine-tune SAM 3 (config YAML + key=value overrides; docs/train.md)")
+    p.add_argument("-c", "--config", type=Path, help="training config YAML (configs/train_default.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides with dotted keys, e.g. optimizer.lr=1e-4 train.batch_size=8")
+    p.add_argument("--num-gpus", type=int, default=1, help="processes (GPUs) per machine; >1 runs torchrun (DDP)")
+    p.add_argument("--num-nodes", type=int, default=1, help="machines (needs --use-cluster 1)")
+    p.add_argument("--use-cluster", type=int, choices=[0, 1], default=0, help="1: submit to SLURM via submitit")
+    p.add_argument("--cluster-backend", choices=["slurm", "local"], default="slurm",
+                   help="local: submitit's local executor (this machine; for tests)")
+    p.add_argument("--dry-run", action="store_true", help="with --use-cluster 1: write the sbatch script, submit nothing")
+    p.add_argument("--wait", action="store_true", help="with --use-cluster 1: wait for the job and print its summary")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # set by the torchrun launcher
     return parser
 
 
@@ -94,6 +108,18 @@ def run(args) -> dict:
         manifest = check_package(args.package)
         loaded = load_model(args.model or manifest["model_source"], args.device, args.dtype)
         return verify_package(args.package, loaded, args.samples)
+    if args.command == "train":
+        from chickenseg_model.train.config import load_config
+        from chickenseg_model.train.launch import launch
+
+        if args.config is None and not any(o.startswith("train_json=") for o in args.overrides):
+            raise ModelError("train: expected -c CONFIG (e.g. configs/train_default.yaml) or train_json=PATH")
+        if args.print_config:
+            cfg = load_config(args.config, args.overrides)
+            return {"config": cfg.nested(), "sources": cfg.sources}
+        return launch(args.config, args.overrides, args.num_gpus, args.num_nodes, bool(args.use_cluster),
+                      args.cluster_backend, args.dry_run, args.wait, args.worker,
+                      quiet=bool(os.environ.get("CHICKENSEG_QUIET")))
     raise AssertionError(args.command)
 
 

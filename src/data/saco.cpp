@@ -61,8 +61,12 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
     if (seg.is_object()) {
         out.is_rle = true;
         const json& size = require_field(seg, "size", path, file);
-        if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer())
-            throw Error("expected [height, width], found " + size.dump(), file, 0, json_key(path, "size"));
+        auto is_dim = [](const json& v) {
+            return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= 1'000'000;
+        };
+        if (!size.is_array() || size.size() != 2 || !is_dim(size[0]) || !is_dim(size[1]))
+            throw Error("expected [height, width] in pixels (1..1000000), found " + size.dump(), file, 0,
+                        json_key(path, "size"));
         uint32_t h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
         if (height && width && (h != height || w != width))
             throw Error("RLE size [" + std::to_string(h) + ", " + std::to_string(w) + "] does not match the image (" +
@@ -77,8 +81,10 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
                 out.rle.h = h;
                 out.rle.w = w;
                 for (const auto& c : counts) {
-                    if (!c.is_number_integer() || c.get<long long>() < 0)
-                        throw Error("expected non-negative integer run lengths, found " + c.dump());
+                    // JSON integers may pass 2^32; a silent truncation would shift every later run.
+                    if (!c.is_number_integer() || c.get<long long>() < 0 ||
+                        c.get<unsigned long long>() > 0xFFFFFFFFull)
+                        throw Error("expected run lengths in 0..4294967295, found " + c.dump());
                     out.rle.counts.push_back(c.get<uint32_t>());
                 }
                 rle_check(out.rle);

@@ -152,3 +152,18 @@ def test_corrupted_package_is_refused(exported, cs, tmp_path):
     r = cs("model", "verify", bad, "--device", "cpu")
     assert r.returncode == 1
     assert "decoder.onnx" in r.stderr and "SHA-256 mismatch" in r.stderr
+
+
+def test_doctor_loads_a_configured_checkpoint(cs, tmp_path):
+    cs("model", "build-tiny", "--out", tmp_path / "tiny", check=True)
+    r = cs("--json", "doctor", "--checkpoint", tmp_path / "tiny", "--load", "--min-disk", "0")
+    check = next(c for c in json.loads(r.stdout)["checks"] if c["name"] == "checkpoint")
+    assert check["status"] == "ok" and check["value"] == "loaded", check
+    assert check["data"]["loaded"] is True and check["data"]["parameters"] > 100_000
+
+    # Files present but unloadable weights: the check fails and says why.
+    (tmp_path / "tiny" / "model.safetensors").write_bytes(b"not safetensors at all")
+    r = cs("--json", "doctor", "--checkpoint", tmp_path / "tiny", "--load", "--min-disk", "0")
+    check = next(c for c in json.loads(r.stdout)["checks"] if c["name"] == "checkpoint")
+    assert r.returncode == 1 and check["status"] == "fail" and check["value"] == "present, does not load"
+    assert "cannot load SAM 3 weights" in check["detail"]

@@ -1,8 +1,13 @@
-// COCO run-length encoding, bit-identical to pycocotools' maskApi.
+// COCO run-length encoding, bit-identical to pycocotools' maskApi (x86-64 builds).
 //
 // Layout: a binary mask of h rows and w columns is read in column-major order
 // (x outer, y inner) and stored as run lengths that alternate starting with a
 // run of zeros (which may be 0). Area, merge and IoU work on the runs directly.
+//
+// Functions that walk pixels (decode, merge, iou) first check that the counts sum to
+// h*w (rle_check) and throw Error otherwise; area, bbox and to_string are safe on any
+// counts. No function here reads or writes out of bounds on bad input. Masks made
+// here have at most 2^32 - 1 pixels (counts are 32-bit, as in COCO).
 #pragma once
 
 #include <array>
@@ -23,32 +28,46 @@ struct Rle {
 
 using BoxXywh = std::array<double, 4>;
 
-// mask: h*w bytes, column-major, non-zero = foreground.
+// Polygon coordinates (pixels) beyond +-kMaxPolygonCoordinate are rejected: pycocotools
+// converts them to 32-bit ints after upsampling by 5 and would overflow, and walking
+// such an edge costs time proportional to its length.
+inline constexpr double kMaxPolygonCoordinate = 1e7;
+
+// mask: h*w bytes, column-major, non-zero = foreground (pycocotools needs 0/1 bytes;
+// any non-zero byte counts as 1 here). Throws Error when mask.size() != h*w.
 Rle rle_encode(std::span<const uint8_t> mask, uint32_t h, uint32_t w);
 // Returns h*w bytes, column-major, 0 or 1.
 std::vector<uint8_t> rle_decode(const Rle& rle);
 
 uint64_t rle_area(const Rle& rle);
 // Tight box [x, y, w, h] in pixels, as pycocotools' rleToBbox (zeros for an empty mask).
+// Quirk kept for bit-compatibility: when a foreground run crosses a column boundary the
+// box spans the full height; zero-length runs inside the counts can widen the box.
 BoxXywh rle_to_bbox(const Rle& rle);
-// Rasterises a box, as pycocotools' rleFrBbox (via a 4-point polygon).
+// Rasterises a box, as pycocotools' rleFrBbox (via the 4-point polygon
+// (x,y) (x,y+h) (x+w,y+h) (x+w,y), the same vertex order as maskApi).
 Rle rle_from_bbox(const BoxXywh& box, uint32_t h, uint32_t w);
 // Rasterises a polygon [x1,y1,x2,y2,...] in pixels, as pycocotools' rleFrPoly
-// (upsampling by 5, same rounding). Needs an even number of values.
+// (upsampling by 5, same rounding). Needs an even number of values (Error otherwise)
+// and finite coordinates within +-kMaxPolygonCoordinate. No values: an empty mask.
 Rle rle_from_polygon(std::span<const double> xy, uint32_t h, uint32_t w);
-// Several polygons of one object merged (union), as pycocotools' frPyObjects + merge.
+// Several polygons of one object merged (union), as pycocotools' annToRLE
+// (frPyObjects + merge). Every list is a polygon, also a 4-value one: pycocotools'
+// frPyObjects would read a first polygon of exactly 4 values as a box [x,y,w,h];
+// we do not (a 2-point polygon is a degenerate sliver). No polygons: an empty mask.
 Rle rle_from_polygons(const std::vector<std::vector<double>>& polygons, uint32_t h, uint32_t w);
 
 // Union (intersect = false) or intersection of masks of the same size.
-// Throws Error when sizes differ.
+// Throws Error when sizes differ. No masks: Rle{} (h = w = 0), as pycocotools.
 Rle rle_merge(std::span<const Rle> masks, bool intersect = false);
 
 // IoU matrix, dt.size() rows x gt.size() columns, row-major. For a crowd GT
 // (iscrowd[j] != 0) the denominator is the area of the detection, as in COCO.
-// iscrowd may be empty (no crowd). Sizes must match (Error otherwise).
+// iscrowd may be empty (no crowd) or has gt.size() entries. Every mask must have the
+// size of the first one (Error otherwise; pycocotools would return -1 for such pairs).
 std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
                             std::span<const uint8_t> iscrowd);
-// Same for boxes [x, y, w, h].
+// Same for boxes [x, y, w, h], as pycocotools' bbIou.
 std::vector<double> bbox_iou(std::span<const BoxXywh> dt, std::span<const BoxXywh> gt,
                              std::span<const uint8_t> iscrowd);
 

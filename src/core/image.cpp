@@ -1,0 +1,161 @@
+// Pixel decoding (stb_image), EXIF orientation and PNG/JPEG encoding
+// (stb_image_write). The header side lives in image_info.cpp.
+#include "chickenseg/core/image.h"
+
+#include <climits>
+#include <memory>
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
+#include "stb_guard.h"
+
+namespace chickenseg {
+
+namespace {
+
+// 2^28 pixels (a 16384 x 16384 image, 768 MiB as RGB). A header can claim up to
+// 65535 x 65535; refusing beyond this keeps a damaged or hostile file from
+// exhausting memory.
+constexpr uint64_t kMaxDecodePixels = uint64_t{1} << 28;
+
+void check_pixels(const RgbImage& image, const char* what) {
+    if (image.width == 0 || image.height == 0)
+        throw Error(std::string(what) + ": image is " + std::to_string(image.width) + "x" +
+                    std::to_string(image.height) + ", expected at least 1x1");
+    const uint64_t expected = uint64_t{image.width} * image.height * 3;
+    if (image.pixels.size() != expected)
+        throw Error(std::string(what) + ": pixel buffer holds " + std::to_string(image.pixels.size()) +
+                    " bytes, expected width*height*3 = " + std::to_string(expected));
+    if (uint64_t{image.width} * 3 > INT_MAX || image.height > INT_MAX)
+        throw Error(std::string(what) + ": image " + std::to_string(image.width) + "x" +
+                    std::to_string(image.height) + " is too large to encode");
+}
+
+void append_to_string(void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+struct StbFree {
+    void operator()(stbi_uc* p) const { stbi_image_free(p); }
+};
+
+}  // namespace
+
+RgbImage orient_image(const RgbImage& image, int exif_orientation) {
+    if (exif_orientation < 1 || exif_orientation > 8)
+        throw Error("EXIF orientation " + std::to_string(exif_orientation) + ", expected 1..8");
+    check_pixels(image, "orient_image");
+    if (exif_orientation == 1) return image;
+    const uint32_t w = image.width, h = image.height;
+    const bool swap = exif_orientation >= 5;
+    RgbImage out;
+    out.width = swap ? h : w;
+    out.height = swap ? w : h;
+    out.pixels.resize(image.pixels.size());
+    for (uint32_t y = 0; y < out.height; ++y) {
+        for (uint32_t x = 0; x < out.width; ++x) {
+            // Which stored pixel is shown at (x, y).
+            uint32_t sx = 0, sy = 0;
+            switch (exif_orientation) {
+                case 2: sx = w - 1 - x; sy = y; break;              // mirrored left-right
+                case 3: sx = w - 1 - x; sy = h - 1 - y; break;      // rotated 180
+                case 4: sx = x; sy = h - 1 - y; break;              // mirrored top-bottom
+                case 5: sx = y; sy = x; break;                      // transposed
+                case 6: sx = y; sy = h - 1 - x; break;              // needs 90 clockwise
+                case 7: sx = w - 1 - y; sy = h - 1 - x; break;      // transversed
+                case 8: sx = w - 1 - y; sy = x; break;              // needs 90 counter-clockwise
+            }
+            const uint8_t* src = &image.pixels[(uint64_t{sy} * w + sx) * 3];
+            uint8_t* dst = &out.pixels[(uint64_t{y} * out.width + x) * 3];
+            dst[0] = src[0];
+            dst[1] = src[1];
+            dst[2] = src[2];
+        }
+    }
+    return out;
+}
+
+RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_for_errors) {
+    const ImageInfo info = read_image_info(bytes, name_for_errors);
+    if (info.format == ImageFormat::webp || info.format == ImageFormat::tiff)
+        throw Error(std::string("cannot decode the pixels of a ") + image_format_name(info.format) +
+                        " file (only JPEG, PNG, BMP and GIF are decoded); convert it to PNG or JPEG",
+                    name_for_errors);
+    if (uint64_t{info.stored_width} * info.stored_height > kMaxDecodePixels)
+        throw Error("image is " + std::to_string(info.stored_width) + "x" +
+                        std::to_string(info.stored_height) + ", larger than the " +
+                        std::to_string(kMaxDecodePixels) + " pixels decode_image accepts",
+                    name_for_errors);
+    if (bytes.size() > INT_MAX)
+        throw Error("file is larger than 2 GiB, which stb_image cannot decode", name_for_errors);
+
+    if (info.format == ImageFormat::jpeg) check_jpeg_for_stb(bytes, name_for_errors);
+
+    int w = 0, h = 0, channels_in_file = 0;
+    std::unique_ptr<stbi_uc, StbFree> data(stbi_load_from_memory(
+        bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels_in_file, 3));
+    if (!data)
+        throw Error(std::string("cannot decode ") + image_format_name(info.format) + " pixels: " +
+                        stbi_failure_reason(),
+                    name_for_errors);
+    if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)
+        throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) +
+                        " differs from the header's " + std::to_string(info.stored_width) + "x" +
+                        std::to_string(info.stored_height),
+                    name_for_errors);
+    RgbImage image;
+    image.width = info.stored_width;
+    image.height = info.stored_height;
+    image.pixels.assign(data.get(), data.get() + uint64_t{image.width} * image.height * 3);
+    if (info.exif_orientation == 1) return image;
+    return orient_image(image, info.exif_orientation);
+}
+
+RgbImage decode_image(const std::filesystem::path& path) {
+    const std::string bytes = read_file(path);
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+    return decode_image(std::span<const uint8_t>(data, bytes.size()), path.string());
+}
+
+std::string encode_png(const RgbImage& image) {
+    check_pixels(image, "PNG encoding");
+    std::string out;
+    const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+    if (!stbi_write_png_to_func(append_to_string, &out, w, h, 3, image.pixels.data(), w * 3))
+        throw Error("PNG encoding failed for a " + std::to_string(w) + "x" + std::to_string(h) + " image");
+    return out;
+}
+
+std::string encode_jpeg(const RgbImage& image, int quality) {
+    if (quality < 1 || quality > 100)
+        throw Error("JPEG quality " + std::to_string(quality) + ", expected 1..100");
+    check_pixels(image, "JPEG encoding");
+    std::string out;
+    const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+    if (!stbi_write_jpg_to_func(append_to_string, &out, w, h, 3, image.pixels.data(), quality))
+        throw Error("JPEG encoding failed for a " + std::to_string(w) + "x" + std::to_string(h) + " image");
+    return out;
+}
+
+void write_png(const std::filesystem::path& path, const RgbImage& image) {
+    try {
+        write_file_atomic(path, encode_png(image));
+    } catch (const Error& e) {
+        if (!e.place().file.empty()) throw;
+        throw Error(e.message(), path.string());
+    }
+}
+
+void write_jpeg(const std::filesystem::path& path, const RgbImage& image, int quality) {
+    try {
+        write_file_atomic(path, encode_jpeg(image, quality));
+    } catch (const Error& e) {
+        if (!e.place().file.empty()) throw;
+        throw Error(e.message(), path.string());
+    }
+}
+
+}  // namespace chickenseg

@@ -1,0 +1,518 @@
+// COCO RLE, following pycocotools' maskApi.c step for step where the result depends
+// on it (rounding in the polygon rasteriser, run merging, the string codec), so the
+// outputs are bit-identical; written with vectors and spans instead of malloc.
+#include "chickenseg/core/rle.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+namespace {
+
+uint64_t pixel_count(uint32_t h, uint32_t w) { return uint64_t{h} * w; }
+
+void check_pixel_count(uint32_t h, uint32_t w, const char* what) {
+    if (pixel_count(h, w) > std::numeric_limits<uint32_t>::max())
+        throw Error(std::string(what) + ": a " + std::to_string(h) + "x" + std::to_string(w) +
+                    " mask has more than 2^32-1 pixels, which COCO RLE (32-bit counts) cannot hold");
+}
+
+std::string size_text(const Rle& r) { return std::to_string(r.h) + "x" + std::to_string(r.w); }
+
+// maskApi converts doubles to int with a C cast; on x86-64 (cvttsd2si) a NaN or an
+// out-of-range value becomes INT_MIN. rleFrPoly hits this for a zero-length edge
+// (slope 0/0 = NaN), so the same value is produced here without undefined behaviour.
+int truncate_to_int(double d) {
+    if (!(d > -2147483649.0 && d < 2147483648.0)) return std::numeric_limits<int>::min();
+    return static_cast<int>(d);
+}
+
+// Collects the y-boundary points of rleFrPoly's densely sampled outline. maskApi
+// stores every upsampled point first; only consecutive pairs matter, so the points
+// are consumed as they are generated and memory stays proportional to the output.
+class BoundaryCollector {
+public:
+    BoundaryCollector(uint32_t h, uint32_t w) : h_(h), w_(w) {}
+
+    void add(int u, int v) {
+        if (have_prev_ && u != prev_u_) emit(u, v);
+        prev_u_ = u;
+        prev_v_ = v;
+        have_prev_ = true;
+    }
+
+    std::vector<uint64_t>& positions() { return positions_; }
+
+private:
+    void emit(int u, int v) {
+        constexpr double kScale = 5;
+        double xd = static_cast<double>(u < prev_u_ ? u : u - 1);
+        xd = (xd + .5) / kScale - .5;
+        if (std::floor(xd) != xd || xd < 0 || xd > static_cast<double>(w_) - 1) return;
+        double yd = static_cast<double>(v < prev_v_ ? v : prev_v_);
+        yd = (yd + .5) / kScale - .5;
+        if (yd < 0)
+            yd = 0;
+        else if (yd > h_)
+            yd = h_;
+        yd = std::ceil(yd);
+        positions_.push_back(static_cast<uint64_t>(xd) * h_ + static_cast<uint64_t>(yd));
+    }
+
+    uint32_t h_, w_;
+    bool have_prev_ = false;
+    int prev_u_ = 0, prev_v_ = 0;
+    std::vector<uint64_t> positions_;
+};
+
+// Walks one edge of the upsampled polygon exactly as rleFrPoly does (same flip, slope
+// and rounding), feeding the points to the collector in outline order.
+void walk_edge(int xs, int ys, int xe, int ye, BoundaryCollector& out) {
+    int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
+    bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+    if (flip) {
+        std::swap(xs, xe);
+        std::swap(ys, ye);
+    }
+    double s = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
+    if (dx >= dy) {
+        for (int d = 0; d <= dx; ++d) {
+            int t = flip ? dx - d : d;
+            out.add(t + xs, truncate_to_int(ys + s * t + .5));
+        }
+    } else {
+        for (int d = 0; d <= dy; ++d) {
+            int t = flip ? dy - d : d;
+            out.add(truncate_to_int(xs + s * t + .5), t + ys);
+        }
+    }
+}
+
+// Turns sorted toggle positions into run lengths, as the end of rleFrPoly: two
+// toggles at the same position cancel, merging the run after them into the one before.
+std::vector<uint32_t> toggles_to_counts(std::vector<uint64_t>& a) {
+    std::sort(a.begin(), a.end());
+    uint64_t prev = 0;
+    for (auto& x : a) {
+        uint64_t t = x;
+        x -= prev;
+        prev = t;
+    }
+    std::vector<uint32_t> counts;
+    counts.reserve(a.size());
+    size_t j = 0;
+    counts.push_back(static_cast<uint32_t>(a[j++]));
+    while (j < a.size()) {
+        if (a[j] > 0) {
+            counts.push_back(static_cast<uint32_t>(a[j++]));
+        } else {
+            ++j;
+            if (j < a.size()) counts.back() += static_cast<uint32_t>(a[j++]);
+        }
+    }
+    return counts;
+}
+
+// Per-mask data rle_iou reuses for every pair: the area, the column range and the
+// foreground runs as [begin, end) pixel positions, so a pair costs one pass over the
+// runs that fall in the shared columns and nothing is allocated per pair.
+struct RunIndex {
+    uint64_t area = 0;
+    uint32_t x_begin = 0, x_end = 0;  // columns holding foreground, [begin, end); empty if equal
+    size_t first = 0, last = 0;       // this mask's runs in the shared interval array
+};
+
+struct Interval {
+    uint32_t begin, end;  // positions fit: rle_iou only takes masks of < 2^32 pixels
+};
+
+// Also validates the counts (the sum must be h*w) in the same pass.
+RunIndex index_runs(const Rle& r, std::vector<Interval>& intervals) {
+    RunIndex idx;
+    idx.first = intervals.size();
+    const std::vector<uint32_t>& c = r.counts;
+    uint64_t pos = 0;
+    size_t j = 0;
+    for (; j + 1 < c.size(); j += 2) {
+        pos += c[j];
+        if (c[j + 1] > 0) {
+            // Positions can exceed 32 bits only in counts that fail the check below.
+            intervals.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + c[j + 1])});
+            idx.area += c[j + 1];
+        }
+        pos += c[j + 1];
+    }
+    if (j < c.size()) pos += c[j];
+    if (pos != pixel_count(r.h, r.w)) rle_check(r);  // throws, with the usual message
+    idx.last = intervals.size();
+    if (idx.last > idx.first && r.h > 0) {
+        idx.x_begin = intervals[idx.first].begin / r.h;
+        idx.x_end = (intervals[idx.last - 1].end - 1) / r.h + 1;
+    }
+    return idx;
+}
+
+// Pixels in both masks: a merge of two sorted, disjoint interval lists, started at the
+// first column both masks occupy.
+uint64_t intersection_area(const RunIndex& a, const RunIndex& b, const std::vector<Interval>& iv,
+                           uint32_t h) {
+    uint32_t x0 = std::max(a.x_begin, b.x_begin), x1 = std::min(a.x_end, b.x_end);
+    if (x0 >= x1) return 0;
+    uint64_t lo = uint64_t{x0} * h, hi = uint64_t{x1} * h;
+    auto ends_by = [](const Interval& v, uint64_t pos) { return uint64_t{v.end} <= pos; };
+    size_t i = std::lower_bound(iv.begin() + a.first, iv.begin() + a.last, lo, ends_by) - iv.begin();
+    size_t j = std::lower_bound(iv.begin() + b.first, iv.begin() + b.last, lo, ends_by) - iv.begin();
+    uint64_t inter = 0;
+    while (i < a.last && j < b.last) {
+        const Interval& p = iv[i];
+        const Interval& q = iv[j];
+        if (p.begin >= hi || q.begin >= hi) break;
+        uint32_t s = std::max(p.begin, q.begin), e = std::min(p.end, q.end);
+        if (s < e) inter += e - s;
+        if (p.end < q.end)
+            ++i;
+        else
+            ++j;
+    }
+    return inter;
+}
+
+}  // namespace
+
+void rle_check(const Rle& rle) {
+    uint64_t sum = 0;
+    for (uint32_t c : rle.counts) sum += c;
+    if (sum != pixel_count(rle.h, rle.w))
+        throw Error("RLE counts sum to " + std::to_string(sum) + ", expected h*w = " +
+                    std::to_string(rle.h) + "*" + std::to_string(rle.w) + " = " +
+                    std::to_string(pixel_count(rle.h, rle.w)));
+}
+
+Rle rle_encode(std::span<const uint8_t> mask, uint32_t h, uint32_t w) {
+    check_pixel_count(h, w, "rle_encode");
+    if (mask.size() != pixel_count(h, w))
+        throw Error("rle_encode: mask has " + std::to_string(mask.size()) + " bytes, expected h*w = " +
+                    std::to_string(pixel_count(h, w)));
+    Rle r{h, w, {}};
+    bool value = false;
+    uint32_t run = 0;
+    for (uint8_t px : mask) {
+        if ((px != 0) != value) {
+            r.counts.push_back(run);
+            run = 0;
+            value = !value;
+        }
+        ++run;
+    }
+    r.counts.push_back(run);
+    return r;
+}
+
+std::vector<uint8_t> rle_decode(const Rle& rle) {
+    rle_check(rle);
+    std::vector<uint8_t> mask(pixel_count(rle.h, rle.w));
+    size_t pos = 0;
+    for (size_t j = 0; j < rle.counts.size(); ++j) {
+        if (j % 2 == 1) std::fill_n(mask.begin() + static_cast<ptrdiff_t>(pos), rle.counts[j], uint8_t{1});
+        pos += rle.counts[j];
+    }
+    return mask;
+}
+
+uint64_t rle_area(const Rle& rle) {
+    uint64_t a = 0;
+    for (size_t j = 1; j < rle.counts.size(); j += 2) a += rle.counts[j];
+    return a;
+}
+
+BoxXywh rle_to_bbox(const Rle& rle) {
+    // Same 32-bit arithmetic as maskApi (including the wrap-around of cc - 1 after a
+    // zero-length leading run), so even odd counts give pycocotools' box.
+    size_t m = rle.counts.size() / 2 * 2;
+    uint32_t h = rle.h, w = rle.w;
+    if (m == 0 || h == 0) return {0, 0, 0, 0};
+    uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+    for (size_t j = 0; j < m; ++j) {
+        cc += rle.counts[j];
+        uint32_t t = cc - static_cast<uint32_t>(j % 2);
+        uint32_t y = t % h, x = (t - y) / h;
+        if (j % 2 == 0) {
+            xp = x;
+        } else if (xp < x) {
+            ys = 0;
+            ye = h - 1;
+        }
+        xs = std::min(xs, x);
+        xe = std::max(xe, x);
+        ys = std::min(ys, y);
+        ye = std::max(ye, y);
+    }
+    return {static_cast<double>(xs), static_cast<double>(ys), static_cast<double>(xe - xs + 1),
+            static_cast<double>(ye - ys + 1)};
+}
+
+Rle rle_from_polygon(std::span<const double> xy, uint32_t h, uint32_t w) {
+    check_pixel_count(h, w, "rle_from_polygon");
+    if (xy.size() % 2 != 0)
+        throw Error("polygon has " + std::to_string(xy.size()) +
+                    " values, expected an even number (x1, y1, x2, y2, ...)");
+    for (size_t i = 0; i < xy.size(); ++i) {
+        if (!std::isfinite(xy[i]) || std::abs(xy[i]) > kMaxPolygonCoordinate)
+            throw Error("polygon value " + std::to_string(i) + " is " + std::to_string(xy[i]) +
+                        ", expected a finite pixel coordinate within +-1e7");
+    }
+    size_t k = xy.size() / 2;
+    Rle r{h, w, {}};
+    if (k == 0 || w == 0) {
+        // maskApi reads uninitialised memory for an empty polygon; an empty mask is the
+        // only sensible answer. A zero-width image has no pixels to fill.
+        r.counts.push_back(static_cast<uint32_t>(pixel_count(h, w)));
+        return r;
+    }
+    constexpr double kScale = 5;
+    std::vector<int> x(k + 1), y(k + 1);
+    for (size_t j = 0; j < k; ++j) {
+        x[j] = static_cast<int>(kScale * xy[2 * j] + .5);
+        y[j] = static_cast<int>(kScale * xy[2 * j + 1] + .5);
+    }
+    x[k] = x[0];
+    y[k] = y[0];
+    BoundaryCollector collector(h, w);
+    for (size_t j = 0; j < k; ++j) walk_edge(x[j], y[j], x[j + 1], y[j + 1], collector);
+    std::vector<uint64_t>& a = collector.positions();
+    a.push_back(pixel_count(h, w));
+    r.counts = toggles_to_counts(a);
+    return r;
+}
+
+Rle rle_from_bbox(const BoxXywh& box, uint32_t h, uint32_t w) {
+    double xs = box[0], xe = xs + box[2];
+    double ys = box[1], ye = ys + box[3];
+    const double xy[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
+    return rle_from_polygon(xy, h, w);
+}
+
+Rle rle_from_polygons(const std::vector<std::vector<double>>& polygons, uint32_t h, uint32_t w) {
+    if (polygons.empty()) {
+        check_pixel_count(h, w, "rle_from_polygons");
+        return Rle{h, w, {static_cast<uint32_t>(pixel_count(h, w))}};
+    }
+    std::vector<Rle> parts;
+    parts.reserve(polygons.size());
+    for (size_t i = 0; i < polygons.size(); ++i) {
+        try {
+            parts.push_back(rle_from_polygon(polygons[i], h, w));
+        } catch (const Error& e) {
+            throw Error("polygon " + std::to_string(i) + ": " + e.message());
+        }
+    }
+    return rle_merge(parts, false);
+}
+
+Rle rle_merge(std::span<const Rle> masks, bool intersect) {
+    if (masks.empty()) return Rle{};
+    const uint32_t h = masks[0].h, w = masks[0].w;
+    for (size_t i = 0; i < masks.size(); ++i) {
+        if (masks[i].h != h || masks[i].w != w)
+            throw Error("rle_merge: mask " + std::to_string(i) + " is " + size_text(masks[i]) +
+                        ", expected the size of mask 0, " + size_text(masks[0]));
+        rle_check(masks[i]);
+    }
+    if (masks.size() == 1) return masks[0];
+    // Walks both run lists in step, emitting a run whenever the combined value changes;
+    // the loop is maskApi's rleMerge, so zero-length runs come out the same way.
+    std::vector<uint32_t> acc = masks[0].counts, out;
+    for (size_t i = 1; i < masks.size(); ++i) {
+        const std::vector<uint32_t>& A = acc;
+        const std::vector<uint32_t>& B = masks[i].counts;
+        out.clear();
+        out.reserve(A.size() + B.size() + 1);
+        uint32_t ca = A.empty() ? 0 : A[0], cb = B.empty() ? 0 : B[0];
+        bool v = false, va = false, vb = false;
+        size_t a = 1, b = 1;
+        uint32_t cc = 0;
+        uint64_t ct = 1;
+        while (ct > 0) {
+            uint32_t c = std::min(ca, cb);
+            cc += c;
+            ct = 0;
+            ca -= c;
+            if (!ca && a < A.size()) {
+                ca = A[a++];
+                va = !va;
+            }
+            ct += ca;
+            cb -= c;
+            if (!cb && b < B.size()) {
+                cb = B[b++];
+                vb = !vb;
+            }
+            ct += cb;
+            bool vp = v;
+            v = intersect ? (va && vb) : (va || vb);
+            if (v != vp || ct == 0) {
+                out.push_back(cc);
+                cc = 0;
+            }
+        }
+        acc.swap(out);
+    }
+    return Rle{h, w, std::move(acc)};
+}
+
+std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
+                            std::span<const uint8_t> iscrowd) {
+    if (!iscrowd.empty() && iscrowd.size() != gt.size())
+        throw Error("rle_iou: iscrowd has " + std::to_string(iscrowd.size()) +
+                    " entries, expected one per GT (" +
+                    std::to_string(gt.size()) + ")");
+    std::vector<double> out(dt.size() * gt.size(), 0.0);
+    if (out.empty()) return out;
+    const Rle& ref = dt[0];
+    check_pixel_count(ref.h, ref.w, "rle_iou");
+    auto check = [&ref](const Rle& r, const char* side, size_t i) {
+        if (r.h != ref.h || r.w != ref.w)
+            throw Error(std::string("rle_iou: ") + side + " mask " + std::to_string(i) + " is " +
+                        size_text(r) +
+                        ", expected " + size_text(ref) + " like dt mask 0");
+    };
+    // Scratch kept per thread: eval calls this once per image, and reusing the memory
+    // avoids paging in a fresh buffer every time.
+    thread_local std::vector<Interval> intervals;
+    thread_local std::vector<RunIndex> di, gi;
+    intervals.clear();
+    size_t total_runs = 0;
+    for (const Rle& r : dt) total_runs += r.counts.size() / 2;
+    for (const Rle& r : gt) total_runs += r.counts.size() / 2;
+    intervals.reserve(total_runs);
+    di.resize(dt.size());
+    gi.resize(gt.size());
+    for (size_t d = 0; d < dt.size(); ++d) {
+        check(dt[d], "dt", d);
+        di[d] = index_runs(dt[d], intervals);
+    }
+    for (size_t g = 0; g < gt.size(); ++g) {
+        check(gt[g], "gt", g);
+        gi[g] = index_runs(gt[g], intervals);
+    }
+    // maskApi: i == 0 gives 0 / 1; otherwise i / union, or i / area(dt) for a crowd GT.
+    // Its union, counted run by run, equals area(dt) + area(gt) - i for valid counts.
+    for (size_t d = 0; d < dt.size(); ++d) {
+        for (size_t g = 0; g < gt.size(); ++g) {
+            uint64_t inter = intersection_area(di[d], gi[g], intervals, ref.h);
+            if (inter == 0) continue;
+            bool crowd = !iscrowd.empty() && iscrowd[g] != 0;
+            uint64_t uni = crowd ? di[d].area : di[d].area + gi[g].area - inter;
+            out[d * gt.size() + g] = static_cast<double>(inter) / static_cast<double>(uni);
+        }
+    }
+    return out;
+}
+
+std::vector<double> bbox_iou(std::span<const BoxXywh> dt, std::span<const BoxXywh> gt,
+                             std::span<const uint8_t> iscrowd) {
+    if (!iscrowd.empty() && iscrowd.size() != gt.size())
+        throw Error("bbox_iou: iscrowd has " + std::to_string(iscrowd.size()) +
+                    " entries, expected one per GT (" +
+                    std::to_string(gt.size()) + ")");
+    std::vector<double> out(dt.size() * gt.size(), 0.0);
+    // maskApi's bbIou, operation for operation (fmin/fmax, the same sums), so the
+    // doubles match to the last bit.
+    for (size_t g = 0; g < gt.size(); ++g) {
+        const BoxXywh& G = gt[g];
+        double ga = G[2] * G[3];
+        bool crowd = !iscrowd.empty() && iscrowd[g] != 0;
+        for (size_t d = 0; d < dt.size(); ++d) {
+            const BoxXywh& D = dt[d];
+            double da = D[2] * D[3];
+            double w = std::fmin(D[2] + D[0], G[2] + G[0]) - std::fmax(D[0], G[0]);
+            if (w <= 0) continue;
+            double h = std::fmin(D[3] + D[1], G[3] + G[1]) - std::fmax(D[1], G[1]);
+            if (h <= 0) continue;
+            double i = w * h;
+            double u = crowd ? da : da + ga - i;
+            out[d * gt.size() + g] = i / u;
+        }
+    }
+    return out;
+}
+
+std::string rle_to_string(const Rle& rle) {
+    // 5 data bits per character (ASCII 48..111), bit 0x20 = more characters follow,
+    // bit 0x10 of the last character = sign; runs after the second are stored as the
+    // difference to the run two places earlier.
+    std::string s;
+    s.reserve(rle.counts.size() * 2);
+    for (size_t i = 0; i < rle.counts.size(); ++i) {
+        int64_t x = rle.counts[i];
+        if (i > 2) x -= rle.counts[i - 2];
+        bool more = true;
+        while (more) {
+            int c = static_cast<int>(x & 0x1f);
+            x >>= 5;
+            more = (c & 0x10) ? x != -1 : x != 0;
+            if (more) c |= 0x20;
+            s.push_back(static_cast<char>(c + 48));
+        }
+    }
+    return s;
+}
+
+Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w) {
+    // A run is at most 2^32 - 1 and a delta lies within +-(2^32 - 1): 34 bits with the
+    // sign, 7 characters. Longer values cannot come from a valid mask.
+    constexpr int kMaxChars = 7;
+    Rle r{h, w, {}};
+    r.counts.reserve(counts.size());
+    size_t p = 0;
+    while (p < counts.size()) {
+        const size_t start = p;
+        int64_t x = 0;
+        int k = 0;
+        bool more = true;
+        while (more) {
+            if (p >= counts.size())
+                throw Error("malformed RLE counts: run " + std::to_string(r.counts.size()) + " at offset " +
+                            std::to_string(start) +
+                            " is truncated (the string ends after a character with the continuation bit)");
+            auto ch = static_cast<unsigned char>(counts[p]);
+            if (ch < 48 || ch > 111)
+                throw Error("malformed RLE counts: invalid character (byte " + std::to_string(ch) +
+                            ") at offset " +
+                            std::to_string(p) + ", expected characters '0' (48) to 'o' (111)");
+            if (k == kMaxChars)
+                throw Error("malformed RLE counts: run " + std::to_string(r.counts.size()) + " at offset " +
+                            std::to_string(start) + " is longer than " + std::to_string(kMaxChars) +
+                            " characters (a run length must fit in 32 bits)");
+            int c = ch - 48;
+            x |= static_cast<int64_t>(c & 0x1f) << (5 * k);
+            more = (c & 0x20) != 0;
+            ++p;
+            ++k;
+            if (!more && (c & 0x10)) x |= -(int64_t{1} << (5 * k));  // sign extension
+        }
+        size_t m = r.counts.size();
+        if (m > 2) x += r.counts[m - 2];
+        if (x < 0)
+            throw Error("malformed RLE counts: run " + std::to_string(m) + " at offset " +
+                        std::to_string(start) + " decodes to " + std::to_string(x) +
+                        ", expected a run length >= 0");
+        if (x > std::numeric_limits<uint32_t>::max())
+            throw Error("malformed RLE counts: run " + std::to_string(m) + " at offset " +
+                        std::to_string(start) + " decodes to " + std::to_string(x) +
+                        ", expected a run length < 2^32");
+        r.counts.push_back(static_cast<uint32_t>(x));
+    }
+    try {
+        rle_check(r);
+    } catch (const Error& e) {
+        throw Error("malformed RLE counts: " + e.message());
+    }
+    return r;
+}
+
+}  // namespace chickenseg

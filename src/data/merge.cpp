@@ -1,0 +1,272 @@
+#include "chickenseg/data/merge.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/progress.h"
+#include "chickenseg/core/sha256.h"
+
+namespace chickenseg {
+
+namespace fs = std::filesystem;
+
+DuplicatePolicy parse_duplicate_policy(const std::string& text) {
+    if (text == "skip") return DuplicatePolicy::skip;
+    if (text == "error") return DuplicatePolicy::error;
+    throw Error("--on-duplicate: expected skip or error, got '" + text + "'");
+}
+
+namespace {
+
+// Content hashes by file_name, each file read once even when several image
+// entries (noun phrases) share it.
+class ImageHasher {
+public:
+    ImageHasher(fs::path root, std::string json_file) : root_(std::move(root)), json_file_(std::move(json_file)) {}
+    const std::string& hash(const std::string& file_name, const std::string& json_path) {
+        auto it = cache_.find(file_name);
+        if (it != cache_.end()) return it->second;
+        fs::path path = root_ / file_name;
+        try {
+            return cache_.emplace(file_name, sha256_file_hex(path)).first->second;
+        } catch (const Error& e) {
+            throw Error("cannot read the image " + path.string() + " (file_name relative to the image root " +
+                            root_.string() + "): " + e.message(),
+                        json_file_, 0, json_key(json_path, "file_name"));
+        }
+    }
+
+private:
+    fs::path root_;
+    std::string json_file_;
+    std::unordered_map<std::string, std::string> cache_;
+};
+
+struct Present {
+    int64_t id;
+    std::string file_name;
+    bool in_base;
+};
+
+}  // namespace
+
+MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
+                       const std::string& batch_file, const MergeParams& params) {
+    MergeResult result;
+    MergeSummary& s = result.summary;
+    s.base_images = base.images.size();
+    s.base_annotations = base.annotations.size();
+    s.batch_images = batch.images.size();
+    s.batch_annotations = batch.annotations.size();
+    fs::path base_root = params.image_root.empty() ? fs::path(".") : params.image_root;
+    fs::path batch_root = params.add_image_root.empty() ? base_root : params.add_image_root;
+
+    // 1. Same concept: categories by id and name, and every image's noun phrase.
+    std::map<int64_t, std::string> base_categories;
+    for (const auto& c : base.categories) base_categories[c.id] = c.name;
+    for (size_t i = 0; i < batch.categories.size(); ++i) {
+        const auto& c = batch.categories[i];
+        auto it = base_categories.find(c.id);
+        if (!base_categories.empty() && (it == base_categories.end() || it->second != c.name)) {
+            std::string have;
+            for (const auto& [id, name] : base_categories) have += (have.empty() ? "" : ", ") + std::to_string(id) + " \"" + name + "\"";
+            throw Error("category " + std::to_string(c.id) + " \"" + c.name + "\" is not in the base dataset " +
+                            base_file + " (which has " + have + "): merge only batches of the same concept",
+                        batch_file, 0, json_index("categories", i));
+        }
+    }
+    std::set<std::string> concepts;
+    for (const auto& im : base.images) concepts.insert(im.text_input);
+    if (concepts.empty())
+        for (const auto& c : base.categories) concepts.insert(c.name);
+    for (size_t i = 0; i < batch.images.size(); ++i) {
+        const auto& im = batch.images[i];
+        if (!concepts.empty() && !concepts.count(im.text_input)) {
+            std::string have;
+            for (const auto& c : concepts) have += (have.empty() ? "\"" : ", \"") + c + "\"";
+            throw Error("text_input \"" + im.text_input + "\" does not match the base dataset's concept " + have +
+                            " (" + base_file + ")",
+                        batch_file, 0, json_key(json_index("images", i), "text_input"));
+        }
+    }
+
+    // 2. Content of every image present in the base.
+    ImageHasher base_hasher(base_root, base_file), batch_hasher(batch_root, batch_file);
+    std::map<std::pair<std::string, std::string>, Present> by_content;  // (sha256, text_input)
+    std::unordered_map<std::string, std::string> name_to_hash;          // file_name -> sha256
+    std::unordered_map<std::string, std::string> hash_to_name;          // first file_name of a content
+    {
+        Progress progress("hashing base images", base.images.size());
+        for (size_t i = 0; i < base.images.size(); ++i) {
+            const auto& im = base.images[i];
+            // A hash recorded by an earlier merge names the bytes the dataset was built from;
+            // it wins over the disk, so an image later overwritten by another one with the
+            // same name is caught below as a conflict instead of silently changing meaning.
+            auto rec = im.extra.find("sha256");
+            bool recorded = rec != im.extra.end() && rec->is_string() && rec->get<std::string>().size() == 64;
+            const std::string h = recorded ? rec->get<std::string>() : base_hasher.hash(im.file_name, json_index("images", i));
+            by_content.try_emplace({h, im.text_input}, Present{im.id, im.file_name, true});
+            name_to_hash.emplace(im.file_name, h);
+            auto [it, inserted] = hash_to_name.emplace(h, im.file_name);
+            if (!inserted && it->second != im.file_name)
+                s.warnings.push_back(base_file + ": " + json_index("images", i) + ": " + im.file_name +
+                                     " has the same bytes as " + it->second + " (a duplicate already in the base)");
+            progress.tick();
+        }
+    }
+
+    // 3. The batch, in its order: duplicates skipped, new images appended with fresh ids.
+    int64_t next_image_id = 1, next_annotation_id = 1;
+    for (const auto& im : base.images) next_image_id = std::max(next_image_id, im.id + 1);
+    for (const auto& a : base.annotations) next_annotation_id = std::max(next_annotation_id, a.id + 1);
+    result.merged = base;
+    if (result.merged.categories.empty()) result.merged.categories = batch.categories;
+
+    std::unordered_map<int64_t, int64_t> new_id;         // batch image id -> merged id
+    std::unordered_map<int64_t, size_t> skipped_image;   // batch image id -> index in s.duplicates
+    std::set<int64_t> seen_batch_ids;
+    std::vector<std::string> problems;
+    Progress progress("merging batch images", batch.images.size());
+    for (size_t i = 0; i < batch.images.size(); ++i) {
+        const auto& im = batch.images[i];
+        std::string path = json_index("images", i);
+        if (!seen_batch_ids.insert(im.id).second)
+            throw Error("image id " + std::to_string(im.id) + " appears twice in the batch", batch_file, 0,
+                        json_key(path, "id"));
+        const std::string h = batch_hasher.hash(im.file_name, path);
+        // The output resolves every file_name from the base root.
+        std::string file_name = relative_inside(batch_root / im.file_name, base_root);
+        if (file_name.empty())
+            throw Error("the image " + (batch_root / im.file_name).string() + " is outside the image root " +
+                            base_root.string() +
+                            ": the merged dataset's file_names must all resolve from that one root. Move or "
+                            "copy the batch's images under it, or pass an --image-root that holds both",
+                        batch_file, 0, json_key(path, "file_name"));
+        auto dup = by_content.find({h, im.text_input});
+        if (dup != by_content.end()) {
+            MergeDuplicate d;
+            d.add_image_id = im.id;
+            d.add_file_name = im.file_name;
+            d.matched_image_id = dup->second.id;
+            d.matched_file_name = dup->second.file_name;
+            d.matched_in_base = dup->second.in_base;
+            d.sha256 = h;
+            skipped_image[im.id] = s.duplicates.size();
+            s.duplicates.push_back(std::move(d));
+            s.skipped_images++;
+            progress.tick();
+            continue;
+        }
+        if (auto it = name_to_hash.find(file_name); it != name_to_hash.end() && it->second != h)
+            throw Error("file_name " + file_name + " is already in the dataset with other bytes (recorded sha256 " +
+                            it->second.substr(0, 12) + "..., the file now " + h.substr(0, 12) +
+                            "...): two different images with the same name (was the base's image overwritten?). "
+                            "Give the new image another name",
+                        batch_file, 0, json_key(path, "file_name"));
+        SacoImage out = im;
+        out.extra["sha256"] = h;  // lets later merges detect an overwritten file
+        out.id = next_image_id++;
+        if (out.file_name != file_name) s.renamed_file_names++;
+        out.file_name = file_name;
+        new_id[im.id] = out.id;
+        if (!s.first_new_image_id) s.first_new_image_id = out.id;
+        by_content.emplace(std::make_pair(h, im.text_input), Present{out.id, file_name, false});
+        name_to_hash.emplace(file_name, h);
+        result.merged.images.push_back(std::move(out));
+        s.added_images++;
+        progress.tick();
+    }
+    progress.finish();
+    if (params.on_duplicate == DuplicatePolicy::error && !s.duplicates.empty()) {
+        std::string list;
+        size_t shown = 0;
+        for (const auto& d : s.duplicates) {
+            if (shown++ == 20) {
+                list += "\n  ... and " + std::to_string(s.duplicates.size() - 20) + " more";
+                break;
+            }
+            list += "\n  batch image " + std::to_string(d.add_image_id) + " " + d.add_file_name + " = " +
+                    (d.matched_in_base ? "base" : "batch") + " image " + std::to_string(d.matched_image_id) + " " +
+                    d.matched_file_name;
+        }
+        throw Error(std::to_string(s.duplicates.size()) +
+                        " image(s) of the batch are already present (same bytes; --on-duplicate error):" + list,
+                    batch_file);
+    }
+
+    std::map<int64_t, size_t> positives;  // merged image id -> annotations added
+    for (size_t i = 0; i < batch.annotations.size(); ++i) {
+        const auto& a = batch.annotations[i];
+        if (auto sk = skipped_image.find(a.image_id); sk != skipped_image.end()) {
+            s.duplicates[sk->second].annotations_skipped++;
+            s.skipped_annotations++;
+            continue;
+        }
+        auto it = new_id.find(a.image_id);
+        if (it == new_id.end())
+            throw Error("image_id " + std::to_string(a.image_id) + " names no image of the batch", batch_file, 0,
+                        json_key(json_index("annotations", i), "image_id"));
+        SacoAnnotation out = a;
+        out.id = next_annotation_id++;
+        out.image_id = it->second;
+        if (!s.first_new_annotation_id) s.first_new_annotation_id = out.id;
+        if (!out.iscrowd) positives[out.image_id]++;
+        result.merged.annotations.push_back(std::move(out));
+        s.added_annotations++;
+    }
+    s.added_positives = positives.size();
+    s.added_negatives = s.added_images - s.added_positives;
+    return result;
+}
+
+MergeSummary merge_saco_files(const fs::path& base, const fs::path& batch, const fs::path& out, MergeParams params) {
+    std::error_code ec;
+    for (const auto& input : {base, batch})
+        if (fs::exists(out, ec) && fs::equivalent(out, input, ec))
+            throw Error("--out is the input " + input.string() +
+                        ": inputs are never modified; write the merged dataset to a new file");
+    if (params.image_root.empty()) params.image_root = base.has_parent_path() ? base.parent_path() : fs::path(".");
+    if (!fs::is_directory(params.image_root, ec))
+        throw Error("image root is not a folder", params.image_root.string());
+    if (!params.add_image_root.empty() && !fs::is_directory(params.add_image_root, ec))
+        throw Error("batch image root is not a folder", params.add_image_root.string());
+    SacoDataset base_ds = read_saco_json(base);
+    SacoDataset batch_ds = read_saco_json(batch);
+    MergeResult r = merge_saco(base_ds, base.string(), batch_ds, batch.string(), params);
+    write_saco_json(r.merged, out);
+    return r.summary;
+}
+
+json merge_summary_to_json(const MergeSummary& s) {
+    json j;
+    j["base"] = {{"images", s.base_images}, {"annotations", s.base_annotations}};
+    j["batch"] = {{"images", s.batch_images}, {"annotations", s.batch_annotations}};
+    j["added"] = {{"images", s.added_images},
+                  {"annotations", s.added_annotations},
+                  {"positives", s.added_positives},
+                  {"negatives", s.added_negatives},
+                  {"first_image_id", s.first_new_image_id},
+                  {"first_annotation_id", s.first_new_annotation_id},
+                  {"renamed_file_names", s.renamed_file_names}};
+    j["skipped"] = {{"images", s.skipped_images}, {"annotations", s.skipped_annotations}};
+    json dups = json::array();
+    for (const auto& d : s.duplicates)
+        dups.push_back({{"batch_image_id", d.add_image_id},
+                        {"batch_file_name", d.add_file_name},
+                        {"matched_image_id", d.matched_image_id},
+                        {"matched_file_name", d.matched_file_name},
+                        {"matched_in", d.matched_in_base ? "base" : "batch"},
+                        {"sha256", d.sha256},
+                        {"annotations_skipped", d.annotations_skipped}});
+    j["duplicates"] = dups;
+    j["output"] = {{"images", s.base_images + s.added_images},
+                   {"annotations", s.base_annotations + s.added_annotations}};
+    j["warnings"] = s.warnings;
+    return j;
+}
+
+}  // namespace chickenseg

@@ -1,0 +1,248 @@
+#include "chickenseg/data/split.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <regex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+
+uint64_t random_below(std::mt19937_64& rng, uint64_t n) {
+    if (n == 0) throw Error("random_below needs n > 0");
+    // Accept only raw values below the largest multiple of n, so every residue is
+    // equally likely; at most half of the draws are rejected.
+    const uint64_t limit = UINT64_MAX - (UINT64_MAX % n + 1) % n;
+    uint64_t x;
+    do {
+        x = rng();
+    } while (x > limit);
+    return x % n;
+}
+
+namespace {
+
+enum class Side { train, val };
+
+struct Group {
+    std::string key;
+    std::vector<size_t> images;  // indices into ds.images, in input order
+    size_t instances = 0;        // non-crowd annotations over the group's images
+    Side side = Side::val;
+};
+
+// Strata: 0 = negative groups; 1.. = positive groups, by instance count when each
+// group is one file (1, 2-3, 4-7, 8+), so crowded and sparse images are spread
+// alike. Regex groups mix images of different sizes, so they are only split into
+// negative / positive.
+int stratum_of(const Group& g, bool by_instance_bins) {
+    if (g.instances == 0) return 0;
+    if (!by_instance_bins) return 1;
+    if (g.instances == 1) return 1;
+    if (g.instances <= 3) return 2;
+    if (g.instances <= 7) return 3;
+    return 4;
+}
+constexpr int kStrata = 5;
+
+// Train image targets per stratum that sum to round(total * ratio): each stratum gets
+// the floor of its share, and the left-over images go to the largest remainders
+// (ties to the lower stratum), so the global ratio is met as closely as possible.
+std::vector<size_t> stratum_targets(const std::vector<size_t>& images_per_stratum, double ratio) {
+    size_t total = 0;
+    for (size_t n : images_per_stratum) total += n;
+    const auto wanted = static_cast<size_t>(std::llround(static_cast<double>(total) * ratio));
+    std::vector<size_t> targets(images_per_stratum.size());
+    std::vector<std::pair<double, size_t>> remainders;
+    size_t assigned = 0;
+    for (size_t s = 0; s < images_per_stratum.size(); ++s) {
+        double ideal = static_cast<double>(images_per_stratum[s]) * ratio;
+        targets[s] = static_cast<size_t>(std::floor(ideal));
+        assigned += targets[s];
+        remainders.emplace_back(ideal - std::floor(ideal), s);
+    }
+    std::stable_sort(remainders.begin(), remainders.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t k = 0; assigned < wanted && k < remainders.size(); ++k) {
+        size_t s = remainders[k].second;
+        if (targets[s] < images_per_stratum[s]) {
+            ++targets[s];
+            ++assigned;
+        }
+    }
+    return targets;
+}
+
+SplitSideSummary summarize(const SacoDataset& ds, size_t groups) {
+    SplitSideSummary s;
+    s.images = ds.images.size();
+    s.positives = ds.positive_count();
+    s.negatives = s.images - s.positives;
+    s.annotations = ds.annotations.size();
+    s.groups = groups;
+    return s;
+}
+
+json side_to_json(const SplitSideSummary& s) {
+    return {{"images", s.images},
+            {"positives", s.positives},
+            {"negatives", s.negatives},
+            {"annotations", s.annotations},
+            {"groups", s.groups}};
+}
+
+}  // namespace
+
+SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const std::string& file) {
+    if (!(params.train_ratio > 0.0 && params.train_ratio < 1.0))
+        throw Error(
+            "expected a train ratio strictly between 0 and 1, found " + std::to_string(params.train_ratio),
+            ErrorPlace{{}, 0, "train_ratio"});
+
+    std::optional<std::regex> re;
+    if (!params.group_regex.empty()) {
+        try {
+            re.emplace(params.group_regex, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            throw Error("invalid group regex '" + params.group_regex + "': " + e.what(),
+                        ErrorPlace{{}, 0, "group_regex"});
+        }
+    }
+
+    // Every annotation must land with its image: duplicate image ids or annotations
+    // naming no image cannot be placed, so they stop the split (validate lists them all).
+    std::unordered_map<int64_t, size_t> image_index;
+    for (size_t i = 0; i < ds.images.size(); ++i) {
+        auto [it, inserted] = image_index.emplace(ds.images[i].id, i);
+        if (!inserted)
+            throw Error("duplicate image id " + std::to_string(ds.images[i].id) + " (also images[" +
+                            std::to_string(it->second) + "]); run `chickenseg data validate`",
+                        file, 0, json_key(json_index("images", i), "id"));
+    }
+    for (size_t i = 0; i < ds.annotations.size(); ++i)
+        if (!image_index.count(ds.annotations[i].image_id))
+            throw Error("image_id " + std::to_string(ds.annotations[i].image_id) +
+                            " names no image; run `chickenseg data validate`",
+                        file, 0, json_key(json_index("annotations", i), "image_id"));
+
+    // Group the images. std::map keeps groups sorted by key, so the split depends on
+    // the file names and the seed, not on the order of the images in the file.
+    // The bool is "unmatched": those keys live apart from the regex's keys.
+    std::map<std::pair<bool, std::string>, Group> groups;
+    std::vector<size_t> unmatched;
+    const auto counts = ds.annotation_counts();
+    for (size_t i = 0; i < ds.images.size(); ++i) {
+        const std::string& name = ds.images[i].file_name;
+        std::pair<bool, std::string> key{false, name};
+        if (re) {
+            std::smatch m;
+            if (std::regex_search(name, m, *re)) {
+                key.second = (m.size() > 1 && m[1].matched) ? m[1].str() : m[0].str();
+            } else {
+                unmatched.push_back(i);
+                key.first = true;
+            }
+        }
+        Group& g = groups[key];
+        g.key = key.second;
+        g.images.push_back(i);
+        g.instances += counts.at(ds.images[i].id);
+    }
+    if (!unmatched.empty() && !params.unmatched_own_group) {
+        std::string list;
+        for (size_t k = 0; k < unmatched.size() && k < 5; ++k)
+            list += (k ? ", " : "") + std::string("\"") + ds.images[unmatched[k]].file_name + "\"";
+        if (unmatched.size() > 5) list += ", ...";
+        throw Error(std::to_string(unmatched.size()) + " file name(s) do not match the group regex '" +
+                        params.group_regex + "': " + list +
+                        " (fix the regex, or let each such image be its own group)",
+                    file, 0, json_key(json_index("images", unmatched.front()), "file_name"));
+    }
+
+    const bool by_bins = !re.has_value();
+    std::vector<std::vector<Group*>> strata(kStrata);
+    std::vector<size_t> stratum_images(kStrata, 0);
+    for (auto& [key, g] : groups) {
+        int s = stratum_of(g, by_bins);
+        strata[s].push_back(&g);
+        stratum_images[s] += g.images.size();
+    }
+
+    size_t negative_groups = strata[0].size();
+    size_t positive_groups = 0;
+    for (int s = 1; s < kStrata; ++s) positive_groups += strata[s].size();
+    const char* unit = re ? "groups" : "images";
+    if (negative_groups < 2 || positive_groups < 2)
+        throw Error("a stratified split needs at least 2 negative and 2 positive " + std::string(unit) +
+                        " so that train and val each get both; found " + std::to_string(negative_groups) +
+                        " negative and " + std::to_string(positive_groups) + " positive",
+                    file);
+
+    // One engine for the whole split, strata visited in a fixed order.
+    std::mt19937_64 rng(params.seed);
+    const auto targets = stratum_targets(stratum_images, params.train_ratio);
+    // Visit order per class (0 negative, 1 positive), for the both-sides fix-up below.
+    std::vector<Group*> order[2];
+    for (int s = 0; s < kStrata; ++s) {
+        portable_shuffle(strata[s], rng);
+        // A group goes to train when that brings the stratum's train image count closer to
+        // its target; with one image per group this takes exactly the first `target`.
+        size_t in_train = 0;
+        for (Group* g : strata[s]) {
+            if (2 * in_train + g->images.size() < 2 * targets[s]) {
+                g->side = Side::train;
+                in_train += g->images.size();
+            } else {
+                g->side = Side::val;
+            }
+            order[s == 0 ? 0 : 1].push_back(g);
+        }
+    }
+    // Each side must hold at least one negative and one positive group; with >= 2 groups
+    // of each class, moving one group is always enough.
+    for (auto& cls : order) {
+        auto on = [&](Side side) {
+            return std::any_of(cls.begin(), cls.end(), [&](Group* g) { return g->side == side; });
+        };
+        if (!on(Side::train)) {
+            cls.front()->side = Side::train;
+        } else if (!on(Side::val)) {
+            cls.back()->side = Side::val;
+        }
+    }
+
+    std::vector<Side> image_side(ds.images.size());
+    size_t train_groups = 0;
+    for (const auto& [key, g] : groups) {
+        train_groups += g.side == Side::train;
+        for (size_t i : g.images) image_side[i] = g.side;
+    }
+
+    SplitResult out;
+    for (SacoDataset* side : {&out.train, &out.val}) {
+        side->top = ds.top;
+        side->categories = ds.categories;
+    }
+    for (size_t i = 0; i < ds.images.size(); ++i)
+        (image_side[i] == Side::train ? out.train : out.val).images.push_back(ds.images[i]);
+    for (const auto& a : ds.annotations)
+        (image_side[image_index.at(a.image_id)] == Side::train ? out.train : out.val)
+            .annotations.push_back(a);
+
+    out.input = summarize(ds, groups.size());
+    out.train_summary = summarize(out.train, train_groups);
+    out.val_summary = summarize(out.val, groups.size() - train_groups);
+    return out;
+}
+
+json split_summary_to_json(const SplitResult& result, const SplitParams& params) {
+    return {{"train_ratio", params.train_ratio},           {"seed", params.seed},
+            {"group_regex", params.group_regex},           {"input", side_to_json(result.input)},
+            {"train", side_to_json(result.train_summary)}, {"val", side_to_json(result.val_summary)}};
+}
+
+}  // namespace chickenseg

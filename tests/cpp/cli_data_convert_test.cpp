@@ -1,0 +1,124 @@
+// End-to-end: the `chickenseg data convert` command line (exit codes, table, --json, errors).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/json_file.h"
+#include "chickenseg/data/saco.h"
+#include "convert_fixtures.h"
+
+using namespace chickenseg;
+namespace fs = std::filesystem;
+using fixtures::TempDir;
+
+namespace {
+
+struct CliRun {
+    int code = -1;
+    std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
+    std::string cmd = quote(CHICKENSEG_BINARY);
+    for (const auto& a : args) cmd += " " + quote(a);
+    fs::path err = dir / "stderr.txt";
+    cmd += " 2>" + quote(err.string());
+    CliRun r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = read_file(err);
+    return r;
+}
+
+void make_dataset(const TempDir& d) {
+    fixtures::write_text(d / "yolo/classes.txt", "Chicken\nEgg\n");
+    fixtures::write_test_png(d / "yolo/images/a.png", 40, 20);
+    fixtures::write_text(d / "yolo/labels/a.txt", "0 0.5 0.5 0.5 0.5\n1 0.1 0.1 0.1 0.1\n");
+    fixtures::write_test_png(d / "yolo/images/b.png", 40, 20);
+}
+
+}  // namespace
+
+TEST(CliDataConvert, TableOnSuccess) {
+    TempDir d;
+    make_dataset(d);
+    CliRun r = run_cli(d, {"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
+                           "--unknown-labels", "background"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("converted yolo annotations -> "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  positives           1\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"Egg\"     background"), std::string::npos) << r.out;
+    SacoDataset ds = read_saco_json(d / "out.json");
+    EXPECT_EQ(ds.images.size(), 2u);
+    EXPECT_EQ(ds.annotations.size(), 1u);
+}
+
+TEST(CliDataConvert, JsonSummary) {
+    TempDir d;
+    make_dataset(d);
+    fixtures::write_text(d / "map.yaml", "background: [egg]\n");
+    CliRun r =
+        run_cli(d, {"--json", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
+                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["images"], 2);
+    EXPECT_EQ(j["positives"], 1);
+    EXPECT_EQ(j["negatives"], 1);
+    EXPECT_EQ(j["annotations"], 1);
+    EXPECT_EQ(j["concept"], "Chicken");
+    EXPECT_EQ(j["written"], true);
+    EXPECT_EQ(j["source_format"], "yolo");
+    EXPECT_TRUE(r.err.empty()) << r.err;  // --json: no progress display
+}
+
+TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
+    TempDir d;
+    make_dataset(d);
+    fixtures::write_text(d / "yolo/labels/b.txt", "0 0.5 0.5 0.5\n");
+    CliRun r = run_cli(d, {"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_FALSE(fs::exists(d / "out.json"));
+    EXPECT_NE(r.err.find("labels/b.txt:1: expected `class cx cy w h`"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown label \"Egg\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("2 problem(s) found; nothing written"), std::string::npos) << r.err;
+}
+
+TEST(CliDataConvert, UsageErrorsExitTwo) {
+    TempDir d;
+    make_dataset(d);
+    EXPECT_EQ(run_cli(d, {"data", "convert", (d / "yolo").string()}).code, 2);  // no --output
+    EXPECT_EQ(run_cli(d, {"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}).code,
+              2);
+    EXPECT_EQ(
+        run_cli(d, {"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"})
+            .code,
+        2);
+    EXPECT_EQ(run_cli(d, {"data", "convert"}).code, 2);
+}
+
+TEST(CliDataConvert, DryRunAndMissingInput) {
+    TempDir d;
+    make_dataset(d);
+    CliRun r = run_cli(
+        d, {"-q", "data", "convert", (d / "yolo").string(), "--dry-run", "--unknown-labels", "exclude"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos);
+    EXPECT_NE(r.out.find("excluded            1  (unknown_label: 1)"), std::string::npos) << r.out;
+    CliRun missing =
+        run_cli(d, {"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()});
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find("input not found"), std::string::npos) << missing.err;
+}

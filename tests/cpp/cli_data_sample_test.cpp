@@ -1,0 +1,154 @@
+// End to end: `chickenseg data sample` writes the same bytes for a seed, honours
+// --size, rejects bad options with exit 2, and its output converts with
+// `data convert` (both the LabelMe and the YOLO form) into the expected dataset.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/image.h"
+#include "chickenseg/core/json_file.h"
+#include "chickenseg/core/rle.h"
+#include "chickenseg/data/saco.h"
+
+namespace fs = std::filesystem;
+using namespace chickenseg;
+
+namespace {
+
+struct CliRun {
+    int code;
+    std::string out;
+};
+
+// Runs the tool through the shell; stdout captured, stderr appended after it.
+CliRun run(const std::string& args) {
+    std::string cmd = std::string(CHICKENSEG_BINARY) + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int n = 0;
+        path = fs::temp_directory_path() / ("chickenseg_cli_sample_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+std::map<std::string, std::string> tree(const fs::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) out[fs::relative(e.path(), dir).generic_string()] = read_file(e.path());
+    return out;
+}
+
+}  // namespace
+
+TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
+    TempDir t;
+    std::string a = (t.path / "a").string(), b = (t.path / "b").string(), c = (t.path / "c").string();
+    ASSERT_EQ(run("data sample --out " + a + " --images 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run("-q data sample --out " + b + " --images 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run("-q data sample --out " + c + " --images 8 --seed 6 --size 200x150").code, 0);
+    auto ta = tree(a);
+    EXPECT_EQ(ta, tree(b));
+    EXPECT_NE(ta, tree(c));
+    EXPECT_TRUE(ta.count("label_map.yaml"));
+    EXPECT_TRUE(ta.count("README.md"));
+    EXPECT_TRUE(ta.count("yolo/classes.txt"));
+    for (const auto& [rel, bytes] : ta) {
+        if (rel.rfind("labelme/", 0) != 0 || fs::path(rel).extension() == ".json") continue;
+        ImageInfo info = read_image_info(fs::path(a) / rel);
+        EXPECT_EQ(info.width, 200u) << rel;
+        EXPECT_EQ(info.height, 150u) << rel;
+    }
+}
+
+TEST(CliDataSample, JsonSummaryAndUsageErrors) {
+    TempDir t;
+    CliRun r = run("--json data sample --out " + (t.path / "s").string() + " --images 10 --size 128x96");
+    ASSERT_EQ(r.code, 0) << r.out;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["images"], 10);
+    EXPECT_EQ(j["positives"], 6);
+    EXPECT_EQ(j["ambiguous"], 1);
+    EXPECT_EQ(j["hard_negatives"], 3);
+    EXPECT_EQ(j["png"].get<int>() + j["jpeg"].get<int>(), 10);
+
+    EXPECT_EQ(run("data sample --out " + (t.path / "x").string() + " --size 640by480").code, 2);
+    EXPECT_EQ(run("data sample --out " + (t.path / "x").string() + " --images 0").code, 2);
+    EXPECT_EQ(run("data sample --images 3").code, 2);  // --out is required
+    CliRun small = run("data sample --out " + (t.path / "x").string() + " --size 10x10");
+    EXPECT_EQ(small.code, 1);
+    EXPECT_NE(small.out.find("64x64"), std::string::npos) << small.out;
+    EXPECT_FALSE(fs::exists(t.path / "x"));
+    // A folder with someone else's files is never overwritten.
+    fs::create_directories(t.path / "mine");
+    write_file_atomic(t.path / "mine/keep.txt", "x");
+    CliRun refused = run("data sample --out " + (t.path / "mine").string() + " --images 2");
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.out.find("not empty"), std::string::npos) << refused.out;
+    EXPECT_EQ(read_file(t.path / "mine/keep.txt"), "x");
+}
+
+// The demo path: sample -> convert. Both annotation forms give the same dataset:
+// ambiguous scenes excluded, hard negatives kept as negatives, every positive scene a
+// positive image, and the same masks (YOLO is normalised to 6 decimals: IoU ~ 1).
+TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
+    TempDir t;
+    fs::path raw = t.path / "raw";
+    ASSERT_EQ(run("-q data sample --out " + raw.string() + " --images 30 --seed 2").code, 0);
+    json meta = read_json_file(raw / "sample.json");
+    size_t positives = 0, negatives = 0, chickens = 0;
+    for (const auto& s : meta["scenes"]) {
+        if (s["kind"] == "ambiguous") continue;
+        (s["kind"] == "positive" ? positives : negatives)++;
+        for (const auto& l : s["labels"]) {
+            std::string label = l;
+            chickens += label == "chicken" || label == "Chicken" || label == "hen" || label == "rooster" || label == "chick";
+        }
+    }
+    fs::path lm = t.path / "labelme.json", yo = t.path / "yolo.json";
+    // `data convert INPUT --label-map MAP -o OUT` (h4's interface at the time of writing).
+    CliRun a = run("-q data convert " + (raw / "labelme").string() + " --label-map " +
+                (raw / "label_map.yaml").string() + " -o " + lm.string());
+    ASSERT_EQ(a.code, 0) << a.out;
+    CliRun b = run("-q data convert " + (raw / "yolo").string() + " --label-map " +
+                (raw / "label_map.yaml").string() + " -o " + yo.string());
+    ASSERT_EQ(b.code, 0) << b.out;
+    SacoDataset dl = read_saco_json(lm), dy = read_saco_json(yo);
+    EXPECT_EQ(dl.images.size(), positives + negatives);
+    EXPECT_EQ(dl.positive_count(), positives);
+    EXPECT_EQ(dl.negative_count(), negatives);
+    EXPECT_EQ(dl.annotations.size(), chickens);
+    ASSERT_EQ(dy.images.size(), dl.images.size());
+    ASSERT_EQ(dy.annotations.size(), dl.annotations.size());
+    std::map<int64_t, const SacoImage*> yimg;
+    for (const auto& im : dy.images) yimg[im.id] = &im;
+    for (size_t i = 0; i < dl.images.size(); ++i)
+        EXPECT_EQ(fs::path(dl.images[i].file_name).filename(), fs::path(dy.images[i].file_name).filename());
+    for (size_t i = 0; i < dl.annotations.size(); ++i) {
+        const auto& al = dl.annotations[i];
+        const auto& ay = dy.annotations[i];
+        ASSERT_EQ(al.image_id, ay.image_id);
+        const SacoImage& im = *yimg[ay.image_id];
+        std::vector<Rle> ml{segmentation_to_rle(al.segmentation, im.height, im.width)};
+        std::vector<Rle> my{segmentation_to_rle(ay.segmentation, im.height, im.width)};
+        EXPECT_GT(rle_iou(ml, my, {})[0], 0.97) << im.file_name << " annotation " << i;
+    }
+}

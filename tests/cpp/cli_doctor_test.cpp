@@ -1,0 +1,155 @@
+// End to end: the real `chickenseg doctor` on this machine. Without a GPU it passes
+// (GPU checks skipped) and fails with --require-gpu; --json prints the schema-versioned
+// report; a checkpoint from the environment variable is checked; bad options exit 2.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/json_file.h"
+#include "chickenseg/env/nvml.h"
+
+namespace fs = std::filesystem;
+using namespace chickenseg;
+
+namespace {
+
+struct RunResult {
+    int code;
+    std::string out;  // stdout only
+    std::string err;
+};
+
+// Runs `env_prefix chickenseg args` through the shell; stdout and stderr kept apart.
+RunResult run(const std::string& args, const std::string& env_prefix = "") {
+    static int n = 0;
+    fs::path err_file = fs::temp_directory_path() / ("chickenseg_cli_doctor_err_" +
+                                                     std::to_string(::getpid()) + "_" + std::to_string(n++));
+    std::string cmd =
+        env_prefix + " " + std::string(CHICKENSEG_BINARY) + " " + args + " 2>" + err_file.string();
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    size_t got;
+    while ((got = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), got);
+    int status = ::pclose(p);
+    std::string err = read_file(err_file);
+    fs::remove(err_file);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        static int n = 0;
+        path = fs::temp_directory_path() /
+               ("chickenseg_cli_doctor_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+const json* find_check(const json& report, const std::string& name) {
+    for (const auto& c : report["checks"])
+        if (c["name"] == name) return &c;
+    return nullptr;
+}
+
+// Whether this machine has a working NVIDIA driver with a GPU (then --require-gpu passes).
+bool machine_has_gpu() {
+    NvmlSnapshot s = read_nvml();
+    return s.initialized && !s.gpus.empty();
+}
+
+// Runs without starting torch: the Python checks are then warnings, fast.
+const std::string kNoPython = "CHICKENSEG_PYTHON=/nonexistent/chickenseg-python";
+
+}  // namespace
+
+TEST(CliDoctor, JsonReportOnThisMachine) {
+    TempDir dir;
+    RunResult r = run("--json doctor --min-disk 0 --path " + dir.path.string());
+    json report = parse_json_text(r.out, "doctor stdout");
+    EXPECT_EQ(report["schema"], "chickenseg.doctor/1");
+    for (const char* name : {"cpu", "ram", "nvidia_driver", "cuda_driver", "gpu", "vram", "cuda_toolkit",
+                             "python", "pytorch", "pytorch_cuda", "transformers", "checkpoint"}) {
+        const json* c = find_check(report, name);
+        ASSERT_NE(c, nullptr) << name;
+        for (const char* key : {"name", "status", "value", "detail"})
+            EXPECT_TRUE((*c)[key].is_string()) << name;
+        EXPECT_TRUE((*c)["status"] == "ok" || (*c)["status"] == "warn" || (*c)["status"] == "fail" ||
+                    (*c)["status"] == "skipped");
+    }
+    const json* disk = find_check(report, "disk:" + dir.path.string());
+    ASSERT_NE(disk, nullptr) << r.out;
+    EXPECT_EQ((*disk)["status"], "ok");
+    EXPECT_GT((*disk)["data"]["total_bytes"].get<uint64_t>(), 0u);
+    // The project's .venv exists where these tests run: the probe must reach it.
+    EXPECT_EQ((*find_check(report, "python"))["status"], "ok") << (*find_check(report, "python")).dump();
+    EXPECT_EQ((*find_check(report, "cpu"))["data"]["online"].get<unsigned>(), sysconf(_SC_NPROCESSORS_ONLN));
+    if (!machine_has_gpu()) {
+        EXPECT_EQ((*find_check(report, "nvidia_driver"))["status"], "skipped");
+        EXPECT_NE((*find_check(report, "nvidia_driver"))["value"].get<std::string>().find(
+                      "no NVIDIA driver found (libnvidia-ml.so.1 not loadable): GPU checks skipped"),
+                  std::string::npos);
+    }
+    EXPECT_EQ(r.code, report["ok"] == true ? 0 : 1);
+    EXPECT_EQ(r.code, 0) << r.out;  // no requirement given that this machine could miss
+}
+
+TEST(CliDoctor, RequireGpu) {
+    RunResult r = run("--json doctor --min-disk 0 --require-gpu", kNoPython);
+    json report = parse_json_text(r.out, "doctor stdout");
+    if (machine_has_gpu()) {
+        EXPECT_EQ((*find_check(report, "gpu"))["status"], "ok");
+    } else {
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_EQ((*find_check(report, "gpu"))["status"], "fail");
+        EXPECT_EQ(report["ok"], false);
+    }
+}
+
+TEST(CliDoctor, TableByDefault) {
+    RunResult r = run("doctor --min-disk 0 --path .", kNoPython);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out.rfind("STATUS  CHECK", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("python not found: /nonexistent/chickenseg-python"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\ndoctor: "), std::string::npos);
+    EXPECT_NE(r.out.find(": ready\n"), std::string::npos);
+}
+
+TEST(CliDoctor, MinDiskAboveWhatAnyDiskHasFails) {
+    RunResult r = run("--json doctor --min-disk 1000000000 --path .", kNoPython);
+    EXPECT_EQ(r.code, 1);
+    json report = parse_json_text(r.out, "doctor stdout");
+    EXPECT_EQ((*find_check(report, "disk:."))["status"], "fail");
+}
+
+TEST(CliDoctor, CheckpointFromTheEnvironment) {
+    TempDir dir;
+    RunResult missing = run("--json doctor --min-disk 0",
+                            kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    EXPECT_EQ(missing.code, 1);
+    json report = parse_json_text(missing.out, "doctor stdout");
+    EXPECT_EQ((*find_check(report, "checkpoint"))["status"], "fail");
+
+    write_file_atomic(dir.path / "config.json", R"({"model_type": "sam3"})");
+    write_file_atomic(dir.path / "model.safetensors", std::string(2048, 'w'));
+    // The flag wins over the environment variable.
+    RunResult present = run("--json doctor --min-disk 0 --checkpoint " + dir.path.string(),
+                            kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    EXPECT_EQ(present.code, 0) << present.out;
+    report = parse_json_text(present.out, "doctor stdout");
+    EXPECT_EQ((*find_check(report, "checkpoint"))["value"], "present (not loaded)");
+}
+
+TEST(CliDoctor, BadOptionsAreUsageErrors) {
+    EXPECT_EQ(run("doctor --min-disk -5", kNoPython).code, 2);
+    EXPECT_EQ(run("doctor --min-vram lots", kNoPython).code, 2);
+    EXPECT_EQ(run("doctor --no-such-option", kNoPython).code, 2);
+}
