@@ -3,7 +3,10 @@
 presence is learnable (bright discs = chicken present, none = absent), does IL_MCC on the val
 set, computed by `chickenseg eval`, rise from the untrained model's value to >= 0.8 within a
 CPU budget of 10 minutes? The tiny SAM 3 has no pretraining, so its backbone trains too
-(model.backbone.freeze=false) and the lr is far above the fine-tuning default.
+(model.backbone.freeze=false) and the lr is far above the fine-tuning default. Per-query focal
+alpha is 0.9: in so few steps the queries of a random model do not yet localise (their logits
+are nearly the same on every image), and alpha 0.9 keeps the matched-query rate's equilibrium
+score above 0.5, so the kept predictions, and IL_MCC, follow the learned presence.
 
 Runs the real tool: `chickenseg train -c configs/train_tiny.yaml` with overrides, validation
 (prediction + `chickenseg eval`) after every epoch; prints the curve from RUN/metrics.jsonl
@@ -63,7 +66,7 @@ def main() -> int:
     overrides = [f"train_json={data / 'train.json'}", f"val_json={data / 'val.json'}", f"output_dir={run_dir}",
                  "img_dir=null", "resume=null", f"seed={args.seed}", f"model.checkpoint=tiny:{args.seed}",
                  "model.backbone.freeze=false", "optimizer.lr=2e-2", "trainer.gradient_clip_val=1.0",
-                 "loss.presence_loss=bce", "loss.class_focal_alpha=0.75", f"train.max_epochs={args.epochs}", "train.batch_size=4",
+                 "loss.presence_loss=bce", "loss.class_focal_alpha=0.9", f"train.max_epochs={args.epochs}", "train.batch_size=4",
                  "data.negative_ratio=0.5", "data.augment.scale_jitter=[1.0,1.0]", "val.every_n_epochs=1",
                  "val.num_overlays=2", "checkpoint.monitor=IL_MCC", "checkpoint.save_top_k=1"]
     started = time.time()

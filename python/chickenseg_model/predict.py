@@ -21,6 +21,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 from chickenseg_model.errors import ModelError
 from chickenseg_model.images import load_rgb, preprocess
 from chickenseg_model.io import write_json_atomic
+from chickenseg_model.progress import Progress
 
 PRESENCE_SCHEMA = "chickenseg.presence/1"
 
@@ -97,6 +98,7 @@ def predict_dataset(loaded, dataset: Path, image_root: Path, out: Path, presence
 
     records, presence = [], {}
     done, start = 0, time.time()
+    progress = Progress("predict", len(images))
     for text, group in sorted(by_prompt.items()):
         text_features, text_mask = encode_text(loaded, text)
         for i in range(0, len(group), batch_size):
@@ -120,10 +122,9 @@ def predict_dataset(loaded, dataset: Path, image_root: Path, out: Path, presence
             presence.update(pres)
             done += n
             if not quiet:
-                print(f"\rpredict: {done}/{len(images)} images ({time.time() - start:.1f}s)",
-                      end="", file=sys.stderr, flush=True)
-    if not quiet and images:
-        print(file=sys.stderr)
+                progress.update(done)
+    if not quiet:
+        progress.finish()
     records.sort(key=lambda r: (r["image_id"], -r["score"]))
     write_json_atomic(out, records)
     write_json_atomic(presence_out, {"schema": PRESENCE_SCHEMA, "model": loaded.source,

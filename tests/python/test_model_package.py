@@ -28,11 +28,25 @@ def test_info_through_the_tool(cs):
     assert info["parameters"] > 100_000
 
 
+def _missing(p):
+    return p / "nope"
+
+
+def _original_checkpoint(p):
+    (p / "sam3.pt").write_bytes(b"x")
+    return p / "sam3.pt"
+
+
+def _config_only(p):
+    (p / "cfgonly").mkdir()
+    (p / "cfgonly" / "config.json").write_text("{}")
+    return p / "cfgonly"
+
+
 @pytest.mark.parametrize("make, needle", [
-    (lambda p: p / "nope", "model folder not found"),
-    (lambda p: (p / "sam3.pt").write_bytes(b"x") or p / "sam3.pt", "original SAM 3 checkpoint"),
-    (lambda p: (p / "cfgonly").mkdir() or (p / "cfgonly" / "config.json").write_text("{}") or p / "cfgonly",
-     "no model.safetensors"),
+    (_missing, "model folder not found"),
+    (_original_checkpoint, "original SAM 3 checkpoint"),
+    (_config_only, "no model.safetensors"),
 ])
 def test_missing_or_gated_checkpoint_explains(cs, tmp_path, make, needle):
     r = cs("model", "info", "--model", make(tmp_path), "--device", "cpu")
