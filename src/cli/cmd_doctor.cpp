@@ -28,7 +28,7 @@ void print_table(const DoctorReport& report) {
 }
 
 const CommandRegistrar doctor_command{CommandSpec{
-    "", "doctor", "Check this machine for SAM 3 work: GPUs, driver, CUDA, PyTorch, disk, RAM, checkpoint", 90,
+    "", "doctor", "Check this machine for SAM 3 work: GPUs, driver, CUDA, PyTorch, disk, RAM, checkpoint", 10,
     [](CLI::App& cmd) -> Runner {
         auto params = std::make_shared<DoctorParams>();
         auto paths = std::make_shared<std::vector<std::string>>();

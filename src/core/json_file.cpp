@@ -34,6 +34,16 @@ json read_json_file(const std::filesystem::path& path) {
     return parse_json_text(read_file(path), path.string());
 }
 
+std::optional<json> read_json_file_collecting(const std::filesystem::path& path, const std::string& file,
+                                              Diagnostics& diagnostics) {
+    try {
+        return parse_json_text(read_file(path), file);
+    } catch (const Error& e) {
+        diagnostics.add(e);
+        return std::nullopt;
+    }
+}
+
 void write_json_file(const std::filesystem::path& path, const json& value, bool compact) {
     std::string text = compact ? value.dump() : value.dump(2);
     text += '\n';

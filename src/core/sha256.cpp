@@ -11,6 +11,11 @@
 
 #include "chickenseg/core/error.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define CHICKENSEG_SHA256_HAVE_SHANI 1
+#include <immintrin.h>
+#endif
+
 namespace chickenseg {
 
 namespace {
@@ -41,19 +46,8 @@ uint32_t load_be32(const uint8_t* p) {
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
-}  // namespace
-
-Sha256::Sha256() { reset(); }
-
-void Sha256::reset() {
-    state_ = kInitialState;
-    block_used_ = 0;
-    total_bytes_ = 0;
-    finished_ = false;
-}
-
-// One 512-bit block, FIPS 180-4 §6.2.2.
-void Sha256::compress(const uint8_t* block) {
+// FIPS 180-4 §6.2.2, portable: one 512-bit block at a time.
+void compress_portable(std::array<uint32_t, 8>& state, const uint8_t* block) {
     uint32_t w[64];
     for (int t = 0; t < 16; ++t) w[t] = load_be32(block + 4 * t);
     for (int t = 16; t < 64; ++t) {
@@ -61,8 +55,8 @@ void Sha256::compress(const uint8_t* block) {
         uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
         w[t] = w[t - 16] + s0 + w[t - 7] + s1;
     }
-    uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-    uint32_t e = state_[4], f = state_[5], g = state_[6], h = state_[7];
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
     for (int t = 0; t < 64; ++t) {
         uint32_t big_sigma1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
         uint32_t choose = (e & f) ^ (~e & g);
@@ -79,14 +73,116 @@ void Sha256::compress(const uint8_t* block) {
         b = a;
         a = t1 + t2;
     }
-    state_[0] += a;
-    state_[1] += b;
-    state_[2] += c;
-    state_[3] += d;
-    state_[4] += e;
-    state_[5] += f;
-    state_[6] += g;
-    state_[7] += h;
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+}
+
+#ifdef CHICKENSEG_SHA256_HAVE_SHANI
+// The same compression with the x86 SHA extensions. The target attribute
+// enables the instructions for this function only, so the binary still runs on
+// CPUs without them; sha256_shani_available() gates every call. SHA256RNDS2
+// keeps the state as two registers {A,B,E,F} and {C,D,G,H} and does two rounds
+// per instruction; SHA256MSG1/MSG2 compute the message schedule four words at a
+// time (W[t-16] + s0(W[t-15]) and + s1(W[t-2]); the W[t-7] term is added
+// between them).
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_shani(std::array<uint32_t, 8>& state,
+                                                                  const uint8_t* blocks,
+                                                                  size_t count) {
+    // Byte swap of each 32-bit word: the message words are big-endian.
+    const __m128i kByteSwap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+    __m128i hgfe = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    for (size_t n = 0; n < count; ++n, blocks += 64) {
+        const __m128i abef_in = abef;
+        const __m128i cdgh_in = cdgh;
+        __m128i w[16];  // message schedule, four words per entry
+        for (int i = 0; i < 16; ++i) {
+            if (i < 4) {
+                w[i] = _mm_shuffle_epi8(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks + 16 * i)), kByteSwap);
+            } else {
+                __m128i x = _mm_sha256msg1_epu32(w[i - 4], w[i - 3]);
+                x = _mm_add_epi32(x, _mm_alignr_epi8(w[i - 1], w[i - 2], 4));
+                w[i] = _mm_sha256msg2_epu32(x, w[i - 1]);
+            }
+            __m128i wk = _mm_add_epi32(
+                w[i], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[4 * i])));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+        }
+        abef = _mm_add_epi32(abef, abef_in);
+        cdgh = _mm_add_epi32(cdgh, cdgh_in);
+    }
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    dcba = _mm_blend_epi16(feba, dchg, 0xF0);
+    hgfe = _mm_alignr_epi8(dchg, feba, 8);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), dcba);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), hgfe);
+}
+
+bool detect_shani() {
+    // SHA256 round/schedule instructions plus the SSSE3/SSE4.1 shuffles used around them.
+    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+           __builtin_cpu_supports("ssse3");
+}
+#endif
+
+}  // namespace
+
+bool sha256_shani_available() {
+#ifdef CHICKENSEG_SHA256_HAVE_SHANI
+    static const bool available = detect_shani();
+    return available;
+#else
+    return false;
+#endif
+}
+
+Sha256::Sha256() : Sha256(Sha256Backend::kAuto) {}
+
+Sha256::Sha256(Sha256Backend backend) {
+    switch (backend) {
+        case Sha256Backend::kAuto:
+            use_shani_ = sha256_shani_available();
+            break;
+        case Sha256Backend::kPortable:
+            use_shani_ = false;
+            break;
+        case Sha256Backend::kShaNi:
+            if (!sha256_shani_available())
+                throw Error("Sha256: the SHA-NI backend was requested but this CPU or build lacks it");
+            use_shani_ = true;
+            break;
+    }
+    reset();
+}
+
+void Sha256::reset() {
+    state_ = kInitialState;
+    block_used_ = 0;
+    total_bytes_ = 0;
+    finished_ = false;
+}
+
+void Sha256::compress(const uint8_t* blocks, size_t count) {
+#ifdef CHICKENSEG_SHA256_HAVE_SHANI
+    if (use_shani_) {
+        compress_shani(state_, blocks, count);
+        return;
+    }
+#endif
+    for (size_t n = 0; n < count; ++n) compress_portable(state_, blocks + 64 * n);
 }
 
 void Sha256::update(std::span<const uint8_t> bytes) {
@@ -101,11 +197,16 @@ void Sha256::update(std::span<const uint8_t> bytes) {
         p += take;
         left -= take;
         if (block_used_ < block_.size()) return;
-        compress(block_.data());
+        compress(block_.data(), 1);
         block_used_ = 0;
     }
     // Whole blocks straight from the input, no copy.
-    for (; left >= 64; p += 64, left -= 64) compress(p);
+    if (left >= 64) {
+        size_t whole = left / 64;
+        compress(p, whole);
+        p += whole * 64;
+        left -= whole * 64;
+    }
     if (left > 0) {
         std::memcpy(block_.data(), p, left);
         block_used_ = left;
@@ -123,12 +224,12 @@ Sha256Digest Sha256::finish() {
     block_[block_used_++] = 0x80;
     if (block_used_ > 56) {
         std::memset(block_.data() + block_used_, 0, 64 - block_used_);
-        compress(block_.data());
+        compress(block_.data(), 1);
         block_used_ = 0;
     }
     std::memset(block_.data() + block_used_, 0, 56 - block_used_);
     for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<uint8_t>(bit_length >> (56 - 8 * i));
-    compress(block_.data());
+    compress(block_.data(), 1);
     block_used_ = 0;
     finished_ = true;
 

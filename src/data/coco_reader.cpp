@@ -4,7 +4,6 @@
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
-#include "chickenseg/core/file_io.h"
 #include "chickenseg/data/saco.h"
 
 namespace chickenseg {
@@ -148,14 +147,9 @@ CocoFile parse_coco(const json& doc, const std::string& file, Diagnostics& diagn
 
 std::optional<CocoFile> read_coco_file(const std::filesystem::path& path, const std::string& file,
                                        Diagnostics& diagnostics) {
-    json doc;
-    try {
-        doc = parse_json_text(read_file(path), file);
-    } catch (const Error& e) {
-        diagnostics.add(e);
-        return std::nullopt;
-    }
-    return parse_coco(doc, file, diagnostics);
+    std::optional<json> doc = read_json_file_collecting(path, file, diagnostics);
+    if (!doc) return std::nullopt;
+    return parse_coco(*doc, file, diagnostics);
 }
 
 }  // namespace chickenseg

@@ -6,7 +6,6 @@
 
 #include "chickenseg/core/base64.h"
 #include "chickenseg/core/error.h"
-#include "chickenseg/core/file_io.h"
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/rle.h"
 
@@ -217,14 +216,9 @@ LabelMeFile parse_labelme(const json& doc, const std::string& file, Diagnostics&
 
 std::optional<LabelMeFile> read_labelme_file(const std::filesystem::path& path, const std::string& file,
                                              Diagnostics& diagnostics) {
-    json doc;
-    try {
-        doc = parse_json_text(read_file(path), file);
-    } catch (const Error& e) {
-        diagnostics.add(e);
-        return std::nullopt;
-    }
-    return parse_labelme(doc, file, diagnostics);
+    std::optional<json> doc = read_json_file_collecting(path, file, diagnostics);
+    if (!doc) return std::nullopt;
+    return parse_labelme(*doc, file, diagnostics);
 }
 
 std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, uint32_t width,

@@ -66,12 +66,16 @@ public:
         ++i_;
         if (!escaped) return raw;
         scratch.clear();
+        scratch.reserve(raw.size());
         for (size_t k = 0; k < raw.size(); ++k) {
-            char c = raw[k];
-            if (c != '\\') {
-                scratch += c;
-                continue;
+            // Copy the run up to the next backslash in one append, not byte by byte.
+            size_t backslash = raw.find('\\', k);
+            if (backslash == std::string_view::npos) {
+                scratch.append(raw.substr(k));
+                break;
             }
+            scratch.append(raw.substr(k, backslash - k));
+            k = backslash;
             char e = raw[++k];
             switch (e) {
                 case '"': scratch += '"'; break;

@@ -4,51 +4,19 @@
 // written by `chickenseg eval` itself are read (the schema round trip).
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/core/rle.h"
+#include "cli_support.h"
 
 namespace fs = std::filesystem;
 using namespace chickenseg;
+using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 
 namespace {
-
-struct CliResult {
-    int code;
-    std::string out;
-};
-
-// stderr is merged into the output unless `merge` is false (to parse --json).
-CliResult run(const std::string& args, bool merge = true) {
-    std::string cmd = std::string(CHICKENSEG_BINARY) + " " + args + (merge ? " 2>&1" : " 2>/dev/null");
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("chickenseg_cli_compare_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // A metrics document in the shape `chickenseg eval` writes (cgF1 as a fraction).
 std::string metrics(double cgf1, double pass_rate, bool negatives = true) {
@@ -73,24 +41,24 @@ TEST(CliCompare, ExitStatusIsTheDecision) {
     write_file_atomic(d / "exact.json", metrics(0.42, 0.95));
     write_file_atomic(d / "noneg.json", metrics(0.60, 0.0, false));
 
-    CliResult promote = run("compare " + (d / "base.json") + " " + (d / "good.json"));
+    CliResult promote = run_chickenseg("compare " + (d / "base.json") + " " + (d / "good.json"));
     EXPECT_EQ(promote.code, 0) << promote.out;
     EXPECT_NE(promote.out.find("decision: PROMOTE"), std::string::npos);
     EXPECT_NE(promote.out.find("relative +12.50% (candidate 45.00 vs baseline 40.00)"), std::string::npos);
 
-    CliResult exact = run("compare " + (d / "base.json") + " " + (d / "exact.json"));
+    CliResult exact = run_chickenseg("compare " + (d / "base.json") + " " + (d / "exact.json"));
     EXPECT_EQ(exact.code, 1) << exact.out;
     EXPECT_NE(exact.out.find("decision: REJECT"), std::string::npos);
 
     // +5 points absolute is not more than 5; with --min-improvement 4 it is.
-    EXPECT_EQ(run("compare --improvement absolute " + (d / "base.json") + " " + (d / "good.json")).code, 1);
-    EXPECT_EQ(run("compare --improvement absolute --min-improvement 4 " + (d / "base.json") + " " + (d / "good.json"))
+    EXPECT_EQ(run_chickenseg("compare --improvement absolute " + (d / "base.json") + " " + (d / "good.json")).code, 1);
+    EXPECT_EQ(run_chickenseg("compare --improvement absolute --min-improvement 4 " + (d / "base.json") + " " + (d / "good.json"))
                   .code,
               0);
     // The pass rate is 0.95: a minimum of 0.95 rejects.
-    EXPECT_EQ(run("compare --min-pass-rate 0.95 " + (d / "base.json") + " " + (d / "good.json")).code, 1);
+    EXPECT_EQ(run_chickenseg("compare --min-pass-rate 0.95 " + (d / "base.json") + " " + (d / "good.json")).code, 1);
 
-    CliResult noneg = run("compare " + (d / "base.json") + " " + (d / "noneg.json"));
+    CliResult noneg = run_chickenseg("compare " + (d / "base.json") + " " + (d / "noneg.json"));
     EXPECT_EQ(noneg.code, 1);
     EXPECT_NE(noneg.out.find("no negatives section"), std::string::npos);
 }
@@ -98,20 +66,20 @@ TEST(CliCompare, ExitStatusIsTheDecision) {
 TEST(CliCompare, UsageErrorsExitTwoAndBadFilesOne) {
     TempDir d;
     write_file_atomic(d / "base.json", metrics(0.40, 0.95));
-    EXPECT_EQ(run("compare " + (d / "base.json")).code, 2);
-    EXPECT_EQ(run("compare " + (d / "base.json") + " " + (d / "missing.json")).code, 2);
-    EXPECT_EQ(run("compare --improvement percent " + (d / "base.json") + " " + (d / "base.json")).code, 2);
-    EXPECT_EQ(run("compare --min-pass-rate 1.5 " + (d / "base.json") + " " + (d / "base.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare " + (d / "base.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare " + (d / "base.json") + " " + (d / "missing.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare --improvement percent " + (d / "base.json") + " " + (d / "base.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare --min-pass-rate 1.5 " + (d / "base.json") + " " + (d / "base.json")).code, 2);
     // --registry needs --candidate-name.
-    EXPECT_EQ(run("compare --registry " + (d / "r.json") + " " + (d / "base.json") + " " + (d / "base.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare --registry " + (d / "r.json") + " " + (d / "base.json") + " " + (d / "base.json")).code, 2);
     EXPECT_FALSE(fs::exists(d / "r.json"));
 
     write_file_atomic(d / "broken.json", "{\"schema\": \"chickenseg.metrics/1\",\n \"segm\": {\"cgF1\": \"x\"}}");
-    CliResult bad = run("compare " + (d / "base.json") + " " + (d / "broken.json"));
+    CliResult bad = run_chickenseg("compare " + (d / "base.json") + " " + (d / "broken.json"));
     EXPECT_EQ(bad.code, 1);
     EXPECT_NE(bad.out.find("broken.json: segm.cgF1: expected a number or null"), std::string::npos) << bad.out;
     write_file_atomic(d / "other.json", "{\"schema\": \"chickenseg.saco/1\"}");
-    CliResult other = run("compare " + (d / "base.json") + " " + (d / "other.json"));
+    CliResult other = run_chickenseg("compare " + (d / "base.json") + " " + (d / "other.json"));
     EXPECT_EQ(other.code, 1);
     EXPECT_NE(other.out.find("not a metrics file"), std::string::npos);
 }
@@ -124,9 +92,9 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     write_file_atomic(d / "worse.json", metrics(0.30, 0.95));
     std::string reg = d / "models/registry.json";
 
-    CliResult a = run("--json compare --registry " + reg + " --candidate-name run-1 " + (d / "base.json") + " " +
+    CliResult a = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-1 " + (d / "base.json") + " " +
                           (d / "good.json"),
-                      false);
+                      Stderr::Drop);
     ASSERT_EQ(a.code, 0) << a.out;
     json doc = parse_json_text(a.out, "stdout");
     EXPECT_EQ(doc["schema"], "chickenseg.compare/1");
@@ -135,15 +103,15 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_NEAR(doc["gate"]["improvement"].get<double>(), 12.5, 1e-9);
     EXPECT_EQ(doc["gate"]["improvement_mode"], "relative");
 
-    CliResult b = run("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
+    CliResult b = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
                       (d / "better.json"));
     EXPECT_EQ(b.code, 0);
     EXPECT_NE(b.out.find("registered as production-candidate-v2"), std::string::npos) << b.out;
 
     std::string before = read_file(reg);
-    CliResult rejected = run("--json compare --registry " + reg + " --candidate-name run-3 " + (d / "base.json") +
+    CliResult rejected = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-3 " + (d / "base.json") +
                                  " " + (d / "worse.json"),
-                             false);
+                             Stderr::Drop);
     EXPECT_EQ(rejected.code, 1);
     json rdoc = parse_json_text(rejected.out, "stdout");
     EXPECT_EQ(rdoc["decision"], "reject");
@@ -152,7 +120,7 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_EQ(read_file(reg), before);
 
     // Re-running a promotion does not mint a new tag.
-    CliResult again = run("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
+    CliResult again = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
                           (d / "better.json"));
     EXPECT_EQ(again.code, 0);
     EXPECT_NE(again.out.find("already registered as production-candidate-v2"), std::string::npos);
@@ -163,7 +131,7 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_NEAR(r["models"][1]["candidate_metrics"]["cgF1"].get<double>(), 50.0, 1e-9);
 
     // Custom prefix.
-    CliResult staged = run("compare --registry " + reg + " --candidate-name run-2 --tag-prefix staging " +
+    CliResult staged = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 --tag-prefix staging " +
                            (d / "base.json") + " " + (d / "better.json"));
     EXPECT_NE(staged.out.find("registered as staging-v1"), std::string::npos) << staged.out;
 }
@@ -200,15 +168,15 @@ TEST(CliCompare, ReadsMetricsWrittenByEval) {
                           .dump());
     write_file_atomic(d / "cand_pred.json",
                       json::array({prediction(1, 5, 5, 15, 15, 0.9), prediction(2, 5, 5, 15, 15, 0.9)}).dump());
-    ASSERT_EQ(run("eval --gt " + (d / "val.json") + " --pred " + (d / "base_pred.json") + " --out " +
+    ASSERT_EQ(run_chickenseg("eval --gt " + (d / "val.json") + " --pred " + (d / "base_pred.json") + " --out " +
                   (d / "base.json"))
                   .code,
               0);
-    ASSERT_EQ(run("eval --gt " + (d / "val.json") + " --pred " + (d / "cand_pred.json") + " --out " +
+    ASSERT_EQ(run_chickenseg("eval --gt " + (d / "val.json") + " --pred " + (d / "cand_pred.json") + " --out " +
                   (d / "cand.json"))
                   .code,
               0);
-    CliResult c = run("--json compare " + (d / "base.json") + " " + (d / "cand.json"), false);
+    CliResult c = run_chickenseg("--json compare " + (d / "base.json") + " " + (d / "cand.json"), Stderr::Drop);
     ASSERT_EQ(c.code, 0) << c.out;
     json doc = parse_json_text(c.out, "stdout");
     EXPECT_EQ(doc["decision"], "promote");
@@ -216,7 +184,7 @@ TEST(CliCompare, ReadsMetricsWrittenByEval) {
     EXPECT_GT(doc["gate"]["candidate_cgF1"].get<double>(), 90.0);
     EXPECT_TRUE(doc["gate"]["checks"][0]["passed"].get<bool>());  // same GT digest
     // The other way round: the baseline's ghost on a negative makes the pass rate 0.5.
-    CliResult back = run("compare " + (d / "cand.json") + " " + (d / "base.json"));
+    CliResult back = run_chickenseg("compare " + (d / "cand.json") + " " + (d / "base.json"));
     EXPECT_EQ(back.code, 1);
     EXPECT_NE(back.out.find("[FAIL] hard-negative pass rate: candidate 0.5000 over 2 negative images"),
               std::string::npos)

@@ -1,46 +1,21 @@
 // End-to-end: the `chickenseg data convert` command line (exit codes, table, --json, errors).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/data/saco.h"
+#include "cli_support.h"
 #include "convert_fixtures.h"
 
 using namespace chickenseg;
 namespace fs = std::filesystem;
 using fixtures::TempDir;
+using test::CliResult;
+using test::run_chickenseg;
+using test::shell_args;
+using test::Stderr;
 
 namespace {
-
-struct CliRun {
-    int code = -1;
-    std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-CliRun run_cli(const TempDir& dir, const std::vector<std::string>& args) {
-    std::string cmd = quote(CHICKENSEG_BINARY);
-    for (const auto& a : args) cmd += " " + quote(a);
-    fs::path err = dir / "stderr.txt";
-    cmd += " 2>" + quote(err.string());
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = read_file(err);
-    return r;
-}
 
 void make_dataset(const TempDir& d) {
     fixtures::write_text(d / "yolo/classes.txt", "Chicken\nEgg\n");
@@ -54,8 +29,8 @@ void make_dataset(const TempDir& d) {
 TEST(CliDataConvert, TableOnSuccess) {
     TempDir d;
     make_dataset(d);
-    CliRun r = run_cli(d, {"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
-                           "--unknown-labels", "background"});
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
+                           "--unknown-labels", "background"}), Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("converted yolo annotations -> "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("  positives           1\n"), std::string::npos) << r.out;
@@ -69,9 +44,9 @@ TEST(CliDataConvert, JsonSummary) {
     TempDir d;
     make_dataset(d);
     fixtures::write_text(d / "map.yaml", "background: [egg]\n");
-    CliRun r =
-        run_cli(d, {"--json", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
-                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"});
+    CliResult r =
+        run_chickenseg(shell_args({"--json", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
+                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}), Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     json j = json::parse(r.out);
     EXPECT_EQ(j["images"], 2);
@@ -88,7 +63,7 @@ TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
     TempDir d;
     make_dataset(d);
     fixtures::write_text(d / "yolo/labels/b.txt", "0 0.5 0.5 0.5\n");
-    CliRun r = run_cli(d, {"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()});
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()}), Stderr::Separate);
     EXPECT_EQ(r.code, 1);
     EXPECT_FALSE(fs::exists(d / "out.json"));
     EXPECT_NE(r.err.find("labels/b.txt:1: expected `class cx cy w h`"), std::string::npos) << r.err;
@@ -99,26 +74,26 @@ TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
 TEST(CliDataConvert, UsageErrorsExitTwo) {
     TempDir d;
     make_dataset(d);
-    EXPECT_EQ(run_cli(d, {"data", "convert", (d / "yolo").string()}).code, 2);  // no --output
-    EXPECT_EQ(run_cli(d, {"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}).code,
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string()}), Stderr::Separate).code, 2);  // no --output
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}), Stderr::Separate).code,
               2);
     EXPECT_EQ(
-        run_cli(d, {"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"})
+        run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"}), Stderr::Separate)
             .code,
         2);
-    EXPECT_EQ(run_cli(d, {"data", "convert"}).code, 2);
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert"}), Stderr::Separate).code, 2);
 }
 
 TEST(CliDataConvert, DryRunAndMissingInput) {
     TempDir d;
     make_dataset(d);
-    CliRun r = run_cli(
-        d, {"-q", "data", "convert", (d / "yolo").string(), "--dry-run", "--unknown-labels", "exclude"});
+    CliResult r = run_chickenseg(
+        shell_args({"-q", "data", "convert", (d / "yolo").string(), "--dry-run", "--unknown-labels", "exclude"}), Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos);
     EXPECT_NE(r.out.find("excluded            1  (unknown_label: 1)"), std::string::npos) << r.out;
-    CliRun missing =
-        run_cli(d, {"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()});
+    CliResult missing =
+        run_chickenseg(shell_args({"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()}), Stderr::Separate);
     EXPECT_EQ(missing.code, 1);
     EXPECT_NE(missing.err.find("input not found"), std::string::npos) << missing.err;
 }

@@ -2,53 +2,20 @@
 // binary: exit codes 0/1/2, outputs written atomically (no temporary files left),
 // identical bytes on a rerun, nothing written on error, inputs untouched.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/data/saco.h"
+#include "cli_support.h"
 
 namespace fs = std::filesystem;
 using namespace chickenseg;
+using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 
 namespace {
-
-struct CliResult {
-    int code;
-    std::string out;
-};
-
-// Runs the tool through the shell. `merge`: stderr appended to stdout; else dropped
-// (to parse --json output).
-CliResult run(const std::string& args, bool merge = true) {
-    std::string cmd = std::string(CHICKENSEG_BINARY) + " " + args + (merge ? " 2>&1" : " 2>/dev/null");
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("chickenseg_cli_data_ops_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::set<std::string> listing(const fs::path& dir) {
     std::set<std::string> names;
@@ -94,11 +61,11 @@ TEST(CliDataOps, SplitWritesTwoValidFilesAndRerunsGiveTheSameBytes) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
     const std::string input_before = read_file(all);
-    CliResult r = run("data split --dataset " + all + " --out-dir " + (dir / "out1") + " --seed 5");
+    CliResult r = run_chickenseg("data split --dataset " + all + " --out-dir " + (dir / "out1") + " --seed 5");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("train"), std::string::npos) << r.out;
     EXPECT_EQ(listing(dir.path / "out1"), (std::set<std::string>{"chicken_train.json", "chicken_val.json"}));
-    r = run("data split --dataset " + all + " --out-dir " + (dir / "out2") + " --seed 5");
+    r = run_chickenseg("data split --dataset " + all + " --out-dir " + (dir / "out2") + " --seed 5");
     ASSERT_EQ(r.code, 0) << r.out;
     for (const char* name : {"chicken_train.json", "chicken_val.json"})
         EXPECT_EQ(read_file(dir.path / "out1" / name), read_file(dir.path / "out2" / name)) << name;
@@ -113,7 +80,7 @@ TEST(CliDataOps, SplitWritesTwoValidFilesAndRerunsGiveTheSameBytes) {
     EXPECT_EQ(train.top, json({{"info", dataset_doc()["info"]}}));  // top level copied
 
     // The two outputs validate together (no image in both, both kinds in each).
-    r = run("data validate --dataset " + (dir / "out1/chicken_train.json") + " --dataset " +
+    r = run_chickenseg("data validate --dataset " + (dir / "out1/chicken_train.json") + " --dataset " +
             (dir / "out1/chicken_val.json"));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("valid: 2 file(s)"), std::string::npos) << r.out;
@@ -122,14 +89,14 @@ TEST(CliDataOps, SplitWritesTwoValidFilesAndRerunsGiveTheSameBytes) {
 TEST(CliDataOps, SplitJsonSummaryAndNames) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
-    CliResult r = run(
+    CliResult r = run_chickenseg(
         "--json data split --dataset " + all + " --out-dir " + (dir / "o") +
             " --train-ratio 0.5 --group-regex '^(pen.)/\\d*([0-9])' --train-name t.json --val-name v.json",
-        false);
+        Stderr::Drop);
     ASSERT_EQ(r.code, 1) << r.out;  // pens mix positives and negatives: no negative group
-    r = run("--json data split --dataset " + all + " --out-dir " + (dir / "o") +
+    r = run_chickenseg("--json data split --dataset " + all + " --out-dir " + (dir / "o") +
                 " --train-ratio 0.5 --train-name t.json --val-name v.json",
-            false);
+            Stderr::Drop);
     ASSERT_EQ(r.code, 0) << r.out;
     json j = parse_json_text(r.out, "stdout");
     EXPECT_EQ(j["input"]["images"], 40);
@@ -142,13 +109,13 @@ TEST(CliDataOps, SplitUsageErrorsExitTwoAndWriteNothing) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
     const std::string out = dir / "out";
-    EXPECT_EQ(run("data split --dataset " + all).code, 2);
-    EXPECT_EQ(run("data split --dataset " + all + " --out-dir " + out + " --train-ratio 1.5").code, 2);
-    EXPECT_EQ(run("data split --dataset " + all + " --out-dir " + out + " --train-ratio 0").code, 2);
-    EXPECT_EQ(run("data split --dataset " + all + " --out-dir " + out + " --group-regex '(unclosed'").code,
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all).code, 2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-ratio 1.5").code, 2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-ratio 0").code, 2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --group-regex '(unclosed'").code,
               2);
     EXPECT_EQ(
-        run("data split --dataset " + all + " --out-dir " + out + " --train-name x.json --val-name x.json")
+        run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-name x.json --val-name x.json")
             .code,
         2);
     EXPECT_FALSE(fs::exists(out));
@@ -166,19 +133,19 @@ TEST(CliDataOps, SplitFailuresExitOneAndWriteNothing) {
     }
     const std::string all = write_dataset(dir, doc);
     const std::string out = dir / "out";
-    CliResult r = run("data split --dataset " + all + " --out-dir " + out);
+    CliResult r = run_chickenseg("data split --dataset " + all + " --out-dir " + out);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("found 1 negative and 39 positive"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(out));
 
-    r = run("data split --dataset " + (dir / "missing.json") + " --out-dir " + out);
+    r = run_chickenseg("data split --dataset " + (dir / "missing.json") + " --out-dir " + out);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("missing.json"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(out));
 
     // Writing over the input is refused; the input stays as it was.
     const std::string before = read_file(all);
-    r = run("data split --dataset " + all + " --out-dir " + dir.path.string() + " --train-name all.json");
+    r = run_chickenseg("data split --dataset " + all + " --out-dir " + dir.path.string() + " --train-name all.json");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("refusing to overwrite the input"), std::string::npos) << r.out;
     EXPECT_EQ(read_file(all), before);
@@ -188,11 +155,11 @@ TEST(CliDataOps, ValidateExitCodesAndJsonReport) {
     TempDir dir;
     json doc = dataset_doc();
     const std::string good = write_dataset(dir, doc, "good.json");
-    EXPECT_EQ(run("data validate --dataset " + good).code, 0);
+    EXPECT_EQ(run_chickenseg("data validate --dataset " + good).code, 0);
     doc["annotations"][0]["iscrowd"] = 4;
     doc["images"][2].erase("text_input");
     const std::string bad = write_dataset(dir, doc, "bad.json");
-    CliResult r = run("data validate --dataset " + bad);
+    CliResult r = run_chickenseg("data validate --dataset " + bad);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("bad.json: annotations[0].iscrowd: expected 0 or 1, found 4"), std::string::npos)
         << r.out;
@@ -200,7 +167,7 @@ TEST(CliDataOps, ValidateExitCodesAndJsonReport) {
         << r.out;
     EXPECT_NE(r.out.find("invalid: 2 error(s)"), std::string::npos) << r.out;
 
-    r = run("--json data validate --dataset " + bad + " --dataset " + good, false);
+    r = run_chickenseg("--json data validate --dataset " + bad + " --dataset " + good, Stderr::Drop);
     EXPECT_EQ(r.code, 1);
     json j = parse_json_text(r.out, "stdout");
     EXPECT_EQ(j["valid"], false);
@@ -208,54 +175,54 @@ TEST(CliDataOps, ValidateExitCodesAndJsonReport) {
     EXPECT_EQ(j["errors"].size(), 42u);
     EXPECT_EQ(j["errors"][0]["file"], bad);
     EXPECT_EQ(j["errors"][0]["path"], "images[2].text_input");
-    EXPECT_EQ(run("data validate").code, 2);
-    EXPECT_EQ(run("data validate --dataset " + (dir / "nope.json")).code, 1);
+    EXPECT_EQ(run_chickenseg("data validate").code, 2);
+    EXPECT_EQ(run_chickenseg("data validate --dataset " + (dir / "nope.json")).code, 1);
 }
 
 TEST(CliDataOps, HoldoutWritesTheNegativesOnce) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
     const std::string out1 = dir / "neg1.json", out2 = dir / "neg2.json";
-    CliResult r = run("data holdout --dataset " + all + " --negatives-only --out " + out1);
+    CliResult r = run_chickenseg("data holdout --dataset " + all + " --negatives-only --out " + out1);
     ASSERT_EQ(r.code, 0) << r.out;
-    ASSERT_EQ(run("data holdout --dataset " + all + " --negatives-only --out " + out2).code, 0);
+    ASSERT_EQ(run_chickenseg("data holdout --dataset " + all + " --negatives-only --out " + out2).code, 0);
     EXPECT_EQ(read_file(out1), read_file(out2));
     const SacoDataset neg = read_saco_json(out1);
     EXPECT_EQ(neg.images.size(), 13u);  // 3, 6, ..., 39
     EXPECT_EQ(neg.annotations.size(), 0u);
     EXPECT_EQ(listing(dir.path), (std::set<std::string>{"all.json", "neg1.json", "neg2.json"}));
 
-    r = run("--json data holdout --dataset " + all + " --negatives-only --out " + out1, false);
+    r = run_chickenseg("--json data holdout --dataset " + all + " --negatives-only --out " + out1, Stderr::Drop);
     EXPECT_EQ(parse_json_text(r.out, "stdout")["negatives"], 13);
 
     // --negatives-only is required (the only kind for now).
-    EXPECT_EQ(run("data holdout --dataset " + all + " --out " + (dir / "x.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("data holdout --dataset " + all + " --out " + (dir / "x.json")).code, 2);
     // A dataset without negatives: exit 1, nothing written.
-    r = run("data holdout --dataset " + out1 + " --negatives-only --out " + (dir / "again.json"));
+    r = run_chickenseg("data holdout --dataset " + out1 + " --negatives-only --out " + (dir / "again.json"));
     ASSERT_EQ(r.code, 0) << r.out;  // negatives of negatives: all of them
     json only_pos = dataset_doc();
     only_pos["images"] = json::array({only_pos["images"][0]});
     const std::string pos = write_dataset(dir, only_pos, "pos.json");
-    r = run("data holdout --dataset " + pos + " --negatives-only --out " + (dir / "none.json"));
+    r = run_chickenseg("data holdout --dataset " + pos + " --negatives-only --out " + (dir / "none.json"));
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("no negative images to hold out"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(dir.path / "none.json"));
-    EXPECT_EQ(run("data holdout --dataset " + all + " --negatives-only --out " + all).code, 1);
+    EXPECT_EQ(run_chickenseg("data holdout --dataset " + all + " --negatives-only --out " + all).code, 1);
 }
 
 TEST(CliDataOps, StatsTableAndJson) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
-    CliResult r = run("data stats --dataset " + all);
+    CliResult r = run_chickenseg("data stats --dataset " + all);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("instances per image"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("penA"), std::string::npos) << r.out;
-    r = run("--json data stats --dataset " + all, false);
+    r = run_chickenseg("--json data stats --dataset " + all, Stderr::Drop);
     ASSERT_EQ(r.code, 0);
     json j = parse_json_text(r.out, "stdout");
     EXPECT_EQ(j["images"], 40);
     EXPECT_EQ(j["negatives"], 13);
     EXPECT_EQ(j["sources"]["penA"]["images"], 20);
-    EXPECT_EQ(run("data stats").code, 2);
-    EXPECT_EQ(run("data stats --dataset " + (dir / "nope.json")).code, 1);
+    EXPECT_EQ(run_chickenseg("data stats").code, 2);
+    EXPECT_EQ(run_chickenseg("data stats --dataset " + (dir / "nope.json")).code, 1);
 }

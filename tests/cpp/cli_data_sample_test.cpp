@@ -3,11 +3,7 @@
 // `data convert` (both the LabelMe and the YOLO form) into the expected dataset.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -16,39 +12,13 @@
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/core/rle.h"
 #include "chickenseg/data/saco.h"
+#include "cli_support.h"
 
 namespace fs = std::filesystem;
 using namespace chickenseg;
+using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 
 namespace {
-
-struct CliRun {
-    int code;
-    std::string out;
-};
-
-// Runs the tool through the shell; stdout captured, stderr appended after it.
-CliRun run(const std::string& args) {
-    std::string cmd = std::string(CHICKENSEG_BINARY) + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    int status = ::pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() / ("chickenseg_cli_sample_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 std::map<std::string, std::string> tree(const fs::path& dir) {
     std::map<std::string, std::string> out;
@@ -62,9 +32,9 @@ std::map<std::string, std::string> tree(const fs::path& dir) {
 TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
     TempDir t;
     std::string a = (t.path / "a").string(), b = (t.path / "b").string(), c = (t.path / "c").string();
-    ASSERT_EQ(run("data sample --out " + a + " --images 8 --seed 5 --size 200x150").code, 0);
-    ASSERT_EQ(run("-q data sample --out " + b + " --images 8 --seed 5 --size 200x150").code, 0);
-    ASSERT_EQ(run("-q data sample --out " + c + " --images 8 --seed 6 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("data sample --out " + a + " --images 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + b + " --images 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + c + " --images 8 --seed 6 --size 200x150").code, 0);
     auto ta = tree(a);
     EXPECT_EQ(ta, tree(b));
     EXPECT_NE(ta, tree(c));
@@ -81,7 +51,7 @@ TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
 
 TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     TempDir t;
-    CliRun r = run("--json data sample --out " + (t.path / "s").string() + " --images 10 --size 128x96");
+    CliResult r = run_chickenseg("--json data sample --out " + (t.path / "s").string() + " --images 10 --size 128x96");
     ASSERT_EQ(r.code, 0) << r.out;
     json j = json::parse(r.out);
     EXPECT_EQ(j["images"], 10);
@@ -90,17 +60,17 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     EXPECT_EQ(j["hard_negatives"], 3);
     EXPECT_EQ(j["png"].get<int>() + j["jpeg"].get<int>(), 10);
 
-    EXPECT_EQ(run("data sample --out " + (t.path / "x").string() + " --size 640by480").code, 2);
-    EXPECT_EQ(run("data sample --out " + (t.path / "x").string() + " --images 0").code, 2);
-    EXPECT_EQ(run("data sample --images 3").code, 2);  // --out is required
-    CliRun small = run("data sample --out " + (t.path / "x").string() + " --size 10x10");
+    EXPECT_EQ(run_chickenseg("data sample --out " + (t.path / "x").string() + " --size 640by480").code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --out " + (t.path / "x").string() + " --images 0").code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --images 3").code, 2);  // --out is required
+    CliResult small = run_chickenseg("data sample --out " + (t.path / "x").string() + " --size 10x10");
     EXPECT_EQ(small.code, 1);
     EXPECT_NE(small.out.find("64x64"), std::string::npos) << small.out;
     EXPECT_FALSE(fs::exists(t.path / "x"));
     // A folder with someone else's files is never overwritten.
     fs::create_directories(t.path / "mine");
     write_file_atomic(t.path / "mine/keep.txt", "x");
-    CliRun refused = run("data sample --out " + (t.path / "mine").string() + " --images 2");
+    CliResult refused = run_chickenseg("data sample --out " + (t.path / "mine").string() + " --images 2");
     EXPECT_EQ(refused.code, 1);
     EXPECT_NE(refused.out.find("not empty"), std::string::npos) << refused.out;
     EXPECT_EQ(read_file(t.path / "mine/keep.txt"), "x");
@@ -112,7 +82,7 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
 TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
     TempDir t;
     fs::path raw = t.path / "raw";
-    ASSERT_EQ(run("-q data sample --out " + raw.string() + " --images 30 --seed 2").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + raw.string() + " --images 30 --seed 2").code, 0);
     json meta = read_json_file(raw / "sample.json");
     size_t positives = 0, negatives = 0, chickens = 0;
     for (const auto& s : meta["scenes"]) {
@@ -125,10 +95,10 @@ TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
     }
     fs::path lm = t.path / "labelme.json", yo = t.path / "yolo.json";
     // `data convert INPUT --label-map MAP -o OUT` (h4's interface at the time of writing).
-    CliRun a = run("-q data convert " + (raw / "labelme").string() + " --label-map " +
+    CliResult a = run_chickenseg("-q data convert " + (raw / "labelme").string() + " --label-map " +
                 (raw / "label_map.yaml").string() + " -o " + lm.string());
     ASSERT_EQ(a.code, 0) << a.out;
-    CliRun b = run("-q data convert " + (raw / "yolo").string() + " --label-map " +
+    CliResult b = run_chickenseg("-q data convert " + (raw / "yolo").string() + " --label-map " +
                 (raw / "label_map.yaml").string() + " -o " + yo.string());
     ASSERT_EQ(b.code, 0) << b.out;
     SacoDataset dl = read_saco_json(lm), dy = read_saco_json(yo);

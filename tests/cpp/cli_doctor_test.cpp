@@ -2,57 +2,19 @@
 // (GPU checks skipped) and fails with --require-gpu; --json prints the schema-versioned
 // report; a checkpoint from the environment variable is checked; bad options exit 2.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/env/nvml.h"
+#include "cli_support.h"
 
 namespace fs = std::filesystem;
 using namespace chickenseg;
+using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 
 namespace {
-
-struct RunResult {
-    int code;
-    std::string out;  // stdout only
-    std::string err;
-};
-
-// Runs `env_prefix chickenseg args` through the shell; stdout and stderr kept apart.
-RunResult run(const std::string& args, const std::string& env_prefix = "") {
-    static int n = 0;
-    fs::path err_file = fs::temp_directory_path() / ("chickenseg_cli_doctor_err_" +
-                                                     std::to_string(::getpid()) + "_" + std::to_string(n++));
-    std::string cmd =
-        env_prefix + " " + std::string(CHICKENSEG_BINARY) + " " + args + " 2>" + err_file.string();
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t got;
-    while ((got = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), got);
-    int status = ::pclose(p);
-    std::string err = read_file(err_file);
-    fs::remove(err_file);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
-}
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("chickenseg_cli_doctor_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 const json* find_check(const json& report, const std::string& name) {
     for (const auto& c : report["checks"])
@@ -73,7 +35,7 @@ const std::string kNoPython = "CHICKENSEG_PYTHON=/nonexistent/chickenseg-python"
 
 TEST(CliDoctor, JsonReportOnThisMachine) {
     TempDir dir;
-    RunResult r = run("--json doctor --min-disk 0 --path " + dir.path.string());
+    CliResult r = run_chickenseg("--json doctor --min-disk 0 --path " + dir.path.string(), Stderr::Separate);
     json report = parse_json_text(r.out, "doctor stdout");
     EXPECT_EQ(report["schema"], "chickenseg.doctor/1");
     for (const char* name : {"cpu", "ram", "nvidia_driver", "cuda_driver", "gpu", "vram", "cuda_toolkit",
@@ -103,7 +65,7 @@ TEST(CliDoctor, JsonReportOnThisMachine) {
 }
 
 TEST(CliDoctor, RequireGpu) {
-    RunResult r = run("--json doctor --min-disk 0 --require-gpu", kNoPython);
+    CliResult r = run_chickenseg("--json doctor --min-disk 0 --require-gpu", Stderr::Separate, kNoPython);
     json report = parse_json_text(r.out, "doctor stdout");
     if (machine_has_gpu()) {
         EXPECT_EQ((*find_check(report, "gpu"))["status"], "ok");
@@ -115,7 +77,7 @@ TEST(CliDoctor, RequireGpu) {
 }
 
 TEST(CliDoctor, TableByDefault) {
-    RunResult r = run("doctor --min-disk 0 --path .", kNoPython);
+    CliResult r = run_chickenseg("doctor --min-disk 0 --path .", Stderr::Separate, kNoPython);
     EXPECT_EQ(r.code, 0) << r.out << r.err;
     EXPECT_EQ(r.out.rfind("STATUS  CHECK", 0), 0u) << r.out;
     EXPECT_NE(r.out.find("python not found: /nonexistent/chickenseg-python"), std::string::npos) << r.out;
@@ -124,7 +86,7 @@ TEST(CliDoctor, TableByDefault) {
 }
 
 TEST(CliDoctor, MinDiskAboveWhatAnyDiskHasFails) {
-    RunResult r = run("--json doctor --min-disk 1000000000 --path .", kNoPython);
+    CliResult r = run_chickenseg("--json doctor --min-disk 1000000000 --path .", Stderr::Separate, kNoPython);
     EXPECT_EQ(r.code, 1);
     json report = parse_json_text(r.out, "doctor stdout");
     EXPECT_EQ((*find_check(report, "disk:."))["status"], "fail");
@@ -132,8 +94,8 @@ TEST(CliDoctor, MinDiskAboveWhatAnyDiskHasFails) {
 
 TEST(CliDoctor, CheckpointFromTheEnvironment) {
     TempDir dir;
-    RunResult missing = run("--json doctor --min-disk 0",
-                            kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    CliResult missing = run_chickenseg("--json doctor --min-disk 0",
+                            Stderr::Separate, kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
     EXPECT_EQ(missing.code, 1);
     json report = parse_json_text(missing.out, "doctor stdout");
     EXPECT_EQ((*find_check(report, "checkpoint"))["status"], "fail");
@@ -141,15 +103,15 @@ TEST(CliDoctor, CheckpointFromTheEnvironment) {
     write_file_atomic(dir.path / "config.json", R"({"model_type": "sam3"})");
     write_file_atomic(dir.path / "model.safetensors", std::string(2048, 'w'));
     // The flag wins over the environment variable.
-    RunResult present = run("--json doctor --min-disk 0 --checkpoint " + dir.path.string(),
-                            kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    CliResult present = run_chickenseg("--json doctor --min-disk 0 --checkpoint " + dir.path.string(),
+                            Stderr::Separate, kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
     EXPECT_EQ(present.code, 0) << present.out;
     report = parse_json_text(present.out, "doctor stdout");
     EXPECT_EQ((*find_check(report, "checkpoint"))["value"], "present (not loaded)");
 }
 
 TEST(CliDoctor, BadOptionsAreUsageErrors) {
-    EXPECT_EQ(run("doctor --min-disk -5", kNoPython).code, 2);
-    EXPECT_EQ(run("doctor --min-vram lots", kNoPython).code, 2);
-    EXPECT_EQ(run("doctor --no-such-option", kNoPython).code, 2);
+    EXPECT_EQ(run_chickenseg("doctor --min-disk -5", Stderr::Separate, kNoPython).code, 2);
+    EXPECT_EQ(run_chickenseg("doctor --min-vram lots", Stderr::Separate, kNoPython).code, 2);
+    EXPECT_EQ(run_chickenseg("doctor --no-such-option", Stderr::Separate, kNoPython).code, 2);
 }

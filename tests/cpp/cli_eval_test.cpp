@@ -1,8 +1,6 @@
 // `chickenseg eval` end to end: exit codes, table, --json, --out, error messages.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,27 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CommandRun {
-    int rc = -1;
-    std::string out;  // stdout and stderr together
-};
-
-CommandRun run(const std::string& args) {
-    std::string cmd = std::string(CHICKENSEG_BINARY) + " " + args + " 2>&1";
-    CommandRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using chickenseg::test::CliResult;
+using chickenseg::test::run_chickenseg;
 
 std::string slurp(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
@@ -42,10 +28,6 @@ std::string slurp(const fs::path& p) {
 class CliEval : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir = fs::temp_directory_path() /
-              ("cli_eval_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
         // 3 images 4x3: image 1 has a chicken (left half), 2 and 3 are negatives.
         json gt = {{"images", json::array()}, {"annotations", json::array()}, {"categories", {{{"id", 1}, {"name", "chicken"}}}}};
         for (int id : {1, 2, 3})
@@ -62,15 +44,15 @@ protected:
                          {"bbox", {0, 0, 1, 3}}, {"score", 0.7}});
         write("pred.json", preds.dump(1));
     }
-    void TearDown() override { fs::remove_all(dir); }
     void write(const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; }
     std::string p(const std::string& name) const { return (dir / name).string(); }
-    fs::path dir;
+    chickenseg::test::TempDir temp;  // removed after each test
+    const fs::path dir = temp.path;
 };
 
 TEST_F(CliEval, TableAndExitZero) {
-    CommandRun r = run("eval --gt " + p("gt.json") + " --pred " + p("pred.json"));
-    ASSERT_EQ(r.rc, 0) << r.out;
+    CliResult r = run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json"));
+    ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("cgF1"), std::string::npos);
     EXPECT_NE(r.out.find("IL_MCC"), std::string::npos);
     EXPECT_NE(r.out.find("confusion     TP 1  FP 1  TN 1  FN 0"), std::string::npos) << r.out;
@@ -80,8 +62,8 @@ TEST_F(CliEval, TableAndExitZero) {
 }
 
 TEST_F(CliEval, JsonAndOutAreTheSameAndReproducible) {
-    CommandRun a = run("--json eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json"));
-    ASSERT_EQ(a.rc, 0) << a.out;
+    CliResult a = run_chickenseg("--json eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json"));
+    ASSERT_EQ(a.code, 0) << a.out;
     json j = json::parse(a.out);
     EXPECT_EQ(j, json::parse(slurp(dir / "m.json")));
     EXPECT_EQ(j["schema"], "chickenseg.metrics/1");
@@ -92,29 +74,29 @@ TEST_F(CliEval, JsonAndOutAreTheSameAndReproducible) {
     EXPECT_NEAR(j["segm"]["pmF1"].get<double>(), 1.0, 2e-4);
     EXPECT_EQ(j["negatives"]["verdict"], "fail");
     std::string first = slurp(dir / "m.json");
-    ASSERT_EQ(run("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json")).rc, 0);
+    ASSERT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json")).code, 0);
     EXPECT_EQ(first, slurp(dir / "m.json"));
 }
 
 TEST_F(CliEval, FailOnNegatives) {
     std::string base = "eval --gt " + p("gt.json") + " --pred " + p("pred.json");
-    EXPECT_EQ(run(base + " --fail-on-negatives").rc, 1);
+    EXPECT_EQ(run_chickenseg(base + " --fail-on-negatives").code, 1);
     // Relaxed thresholds: 1 of 2 negatives clean, mean presence 0.35.
-    CommandRun ok = run(base + " --fail-on-negatives --min-pass-rate 0.5 --max-mean-presence 0.35");
-    EXPECT_EQ(ok.rc, 0) << ok.out;
+    CliResult ok = run_chickenseg(base + " --fail-on-negatives --min-pass-rate 0.5 --max-mean-presence 0.35");
+    EXPECT_EQ(ok.code, 0) << ok.out;
     EXPECT_NE(ok.out.find("PASS"), std::string::npos);
 }
 
 TEST_F(CliEval, NegativesOnlyNeedsAHoldoutWithoutInstances) {
-    CommandRun r = run("eval --negatives-only --gt " + p("gt.json") + " --pred " + p("pred.json"));
-    EXPECT_EQ(r.rc, 1);
+    CliResult r = run_chickenseg("eval --negatives-only --gt " + p("gt.json") + " --pred " + p("pred.json"));
+    EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("--negatives-only expects a hard-negative holdout"), std::string::npos) << r.out;
 
     json holdout = json::parse(slurp(dir / "gt.json"));
     holdout["annotations"] = json::array();
     write("holdout.json", holdout.dump());
-    CommandRun ok = run("--json eval --negatives-only --gt " + p("holdout.json") + " --pred " + p("pred.json"));
-    ASSERT_EQ(ok.rc, 0) << ok.out;
+    CliResult ok = run_chickenseg("--json eval --negatives-only --gt " + p("holdout.json") + " --pred " + p("pred.json"));
+    ASSERT_EQ(ok.code, 0) << ok.out;
     json j = json::parse(ok.out);
     EXPECT_FALSE(j.contains("segm"));
     EXPECT_EQ(j["negatives"]["image_count"], 3);
@@ -122,43 +104,43 @@ TEST_F(CliEval, NegativesOnlyNeedsAHoldoutWithoutInstances) {
 }
 
 TEST_F(CliEval, EpsilonNoneGivesNullsWithReasons) {
-    CommandRun r = run("--json eval --epsilon none --iou-type bbox --gt " + p("gt.json") + " --pred " + p("pred.json"));
-    ASSERT_EQ(r.rc, 0) << r.out;
+    CliResult r = run_chickenseg("--json eval --epsilon none --iou-type bbox --gt " + p("gt.json") + " --pred " + p("pred.json"));
+    ASSERT_EQ(r.code, 0) << r.out;
     json j = json::parse(r.out);
     EXPECT_FALSE(j.contains("segm"));
     EXPECT_EQ(j["convention"]["epsilon"], "none");
     // IL: TP 1, FP 1, TN 1, FN 0: MCC = (1 - 0) / sqrt(2 * 1 * 2 * 1) = 0.5.
     EXPECT_DOUBLE_EQ(j["image_level"]["IL_MCC"].get<double>(), 0.5);
     EXPECT_DOUBLE_EQ(j["bbox"]["cgF1"].get<double>(), 0.5);
-    CommandRun t = run("eval --epsilon none --gt " + p("gt.json") + " --pred " + p("gt.json"));
-    EXPECT_EQ(t.rc, 1);  // a GT file is not a results list
+    CliResult t = run_chickenseg("eval --epsilon none --gt " + p("gt.json") + " --pred " + p("gt.json"));
+    EXPECT_EQ(t.code, 1);  // a GT file is not a results list
 }
 
 TEST_F(CliEval, BadInputsNameFileRecordAndLine) {
     write("nan.json", "[\n{\"image_id\": 1, \"segmentation\": {\"size\": [3, 4], \"counts\": [12]}, \"score\": NaN}\n]");
-    CommandRun r = run("eval --gt " + p("gt.json") + " --pred " + p("nan.json"));
-    EXPECT_EQ(r.rc, 1);
+    CliResult r = run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("nan.json"));
+    EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find(p("nan.json") + ":2: predictions[0].score: NaN score"), std::string::npos) << r.out;
 
     write("unknown.json", R"([{"image_id": 9, "segmentation": {"size": [3, 4], "counts": [12]}, "score": 0.5}])");
-    CommandRun u = run("eval --gt " + p("gt.json") + " --pred " + p("unknown.json"));
-    EXPECT_EQ(u.rc, 1);
+    CliResult u = run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("unknown.json"));
+    EXPECT_EQ(u.code, 1);
     EXPECT_NE(u.out.find("predictions[0].image_id: image id 9 is not an image of the ground truth"), std::string::npos)
         << u.out;
 
     json dup = json::parse(slurp(dir / "gt.json"));
     dup["images"][2]["id"] = 1;
     write("dup.json", dup.dump());
-    CommandRun d = run("eval --gt " + p("dup.json") + " --pred " + p("pred.json"));
-    EXPECT_EQ(d.rc, 1);
+    CliResult d = run_chickenseg("eval --gt " + p("dup.json") + " --pred " + p("pred.json"));
+    EXPECT_EQ(d.code, 1);
     EXPECT_NE(d.out.find(p("dup.json") + ": images[2].id: duplicate image id 1"), std::string::npos) << d.out;
 }
 
 TEST_F(CliEval, UsageErrorsExitTwo) {
-    EXPECT_EQ(run("eval --gt " + p("gt.json")).rc, 2);  // --pred missing
-    EXPECT_EQ(run("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --iou-type mask").rc, 2);
-    EXPECT_EQ(run("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --epsilon tiny").rc, 2);
-    EXPECT_EQ(run("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --score-threshold 1.5").rc, 2);
+    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json")).code, 2);  // --pred missing
+    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --iou-type mask").code, 2);
+    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --epsilon tiny").code, 2);
+    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --score-threshold 1.5").code, 2);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,67 @@ TEST(Sha256, FinishTwiceOrUpdateAfterFinishThrowsAndResetStartsOver) {
 TEST(Sha256, ToHexIsLowerCaseTwoDigitsPerByte) {
     const std::vector<uint8_t> bytes = {0x00, 0x0f, 0xa0, 0xff};
     EXPECT_EQ(to_hex(bytes), "000fa0ff");
+}
+
+std::string hex_with(Sha256Backend backend, std::string_view bytes) {
+    Sha256 h(backend);
+    h.update(bytes);
+    return to_hex(h.finish());
+}
+
+TEST(Sha256Backends, PortableMatchesKnownVectors) {
+    EXPECT_EQ(hex_with(Sha256Backend::kPortable, ""),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex_with(Sha256Backend::kPortable, "abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex_with(Sha256Backend::kPortable, pattern(119)),
+              "7a6589821178918ca8d9edaba5abfc1e9b2669564f4469b66885379c1530b2c8");
+    EXPECT_EQ(hex_with(Sha256Backend::kPortable, std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256Backends, ShaNiMatchesKnownVectorsAndPortableOnEveryLength) {
+    if (!sha256_shani_available()) {
+        EXPECT_THROW(Sha256{Sha256Backend::kShaNi}, Error);
+        GTEST_SKIP() << "this CPU has no SHA extensions; only the portable path is tested";
+    }
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, ""),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, "abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi,
+                       "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, std::string(1000000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, pattern(128)),
+              "54c9eb041badfd7064645067b107661fed6113197ce2dd066ba69618abd3732f");
+
+    // Random bytes: every length 0..300 (all padding cases over several blocks),
+    // then random lengths up to 10000, each hashed whole and in two random pieces.
+    std::mt19937 rng(20240611);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_int_distribution<size_t> length(0, 10000);
+    for (int trial = 0; trial < 600; ++trial) {
+        size_t n = trial <= 300 ? static_cast<size_t>(trial) : length(rng);
+        std::string message(n, '\0');
+        for (char& c : message) c = static_cast<char>(byte(rng));
+        const std::string portable = hex_with(Sha256Backend::kPortable, message);
+        ASSERT_EQ(hex_with(Sha256Backend::kShaNi, message), portable) << "length " << n;
+        size_t split = n == 0 ? 0 : rng() % (n + 1);
+        Sha256 h(Sha256Backend::kShaNi);
+        h.update(std::string_view(message).substr(0, split));
+        h.update(std::string_view(message).substr(split));
+        ASSERT_EQ(to_hex(h.finish()), portable) << "length " << n << " split " << split;
+    }
+}
+
+TEST(Sha256Backends, AutoUsesTheSameDigests) {
+    for (size_t n : {0, 55, 56, 63, 64, 65, 1000}) {
+        EXPECT_EQ(hex_with(Sha256Backend::kAuto, pattern(n)),
+                  hex_with(Sha256Backend::kPortable, pattern(n)))
+            << "length " << n;
+    }
 }
 
 class Sha256File : public ::testing::Test {

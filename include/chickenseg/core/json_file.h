@@ -3,9 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "chickenseg/core/diagnostics.h"
 
 namespace chickenseg {
 
@@ -14,6 +17,12 @@ using json = nlohmann::json;
 // Parses a JSON file; a syntax error becomes Error(file, line, "column N: ...").
 json read_json_file(const std::filesystem::path& path);
 json parse_json_text(const std::string& text, const std::string& name_for_errors);
+
+// Reads and parses `path` for readers that collect problems instead of stopping:
+// an unreadable file or malformed JSON is added to `diagnostics` (named `file`)
+// and gives nullopt, so the caller moves on to the next file.
+std::optional<json> read_json_file_collecting(const std::filesystem::path& path, const std::string& file,
+                                              Diagnostics& diagnostics);
 
 // Writes with 2-space indent (or compact) and a final newline, atomically.
 void write_json_file(const std::filesystem::path& path, const json& value, bool compact = false);

@@ -14,10 +14,20 @@ namespace chickenseg {
 
 using Sha256Digest = std::array<uint8_t, 32>;
 
+// Which block-compression routine a hasher uses. Both give identical digests;
+// kShaNi uses the x86 SHA extensions (several times faster) and kAuto picks it
+// when the running CPU has them. Exposed so tests can run both on one machine.
+enum class Sha256Backend { kAuto, kPortable, kShaNi };
+
+// True when this build has the SHA-NI routine and the running CPU supports it.
+bool sha256_shani_available();
+
 // Streaming hasher: update() any number of times, then finish() once.
 class Sha256 {
 public:
     Sha256();
+    // Throws Error when kShaNi is asked for but sha256_shani_available() is false.
+    explicit Sha256(Sha256Backend backend);
     void update(std::span<const uint8_t> bytes);
     void update(std::string_view bytes);
     // Pads, returns the digest. The hasher must not be updated afterwards
@@ -26,7 +36,8 @@ public:
     void reset();
 
 private:
-    void compress(const uint8_t* block);
+    void compress(const uint8_t* blocks, size_t count);
+    bool use_shani_ = false;
     std::array<uint32_t, 8> state_;
     std::array<uint8_t, 64> block_;
     size_t block_used_ = 0;

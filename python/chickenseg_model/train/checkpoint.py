@@ -16,7 +16,6 @@ Files in the run folder:
   `load_model` and `chickenseg model predict --model RUN/best` read, each with
   training.json (epoch, step, metrics, dataset version) and config.yaml beside the weights.
 """
-import json
 import os
 import random
 import shutil
@@ -161,15 +160,3 @@ def save_hf_folder(loaded_like, folder: Path, info: dict, config_yaml: str) -> N
 def checkpoint_name(epoch: int, step: int, monitor: str, value) -> str:
     shown = "none" if value is None else f"{value:.4f}"
     return f"epoch={epoch:03d}-step={step:06d}-{monitor}={shown}.pt"
-
-
-def describe(ckpt: dict) -> dict:
-    return {"epoch": ckpt["epoch"], "batch_in_epoch": ckpt["batch_in_epoch"], "global_step": ckpt["global_step"]}
-
-
-def write_json(path: Path, value) -> None:
-    write_json_atomic(path, value, indent=2)
-
-
-def read_json(path: Path):
-    return json.loads(Path(path).read_text())

@@ -96,6 +96,19 @@ class Detector(torch.nn.Module):
         return self
 
     def forward(self, pixel_values, text_mask, text_hidden=None, input_ids=None):
+        # transformers clamps the presence logit to +-10, and a clamp passes no gradient: a
+        # presence logit pushed past it on the wrong side never comes back (seen in the
+        # learning check at a high lr). The loss sees the unclamped logit; inference (predict,
+        # saved models) keeps the clamp, which changes a presence score by < 5e-5.
+        decoder = self.model.detr_decoder
+        clamp = decoder.clamp_presence_logit_max_val
+        decoder.clamp_presence_logit_max_val = float("inf")
+        try:
+            return self._forward(pixel_values, text_mask, text_hidden, input_ids)
+        finally:
+            decoder.clamp_presence_logit_max_val = clamp
+
+    def _forward(self, pixel_values, text_mask, text_hidden, input_ids):
         m = self.model
         if self.freeze_backbone:
             with torch.no_grad():
