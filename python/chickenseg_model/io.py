@@ -24,3 +24,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_json_atomic(path: Path, value, indent: int | None = None) -> None:
     write_bytes_atomic(path, (json.dumps(value, indent=indent) + "\n").encode())
+
+
+def read_json(path: Path, what: str = "file"):
+    """json.load with errors that name the file (and the line of a syntax error)."""
+    from chickenseg_model.errors import ModelError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"{path}: {what} not found") from None
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None

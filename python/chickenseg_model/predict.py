@@ -7,7 +7,6 @@ presence score sigmoid(presence logit) goes to a separate presence JSON
 ({"schema": "chickenseg.presence/1", "presence": {"<image_id>": score}}), which COCO
 results cannot hold. No NMS (SAM 3 image mode has none).
 """
-import json
 import sys
 import time
 from collections import defaultdict
@@ -20,7 +19,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from chickenseg_model.errors import ModelError
 from chickenseg_model.images import load_rgb, preprocess
-from chickenseg_model.io import write_json_atomic
+from chickenseg_model.io import read_json, write_json_atomic
 from chickenseg_model.progress import Progress
 
 PRESENCE_SCHEMA = "chickenseg.presence/1"
@@ -37,12 +36,7 @@ def encode_text(loaded, prompt: str):
 
 
 def read_dataset_images(dataset: Path):
-    try:
-        doc = json.loads(dataset.read_text())
-    except FileNotFoundError:
-        raise ModelError(f"{dataset}: dataset file not found") from None
-    except json.JSONDecodeError as e:
-        raise ModelError(f"{dataset}:{e.lineno}: malformed JSON: {e.msg}") from None
+    doc = read_json(dataset, "dataset file")
     images = doc.get("images") if isinstance(doc, dict) else None
     if not isinstance(images, list):
         raise ModelError(f"{dataset}: expected an SA-Co dataset with an `images` list "

@@ -1,3 +1,4 @@
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/eval/compare.h"
 
 #include <cmath>
@@ -11,12 +12,6 @@
 namespace chickenseg {
 
 namespace {
-
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
 
 std::string signed_fixed(double v, int digits) {
     char buf[64];
@@ -145,13 +140,13 @@ GateCheck check_improvement(const MetricsSummary& b, const MetricsSummary& c, co
         }
         improvement = (cand - base) / std::fabs(base) * 100.0;
         check.passed = strictly_greater(*improvement, p.min_improvement);
-        check.detail = "relative " + signed_fixed(*improvement, 2) + "% (candidate " + fixed(cand, 2) +
-                       " vs baseline " + fixed(base, 2) + "), required " + required;
+        check.detail = "relative " + signed_fixed(*improvement, 2) + "% (candidate " + format_fixed(cand, 2) +
+                       " vs baseline " + format_fixed(base, 2) + "), required " + required;
     } else {
         improvement = cand - base;
         check.passed = strictly_greater(*improvement, p.min_improvement);
-        check.detail = "absolute " + signed_fixed(*improvement, 2) + " points (candidate " + fixed(cand, 2) +
-                       " vs baseline " + fixed(base, 2) + "), required " + required;
+        check.detail = "absolute " + signed_fixed(*improvement, 2) + " points (candidate " + format_fixed(cand, 2) +
+                       " vs baseline " + format_fixed(base, 2) + "), required " + required;
     }
     return check;
 }
@@ -170,7 +165,7 @@ GateCheck check_pass_rate(const MetricsSummary& c, const GateParams& p, std::opt
     }
     pass_rate = c.pass_rate;
     check.passed = strictly_greater(*c.pass_rate, p.min_pass_rate);
-    check.detail = "candidate " + fixed(*c.pass_rate, 4);
+    check.detail = "candidate " + format_fixed(*c.pass_rate, 4);
     if (c.negative_images) check.detail += " over " + plain_number(*c.negative_images) + " negative images";
     check.detail += ", required " + required;
     return check;
@@ -344,7 +339,7 @@ json comparison_to_json(const Comparison& c) {
 std::string format_comparison(const Comparison& c) {
     auto cell = [](const std::optional<double>& v, int digits, bool sign = false) {
         if (!v) return std::string("null");
-        return sign ? signed_fixed(*v, digits) : fixed(*v, digits);
+        return sign ? signed_fixed(*v, digits) : format_fixed(*v, digits);
     };
     std::string out;
     char line[256];

@@ -1,3 +1,4 @@
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/eval/error_analysis.h"
 
 #include <algorithm>
@@ -12,12 +13,6 @@
 namespace chickenseg {
 
 namespace {
-
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
 
 bool boxes_overlap(const BoxXywh& a, const BoxXywh& b) {
     return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
@@ -99,7 +94,7 @@ std::vector<Failure> detect_ghosting(const MaskOverlaps& ov, std::span<const Det
         if (best < params.ghost_max_iou)
             out.push_back({FailureType::ghosting, {static_cast<uint32_t>(d)}, std::nullopt, best,
                            "detection " + std::to_string(d + 1) + " overlaps no GT instance (best IoU " +
-                               fixed(best, 3) + " < " + fixed(params.ghost_max_iou, 2) + ")"});
+                               format_fixed(best, 3) + " < " + format_fixed(params.ghost_max_iou, 2) + ")"});
     }
     return out;
 }
@@ -120,7 +115,7 @@ std::vector<Failure> detect_fragmentation(const MaskOverlaps& ov, const ErrorAna
         out.push_back({FailureType::fragmentation, inside, static_cast<uint32_t>(g),
                        static_cast<double>(inside.size()),
                        "GT " + std::to_string(g + 1) + " is split into " + std::to_string(inside.size()) +
-                           " detections (" + list + "), each >= " + fixed(params.fragment_min_inside * 100, 0) +
+                           " detections (" + list + "), each >= " + format_fixed(params.fragment_min_inside * 100, 0) +
                            "% inside it"});
     }
     return out;
@@ -139,9 +134,9 @@ std::vector<Failure> detect_bleeding(const MaskOverlaps& ov, std::span<const Det
         double outside = static_cast<double>(ov.det_area[d] - ov.inter(d, g)) / gt_area;
         if (ratio >= params.bleed_min_area_ratio && outside >= params.bleed_min_outside_ratio)
             out.push_back({FailureType::bleeding, {static_cast<uint32_t>(d)}, static_cast<uint32_t>(g), ratio,
-                           "detection " + std::to_string(d + 1) + " is " + fixed(ratio, 2) + "x the area of GT " +
-                               std::to_string(g + 1) + "; its part outside the GT is " + fixed(outside, 2) +
-                               "x the GT's area (IoU " + fixed(pairing[d].iou, 3) + ")"});
+                           "detection " + std::to_string(d + 1) + " is " + format_fixed(ratio, 2) + "x the area of GT " +
+                               std::to_string(g + 1) + "; its part outside the GT is " + format_fixed(outside, 2) +
+                               "x the GT's area (IoU " + format_fixed(pairing[d].iou, 3) + ")"});
     }
     return out;
 }

@@ -1,3 +1,4 @@
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/eval/html_report.h"
 
 #include <charconv>
@@ -15,14 +16,8 @@ namespace chickenseg {
 
 namespace {
 
-std::string fixed(double v, int digits) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
 std::string optional_fixed(const std::optional<double>& v, int digits) {
-    return v ? fixed(*v, digits) : std::string("undefined");
+    return v ? format_fixed(*v, digits) : std::string("undefined");
 }
 
 std::string css_colour(const Rgb& c) {
@@ -35,7 +30,7 @@ json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(
 
 // The label drawn on the overlay next to detection `d` (1-based) with its score,
 // e.g. "2:0.87"; the HTML tables use the same numbers.
-std::string detection_label(size_t d, double score) { return std::to_string(d + 1) + ":" + fixed(score, 2); }
+std::string detection_label(size_t d, double score) { return std::to_string(d + 1) + ":" + format_fixed(score, 2); }
 
 constexpr const char* kCss = R"css(
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1b1b1b; background: #fafafa; }
@@ -68,15 +63,15 @@ std::string failure_definition(FailureType t, const ErrorAnalysisParams& p) {
     switch (t) {
         case FailureType::ghosting:
             return "a detection on an image with no chicken, or a detection not matched at IoU &ge; " +
-                   fixed(p.match_iou, 2) + " whose IoU with every GT region is &lt; " + fixed(p.ghost_max_iou, 2);
+                   format_fixed(p.match_iou, 2) + " whose IoU with every GT region is &lt; " + format_fixed(p.ghost_max_iou, 2);
         case FailureType::fragmentation:
             return "&ge; " + std::to_string(p.fragment_min_count) +
-                   " detections each with intersection / own area &ge; " + fixed(p.fragment_min_inside, 2) +
+                   " detections each with intersection / own area &ge; " + format_fixed(p.fragment_min_inside, 2) +
                    " inside the same GT instance";
         case FailureType::bleeding:
-            return "a detection paired with a GT (IoU &ge; " + fixed(p.bleed_min_iou, 2) + ") with area ratio &ge; " +
-                   fixed(p.bleed_min_area_ratio, 2) + " and area outside the GT &ge; " +
-                   fixed(p.bleed_min_outside_ratio, 2) + " &times; the GT's area";
+            return "a detection paired with a GT (IoU &ge; " + format_fixed(p.bleed_min_iou, 2) + ") with area ratio &ge; " +
+                   format_fixed(p.bleed_min_area_ratio, 2) + " and area outside the GT &ge; " +
+                   format_fixed(p.bleed_min_outside_ratio, 2) + " &times; the GT's area";
     }
     return {};
 }
@@ -92,7 +87,7 @@ void append_card(std::string& h, const ImageAnalysis& ia, size_t rank, std::pair
          "&times;" + std::to_string(ia.height) + " px; severity " + std::to_string(ia.severity()) +
          "; <span class=\"tp\">TP " + std::to_string(ia.tp) + "</span>, <span class=\"fp\">FP " +
          std::to_string(ia.fp) + "</span>, <span class=\"fn\">FN " + std::to_string(ia.fn) + "</span>";
-    if (ia.presence) h += "; presence " + fixed(*ia.presence, 3);
+    if (ia.presence) h += "; presence " + format_fixed(*ia.presence, 3);
     h += "</p>\n";
     if (ia.failures.empty()) {
         h += "<p><span class=\"tag ok\">no failure found</span></p>\n";
@@ -109,9 +104,9 @@ void append_card(std::string& h, const ImageAnalysis& ia, size_t rank, std::pair
         for (size_t d = 0; d < ia.detections.size(); ++d) {
             const AnalysedDetection& det = ia.detections[d];
             h += "<tr><td>" + html_escape(detection_label(d, det.score)) + "</td><td class=\"num\">" +
-                 fixed(det.score, 3) + "</td><td class=\"num\">" + std::to_string(det.area) + "</td><td>" +
+                 format_fixed(det.score, 3) + "</td><td class=\"num\">" + std::to_string(det.area) + "</td><td>" +
                  (det.gt ? std::to_string(*det.gt + 1) : std::string("&ndash;")) + "</td><td class=\"num\">" +
-                 (det.gt ? fixed(det.iou, 3) : std::string("&ndash;")) + "</td><td>" +
+                 (det.gt ? format_fixed(det.iou, 3) : std::string("&ndash;")) + "</td><td>" +
                  (det.true_positive ? "<span class=\"tp\">TP</span>" : "<span class=\"fp\">FP</span>") +
                  "</td></tr>\n";
         }
@@ -190,7 +185,7 @@ std::string render_report_html(const ErrorAnalysis& a, size_t shown,
     h += "<h1>Error analysis</h1>\n<div class=\"inputs\">ground truth <code>" + html_escape(a.gt_file) +
          "</code> &middot; predictions <code>" + html_escape(a.predictions_file) + "</code>";
     if (!a.presence_file.empty()) h += " &middot; presence <code>" + html_escape(a.presence_file) + "</code>";
-    h += " &middot; detections kept at score &ge; " + fixed(a.params.score_threshold, 2) + "</div>\n";
+    h += " &middot; detections kept at score &ge; " + format_fixed(a.params.score_threshold, 2) + "</div>\n";
 
     h += "<div class=\"headline\">\n";
     auto metric = [&](const std::string& key, const std::string& value) {
@@ -200,7 +195,7 @@ std::string render_report_html(const ErrorAnalysis& a, size_t shown,
     metric("pmF1 (segm)", optional_fixed(a.pmf1, 2));
     metric("IL_MCC", optional_fixed(a.il_mcc, 3));
     metric("IL FPR", optional_fixed(a.il_fpr, 3));
-    metric("TP / FP / FN at IoU " + fixed(a.params.match_iou, 2),
+    metric("TP / FP / FN at IoU " + format_fixed(a.params.match_iou, 2),
            std::to_string(a.tp) + " / " + std::to_string(a.fp) + " / " + std::to_string(a.fn));
     metric("images with failures", std::to_string(a.images_with_failures) + " of " + std::to_string(a.images_analysed));
     h += "</div>\n";

@@ -1,6 +1,7 @@
 // Human-readable tables of an evaluation (what `chickenseg eval` and
 // `chickenseg baseline` print): F1-type metrics x100 as SAM 3 reports them,
 // MCC and rates as fractions, undefined values as "n/a (why)".
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/eval/metrics_table.h"
 
 #include <algorithm>
@@ -11,19 +12,13 @@ namespace chickenseg {
 
 namespace {
 
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
-
 // x100 for F1-type metrics (as SAM 3 reports them), raw for MCC and rates.
 std::string cell(const MetricValue& v, bool percent) {
     if (!v.value) return "n/a (" + v.reason + ")";
-    return percent ? fixed(*v.value * 100, 2) : fixed(*v.value, 4);
+    return percent ? format_fixed(*v.value * 100, 2) : format_fixed(*v.value, 4);
 }
 
-std::string opt_cell(const std::optional<double>& v, int decimals) { return v ? fixed(*v, decimals) : "n/a (no images)"; }
+std::string opt_cell(const std::optional<double>& v, int decimals) { return v ? format_fixed(*v, decimals) : "n/a (no images)"; }
 
 std::string format_rows(const std::vector<std::vector<std::string>>& rows) {
     std::string out;
@@ -101,21 +96,21 @@ std::string format_eval_summary(const EvalResult& r, const std::string& presence
         std::string hall;
         for (size_t i = 0; i < n.hallucinations.size() && i < 5; ++i)
             hall += (i ? ", " : " (") + std::to_string(n.hallucinations[i].image_id) + ": " +
-                    fixed(n.hallucinations[i].presence, 3);
+                    format_fixed(n.hallucinations[i].presence, 3);
         if (!hall.empty()) hall += n.hallucinations.size() > 5 ? ", ...)" : ")";
         os << format_rows({{"pass rate", opt_cell(n.pass_rate, 4) + "  (" +
                                       std::to_string(n.image_count - n.images_with_detections) + " of " +
                                       std::to_string(n.image_count) + " with no detection; min " +
-                                      fixed(n.params.min_pass_rate, 4) + ") " + (n.pass_rate_ok ? "ok" : "FAIL")},
+                                      format_fixed(n.params.min_pass_rate, 4) + ") " + (n.pass_rate_ok ? "ok" : "FAIL")},
                     {"presence mean", opt_cell(n.presence_mean, 4) + "  (max allowed " +
-                                          fixed(n.params.max_mean_presence, 4) + ") " +
+                                          format_fixed(n.params.max_mean_presence, 4) + ") " +
                                           (n.mean_presence_ok ? "ok" : "FAIL")},
                     {"presence p50 / p95 / max", opt_cell(n.presence_p50, 4) + " / " + opt_cell(n.presence_p95, 4) +
                                                      " / " + opt_cell(n.presence_max, 4)},
                     {"detections per image", "mean " + opt_cell(n.detections_mean, 4) + ", max " +
                                                  std::to_string(n.detections_max)},
                     {"hallucinations", std::to_string(n.hallucination_count) + " with presence > " +
-                                           fixed(n.params.hallucination_presence, 3) + hall},
+                                           format_fixed(n.params.hallucination_presence, 3) + hall},
                     {"verdict", n.passed ? "PASS" : "FAIL"}});
         for (const auto& f : n.failures) os << "  " << f << '\n';
     }
@@ -158,8 +153,8 @@ std::string format_eval_per_image(const EvalResult& r) {
         const ImageResult& im = *row.im;
         table.push_back({std::to_string(im.image_id), im.file_name, std::to_string(im.gt_count),
                          std::to_string(im.kept_count()), std::to_string(row.tp), std::to_string(row.fp),
-                         std::to_string(row.fn), im.gt_count && any_type ? fixed(row.worst_best_iou, 3) : "n/a (no GT)",
-                         fixed(im.max_score, 3), im.presence ? fixed(*im.presence, 3) : "-"});
+                         std::to_string(row.fn), im.gt_count && any_type ? format_fixed(row.worst_best_iou, 3) : "n/a (no GT)",
+                         format_fixed(im.max_score, 3), im.presence ? format_fixed(*im.presence, 3) : "-"});
     }
     os << format_rows(table);
     return os.str();

@@ -15,7 +15,6 @@ is `present` when any instance, crowd regions included, is visible. Crowd region
 (`iscrowd` = 1) teach presence only: they are not matched, and an image holding one skips
 the per-query classification loss (its queries there are neither right nor wrong).
 """
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import torch
 from PIL import Image
 
 from chickenseg_model.errors import ModelError
+from chickenseg_model.io import read_json
 from chickenseg_model.images import load_rgb, preprocess
 
 
@@ -60,12 +60,7 @@ def read_saco(path: Path, img_dir: Path | None, use_text_prompts: bool, prompt_c
               prompt: str) -> list[ImageRecord]:
     """Reads and checks an SA-Co JSON; errors name the file and the JSON path."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelError(f"{path}: dataset file not found") from None
-    except json.JSONDecodeError as e:
-        raise ModelError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
+    doc = read_json(path, "dataset file")
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
         _fail(path, "images", "expected an SA-Co dataset with an `images` list (run `chickenseg data validate`)")
     anns = doc.get("annotations", [])

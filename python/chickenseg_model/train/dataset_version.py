@@ -12,14 +12,9 @@ import json
 from pathlib import Path
 
 from chickenseg_model.errors import ModelError
+from chickenseg_model.package import sha256_file
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _one(dataset: Path) -> dict:
@@ -35,9 +30,9 @@ def _one(dataset: Path) -> dict:
                 raise ModelError(f"{record}: version_id: expected a string (rewrite it with `chickenseg data version`)")
             return {"path": str(dataset), "method": doc.get(method_key) if method_key else "manifest",
                     "version_id": doc["version_id"], "record": str(record),
-                    "file_sha256": _sha256(dataset)}
-    return {"path": str(dataset), "method": "file-sha256", "version_id": _sha256(dataset),
-            "file_sha256": _sha256(dataset)}
+                    "file_sha256": sha256_file(dataset)}
+    return {"path": str(dataset), "method": "file-sha256", "version_id": sha256_file(dataset),
+            "file_sha256": sha256_file(dataset)}
 
 
 def dataset_version(train_json: Path, val_json: Path | None) -> dict:
