@@ -1,5 +1,6 @@
 // data holdout --negatives-only: the exhaustive images without non-crowd
 // annotations, in input order with their ids; an error when there is none.
+#include "saco_fixtures.h"
 #include "chickenseg/data/holdout.h"
 
 #include <gtest/gtest.h>
@@ -22,17 +23,6 @@ SacoImage image(int64_t id, int exhaustive = 1) {
     return im;
 }
 
-SacoAnnotation annotation(int64_t id, int64_t image_id, int iscrowd = 0) {
-    SacoAnnotation a;
-    a.id = id;
-    a.image_id = image_id;
-    a.segmentation.polygons = {{1, 1, 5, 1, 5, 5}};
-    a.bbox = {1, 1, 4, 4};
-    a.area = 8;
-    a.iscrowd = iscrowd;
-    return a;
-}
-
 // Images 1..6: 1 and 4 positive, 2 negative, 3 crowd only, 5 negative but not
 // exhaustive, 6 negative.
 SacoDataset sample() {
@@ -42,7 +32,8 @@ SacoDataset sample() {
     for (int64_t id : {1, 2, 3, 4}) ds.images.push_back(image(id));
     ds.images.push_back(image(5, 0));
     ds.images.push_back(image(6));
-    ds.annotations = {annotation(10, 1), annotation(11, 3, 1), annotation(12, 4), annotation(13, 4)};
+    ds.annotations = {test::triangle_annotation(10, 1), test::triangle_annotation(11, 3, 1),
+                      test::triangle_annotation(12, 4), test::triangle_annotation(13, 4)};
     return ds;
 }
 
@@ -70,9 +61,9 @@ TEST(Holdout, KeepsExhaustiveNegativesInOrderWithTheirIds) {
 
 TEST(Holdout, NoNegativesIsAnErrorNamingTheFile) {
     SacoDataset ds = sample();
-    ds.annotations.push_back(annotation(20, 2));
-    ds.annotations.push_back(annotation(21, 3));
-    ds.annotations.push_back(annotation(22, 6));
+    ds.annotations.push_back(test::triangle_annotation(20, 2));
+    ds.annotations.push_back(test::triangle_annotation(21, 3));
+    ds.annotations.push_back(test::triangle_annotation(22, 6));
     try {
         holdout_negatives(ds, "val.json");
         FAIL() << "expected an error";

@@ -1,6 +1,7 @@
 // data split: stratified by negatives/positives, grouped by a regex on file_name,
 // reproducible for a seed (the portable shuffle is pinned to golden values),
 // annotations follow images, and impossible splits fail with a clear error.
+#include "saco_fixtures.h"
 #include "chickenseg/data/split.h"
 
 #include <gtest/gtest.h>
@@ -14,17 +15,6 @@
 using namespace chickenseg;
 
 namespace {
-
-SacoAnnotation polygon_annotation(int64_t id, int64_t image_id, int iscrowd = 0) {
-    SacoAnnotation a;
-    a.id = id;
-    a.image_id = image_id;
-    a.segmentation.polygons = {{1, 1, 5, 1, 5, 5}};
-    a.bbox = {1, 1, 4, 4};
-    a.area = 8;
-    a.iscrowd = iscrowd;
-    return a;
-}
 
 // Image ids 1..n; `instances(i)` non-crowd annotations on image i; file names "dir/img_<i>.jpg".
 template <typename F>
@@ -41,7 +31,7 @@ SacoDataset make_dataset(int n, F instances, const std::string& dir = "cam") {
         im.height = 48;
         im.text_input = "chicken";
         ds.images.push_back(im);
-        for (int k = 0; k < instances(i); ++k) ds.annotations.push_back(polygon_annotation(ann_id++, i));
+        for (int k = 0; k < instances(i); ++k) ds.annotations.push_back(test::triangle_annotation(ann_id++, i));
     }
     return ds;
 }
@@ -303,7 +293,7 @@ TEST(Split, RejectsBadParamsAndUnplaceableRecords) {
 
 TEST(Split, CrowdOnlyImagesCountAsNegativeAndKeepTheirCrowdAnnotation) {
     SacoDataset ds = hundred();
-    ds.annotations.push_back(polygon_annotation(9000, 1, /*iscrowd=*/1));  // image 1 is negative
+    ds.annotations.push_back(test::triangle_annotation(9000, 1, /*iscrowd=*/1));  // image 1 is negative
     const SplitResult r = split_saco(ds, SplitParams{}, "x");
     EXPECT_EQ(r.input.negatives, 30u);
     const SacoDataset& side = image_ids(r.train).count(1) ? r.train : r.val;
