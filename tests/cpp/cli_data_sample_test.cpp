@@ -18,26 +18,15 @@ namespace fs = std::filesystem;
 using namespace chickenseg;
 using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 
-namespace {
-
-std::map<std::string, std::string> tree(const fs::path& dir) {
-    std::map<std::string, std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) out[fs::relative(e.path(), dir).generic_string()] = read_file(e.path());
-    return out;
-}
-
-}  // namespace
-
 TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
     TempDir t;
     std::string a = (t.path / "a").string(), b = (t.path / "b").string(), c = (t.path / "c").string();
     ASSERT_EQ(run_chickenseg("data sample --out " + a + " --images 8 --seed 5 --size 200x150").code, 0);
     ASSERT_EQ(run_chickenseg("-q data sample --out " + b + " --images 8 --seed 5 --size 200x150").code, 0);
     ASSERT_EQ(run_chickenseg("-q data sample --out " + c + " --images 8 --seed 6 --size 200x150").code, 0);
-    auto ta = tree(a);
-    EXPECT_EQ(ta, tree(b));
-    EXPECT_NE(ta, tree(c));
+    auto ta = test::file_tree(a);
+    EXPECT_EQ(ta, test::file_tree(b));
+    EXPECT_NE(ta, test::file_tree(c));
     EXPECT_TRUE(ta.count("label_map.yaml"));
     EXPECT_TRUE(ta.count("README.md"));
     EXPECT_TRUE(ta.count("yolo/classes.txt"));

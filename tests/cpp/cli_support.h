@@ -1,6 +1,6 @@
 // Support for the CLI end-to-end tests (tests/cpp/cli_*_test.cpp): run the real
 // chickenseg binary (CHICKENSEG_BINARY) through the shell and capture its exit
-// status and output, and a temporary folder that removes itself.
+// status and output (TempDir comes from test_support.h).
 #pragma once
 
 #include <sys/wait.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "chickenseg/core/file_io.h"
+#include "test_support.h"
 
 namespace chickenseg::test {
 
@@ -27,32 +28,6 @@ struct CliResult {
 // What happens to the tool's stderr: appended to `out` (messages checked together
 // with the output), kept apart in `err` (stdout then parses as --json), or dropped.
 enum class Stderr { Merge, Separate, Drop };
-
-// A number unique within this process, for temporary names.
-inline int next_temp_number() {
-    static std::atomic<int> counter{0};
-    return counter++;
-}
-
-// A folder under the system temp directory, unique per process and instance,
-// removed with everything in it on destruction.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        path = std::filesystem::temp_directory_path() /
-               ("chickenseg_cli_" + std::to_string(::getpid()) + "_" + std::to_string(next_temp_number()));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;  // never throw from a destructor
-        std::filesystem::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    // A string, so it concatenates straight into a command line.
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // `s` as one single-quoted shell word.
 inline std::string shell_quote(const std::string& s) {

@@ -2,6 +2,7 @@
 // low VRAM, no driver, Python problems) go through run_doctor; the parsers get real
 // texts; the NVML loader is exercised against fake libnvidia-ml libraries compiled
 // here, so its dlopen/dlsym fallbacks and struct layouts are tested on any machine.
+#include "test_support.h"
 #include "chickenseg/env/doctor.h"
 
 #include <gtest/gtest.h>
@@ -17,19 +18,9 @@
 namespace fs = std::filesystem;
 using namespace chickenseg;
 
-namespace {
+using chickenseg::test::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("chickenseg_doctor_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 std::string python_output(const json& facts) {
     // Real runs print import warnings before the probe line; the parser must skip them.

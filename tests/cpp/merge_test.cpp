@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "test_support.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/data/merge.h"
@@ -15,18 +16,9 @@
 namespace fs = std::filesystem;
 using namespace chickenseg;
 
-namespace {
+using chickenseg::test::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() / ("chickenseg_merge_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 void write_image(const fs::path& p, const std::string& content) { write_file_atomic(p, "IMG:" + content); }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "test_support.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/image.h"
@@ -21,22 +22,9 @@
 namespace fs = std::filesystem;
 using namespace chickenseg;
 
-namespace {
+using chickenseg::test::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        path = fs::temp_directory_path() / ("chickenseg_sample_test_" + std::to_string(::getpid()) + "_" +
-                                            std::to_string(counter()++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
-};
+namespace {
 
 SampleParams small_params(int images = 10, uint64_t seed = 7) {
     SampleParams p;
@@ -49,14 +37,6 @@ SampleParams small_params(int images = 10, uint64_t seed = 7) {
 
 bool is_chicken_label(const std::string& l) {
     return l == "chicken" || l == "Chicken" || l == "hen" || l == "rooster" || l == "chick";
-}
-
-// Every file under `dir` with its bytes, keyed by relative path.
-std::map<std::string, std::string> tree(const fs::path& dir) {
-    std::map<std::string, std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) out[fs::relative(e.path(), dir).generic_string()] = read_file(e.path());
-    return out;
 }
 
 }  // namespace
@@ -290,11 +270,11 @@ TEST(SampleFiles, SameSeedSameBytesAndPreviousSampleReplaced) {
     TempDir tmp;
     write_sample_dataset(tmp.path / "a", small_params(6, 11));
     write_sample_dataset(tmp.path / "b", small_params(6, 11));
-    auto a = tree(tmp.path / "a");
-    EXPECT_EQ(a, tree(tmp.path / "b"));
+    auto a = test::file_tree(tmp.path / "a");
+    EXPECT_EQ(a, test::file_tree(tmp.path / "b"));
     // Re-running into the same folder replaces the old sample entirely (no stale files).
     write_sample_dataset(tmp.path / "a", small_params(3, 11));
-    auto smaller = tree(tmp.path / "a");
+    auto smaller = test::file_tree(tmp.path / "a");
     EXPECT_LT(smaller.size(), a.size());
     EXPECT_FALSE(fs::exists(tmp.path / "a/labelme/barn_0006.png") || fs::exists(tmp.path / "a/labelme/barn_0006.jpg"));
     // No staging folders left behind.
@@ -320,14 +300,14 @@ TEST(SampleFiles, NeverReplacesASampleHoldingOtherFiles) {
     write_sample_dataset(tmp.path / "s", small_params(3, 1));
     // The user converted into the sample folder: re-running must not delete that.
     write_file_atomic(tmp.path / "s/labelme/all.json", "{}");
-    auto before = tree(tmp.path / "s");
+    auto before = test::file_tree(tmp.path / "s");
     try {
         write_sample_dataset(tmp.path / "s", small_params(3, 2));
         FAIL() << "expected an Error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("labelme/all.json"), std::string::npos) << e.what();
     }
-    EXPECT_EQ(tree(tmp.path / "s"), before);
+    EXPECT_EQ(test::file_tree(tmp.path / "s"), before);
 }
 
 TEST(SampleFiles, LabelMapNamesEveryLabel) {

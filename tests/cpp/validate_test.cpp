@@ -1,5 +1,6 @@
 // data validate: every rule on small hand-made SA-Co documents, each problem
 // reported with its file and JSON path, all problems collected in one pass.
+#include "test_support.h"
 #include "chickenseg/data/validate.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,8 @@
 
 namespace fs = std::filesystem;
 using namespace chickenseg;
+
+using chickenseg::test::TempDir;
 
 namespace {
 
@@ -77,18 +80,6 @@ void expect_one_error(const std::function<void(json&)>& edit, const std::string&
 }
 
 json& ann(json& doc) { return doc["annotations"][0]; }
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() /
-               ("chickenseg_validate_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 
