@@ -42,6 +42,7 @@ int run_eval(EvalOptions& o) {
     PredictionReadParams read_params;
     read_params.require_masks = o.params.segm && !o.params.negatives_only;
     read_params.threads = o.params.threads;
+    read_params.masks_from_score = o.params.score_threshold;  // only kept predictions are matched
     EvalInputs in = load_eval_inputs(o.gt, o.pred, o.presence, read_params);
 
     EvalResult result =

@@ -1,6 +1,8 @@
 #include "chickenseg/core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +27,29 @@ std::string read_file(const fs::path& path) {
     }
     if (!in && !in.eof()) throw Error("read failed", path.string());
     return data;
+}
+
+MappedFile::MappedFile(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(std::string("cannot open file: ") + std::strerror(errno), path.string());
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p != MAP_FAILED) {
+            map_ = p;
+            map_size_ = static_cast<size_t>(st.st_size);
+            view_ = std::string_view(static_cast<const char*>(p), map_size_);
+        }
+    }
+    ::close(fd);
+    if (!map_) {
+        fallback_ = read_file(path);
+        view_ = fallback_;
+    }
+}
+
+MappedFile::~MappedFile() {
+    if (map_) ::munmap(map_, map_size_);
 }
 
 void write_file_atomic(const fs::path& path, std::string_view content) {

@@ -7,7 +7,7 @@
 
 namespace chickenseg {
 
-json parse_json_text(const std::string& text, const std::string& name) {
+json parse_json_text(std::string_view text, const std::string& name) {
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {

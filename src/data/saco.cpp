@@ -1,6 +1,8 @@
 #include "chickenseg/data/saco.h"
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
+#include "saco_scanner.h"
 
 namespace chickenseg {
 
@@ -191,8 +193,14 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
     return ds;
 }
 
+SacoDataset saco_from_text(std::string_view text, const std::string& file) {
+    if (auto fast = detail::scan_saco(text)) return std::move(*fast);
+    return saco_from_json(parse_json_text(text, file), file);
+}
+
 SacoDataset read_saco_json(const std::filesystem::path& path) {
-    return saco_from_json(read_json_file(path), path.string());
+    MappedFile file(path);
+    return saco_from_text(file.view(), path.string());
 }
 
 json saco_to_json(const SacoDataset& ds) {

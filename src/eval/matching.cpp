@@ -50,11 +50,18 @@ PairMatching match_iou_matrix(std::vector<double> iou, uint32_t pred_count, uint
     return m;
 }
 
-PairMatching match_masks(std::span<const Rle> preds, std::span<const Rle> gts) {
+PairMatching match_masks(std::span<const Rle* const> preds, std::span<const Rle* const> gts) {
     std::vector<double> iou;
     // No crowd flags: crowd GT never reaches the matching (see matching.h).
     if (!preds.empty() && !gts.empty()) iou = rle_iou(preds, gts, {});
     return match_iou_matrix(std::move(iou), static_cast<uint32_t>(preds.size()), static_cast<uint32_t>(gts.size()));
+}
+
+PairMatching match_masks(std::span<const Rle> preds, std::span<const Rle> gts) {
+    std::vector<const Rle*> pp, gp;
+    for (const Rle& r : preds) pp.push_back(&r);
+    for (const Rle& r : gts) gp.push_back(&r);
+    return match_masks(std::span<const Rle* const>(pp), std::span<const Rle* const>(gp));
 }
 
 PairMatching match_boxes(std::span<const BoxXywh> preds, std::span<const BoxXywh> gts) {

@@ -22,7 +22,7 @@ struct NonFiniteToken {
 // Walks the JSON structure (strings, brackets, commas, colons) just far enough to
 // know the path of every value, and returns the first bare NaN / Infinity token.
 // Only called after the strict parser failed, so valid files pay nothing.
-std::optional<NonFiniteToken> find_nonfinite_token(const std::string& text, const std::string& root_name) {
+std::optional<NonFiniteToken> find_nonfinite_token(std::string_view text, const std::string& root_name) {
     struct Frame {
         bool is_array;
         size_t index = 0;
@@ -48,7 +48,7 @@ std::optional<NonFiniteToken> find_nonfinite_token(const std::string& text, cons
                     ++i;
                 }
                 if (!stack.empty() && !stack.back().is_array && stack.back().expecting_key) {
-                    stack.back().key = text.substr(start, i - start);
+                    stack.back().key = std::string(text.substr(start, i - start));
                     stack.back().expecting_key = false;
                 }
                 break;
@@ -69,7 +69,7 @@ std::optional<NonFiniteToken> find_nonfinite_token(const std::string& text, cons
                 const char* tokens[] = {"NaN", "Infinity", "-Infinity"};
                 for (const char* t : tokens) {
                     size_t len = std::strlen(t);
-                    if (text.compare(i, len, t) == 0) {
+                    if (text.substr(i, len) == t) {
                         NonFiniteToken found;
                         found.token = t;
                         found.path = path_of_value();
@@ -130,7 +130,7 @@ BoxXywh read_box(const json& b, const std::string& path, const std::string& file
 
 }  // namespace
 
-json parse_json_rejecting_nonfinite(const std::string& text, const std::string& file, const std::string& root_name,
+json parse_json_rejecting_nonfinite(std::string_view text, const std::string& file, const std::string& root_name,
                                     const std::string& value_name) {
     try {
         return json::parse(text);
@@ -146,7 +146,7 @@ json parse_json_rejecting_nonfinite(const std::string& text, const std::string& 
     }
 }
 
-PredictionSet predictions_from_text(const std::string& text, const std::string& file, const SacoDataset& gt,
+PredictionSet predictions_from_text(std::string_view text, const std::string& file, const SacoDataset& gt,
                                     const PredictionReadParams& params) {
     if (auto fast = detail::scan_results_list(text, file, gt, params)) return std::move(*fast);
     const std::string root = "predictions";
@@ -199,6 +199,7 @@ PredictionSet predictions_from_text(const std::string& text, const std::string& 
             throw Error("missing required field (a prediction needs a segmentation or a bbox)", file, 0,
                         json_key(path, "bbox"));
         }
+        if (p.score < params.masks_from_score) p.mask = Rle{};  // checked above; not kept (as the fast path)
         set.predictions.push_back(std::move(p));
     }
     return set;
@@ -209,7 +210,7 @@ PredictionSet read_predictions(const std::filesystem::path& path, const SacoData
     return predictions_from_text(read_file(path), path.string(), gt, params);
 }
 
-PresenceScores presence_from_text(const std::string& text, const std::string& file, const SacoDataset& gt) {
+PresenceScores presence_from_text(std::string_view text, const std::string& file, const SacoDataset& gt) {
     json doc = parse_json_rejecting_nonfinite(text, file, "", "presence score");
     if (!doc.is_object())
         throw Error(std::string("expected {\"schema\": \"") + kPresenceSchema +

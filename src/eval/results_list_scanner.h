@@ -9,12 +9,13 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "chickenseg/eval/predictions.h"
 
 namespace chickenseg::detail {
 
-std::optional<PredictionSet> scan_results_list(const std::string& text, const std::string& file, const SacoDataset& gt,
+std::optional<PredictionSet> scan_results_list(std::string_view text, const std::string& file, const SacoDataset& gt,
                                                const PredictionReadParams& params);
 
 }  // namespace chickenseg::detail

@@ -220,19 +220,28 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
     }
     if (params.negatives_only) return;
     if (params.segm) {
-        std::vector<Rle> dt, gts;
+        // The masks are matched where they are; only polygon GT is rasterised here.
+        std::vector<const Rle*> dt, gts;
+        std::vector<Rle> rasterised;
         dt.reserve(out.kept.size());
         for (size_t p : out.kept) {
             const Prediction& pred = preds.predictions[p];
             if (!pred.has_mask)
                 throw Error("segm evaluation needs a mask, this prediction has only a bbox", preds.file, 0,
                             json_index("predictions", pred.index) + ".segmentation");
-            dt.push_back(pred.mask);
+            dt.push_back(&pred.mask);
         }
-        gts.reserve(out.gt_annotations.size());
-        for (size_t a : out.gt_annotations)
-            gts.push_back(segmentation_to_rle(gt.annotations[a].segmentation, im.height, im.width));
-        out.segm = PairTypeResult{match_masks(dt, gts)};
+        rasterised.reserve(out.gt_annotations.size());  // no reallocation: pointers into it stay valid
+        for (size_t a : out.gt_annotations) {
+            const Segmentation& seg = gt.annotations[a].segmentation;
+            if (seg.is_rle) {
+                gts.push_back(&seg.rle);
+            } else {
+                rasterised.push_back(segmentation_to_rle(seg, im.height, im.width));
+                gts.push_back(&rasterised.back());
+            }
+        }
+        out.segm = PairTypeResult{match_masks(std::span<const Rle* const>(dt), std::span<const Rle* const>(gts))};
     }
     if (params.bbox) {
         std::vector<BoxXywh> dt, gts;
@@ -372,9 +381,11 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
 
 EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predictions_path,
                             const std::string& presence_path, const PredictionReadParams& read_params) {
-    std::string gt_text = read_file(gt_path);
-    std::string pred_text = read_file(predictions_path);
-    std::string presence_text = presence_path.empty() ? std::string() : read_file(presence_path);
+    MappedFile gt_file(gt_path), pred_file(predictions_path);
+    std::optional<MappedFile> presence_file;
+    if (!presence_path.empty()) presence_file.emplace(presence_path);
+    std::string_view gt_text = gt_file.view(), pred_text = pred_file.view();
+    std::string_view presence_text = presence_file ? presence_file->view() : std::string_view();
     // Hashing is independent of parsing: overlap the two.
     auto digests = std::async(std::launch::async, [&]() {
         std::vector<std::string> d{sha256_hex(gt_text), sha256_hex(pred_text)};
@@ -383,7 +394,7 @@ EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predi
     });
     EvalInputs in;
     try {
-        in.gt = saco_from_json(parse_json_text(gt_text, gt_path), gt_path);
+        in.gt = saco_from_text(gt_text, gt_path);
         check_eval_gt(in.gt, gt_path);
         in.predictions = predictions_from_text(pred_text, predictions_path, in.gt, read_params);
         if (!presence_path.empty()) in.presence = presence_from_text(presence_text, presence_path, in.gt);

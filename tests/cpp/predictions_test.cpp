@@ -207,10 +207,12 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
         list.push_back(rec);
     }
     ASSERT_TRUE(saw_backslash);  // escaped backslashes in RLE strings are exercised
-    for (const std::string& text : {list.dump(), list.dump(2)}) {
+    for (const std::string& text : {list.dump(), list.dump(2)})
+      for (double masks_from_score : {0.0, 0.5}) {
         PredictionReadParams fast, general;
         general.allow_fast_path = false;
         fast.threads = 3;
+        fast.masks_from_score = general.masks_from_score = masks_from_score;
         PredictionSet a = predictions_from_text(text, "pred.json", gt, fast);
         PredictionSet b = predictions_from_text(text, "pred.json", gt, general);
         ASSERT_EQ(a.predictions.size(), b.predictions.size());
@@ -224,6 +226,26 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
             EXPECT_EQ(x.bbox_given, y.bbox_given);
             EXPECT_EQ(x.score, y.score);
             EXPECT_EQ(x.has_mask, y.has_mask);
+            // Below masks_from_score the mask is checked but not kept.
+            EXPECT_EQ(x.mask.counts.empty(), x.score < masks_from_score);
+        }
+    }
+}
+
+TEST(Predictions, MasksBelowTheScoreThresholdAreStillChecked) {
+    // "5" sums to 5 pixels, not 3*4: an error even though the score is under the
+    // threshold and the mask would never be matched. Both readers say so.
+    std::string text = record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": "5"}, "score": 0.1)");
+    for (bool fast_path : {true, false}) {
+        PredictionReadParams params;
+        params.masks_from_score = 0.5;
+        params.allow_fast_path = fast_path;
+        try {
+            predictions_from_text(text, "p.json", small_gt(), params);
+            ADD_FAILURE() << "a malformed mask below the threshold was accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("counts sum to 5"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("predictions[0].segmentation.counts"), std::string::npos) << e.what();
         }
     }
 }

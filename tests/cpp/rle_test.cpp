@@ -186,6 +186,39 @@ TEST(RleString, RandomBytesNeverCrash) {
     EXPECT_GT(accepted, 0);
 }
 
+TEST(RleString, CheckAndDecodeAgree) {
+    // rle_check_string (validation only) accepts exactly what rle_from_string accepts,
+    // with the same message; multi-character runs (large deltas) are included.
+    std::mt19937 rng(5);
+    int accepted = 0;
+    for (int i = 0; i < 100000; ++i) {
+        std::string s(rng() % 14, '\0');
+        for (auto& c : s) c = static_cast<char>(i % 3 ? 48 + rng() % 64 : rng() % 256);
+        uint32_t h = rng() % 40, w = rng() % 40;
+        std::string decode_error, check_error;
+        try {
+            rle_from_string(s, h, w);
+        } catch (const Error& e) {
+            decode_error = e.what();
+        }
+        try {
+            rle_check_string(s, h, w);
+        } catch (const Error& e) {
+            check_error = e.what();
+        }
+        EXPECT_EQ(decode_error, check_error) << s;
+        accepted += decode_error.empty();
+    }
+    EXPECT_GT(accepted, 0);
+    for (uint32_t h : {1u, 1000u, 70000u}) {  // runs of 1 to 4 characters
+        std::vector<uint8_t> m(size_t{h} * 3, 0);
+        std::fill(m.begin() + h / 3, m.begin() + h + h / 2, 1);
+        Rle r = rle_encode(m, h, 3);
+        EXPECT_NO_THROW(rle_check_string(rle_to_string(r), h, 3));
+        EXPECT_EQ(rle_from_string(rle_to_string(r), h, 3), r);
+    }
+}
+
 TEST(RleMerge, UnionAndIntersectionMatchPixels) {
     std::mt19937 rng(4);
     for (int i = 0; i < 300; ++i) {

@@ -255,7 +255,9 @@ TEST(SampleFiles, WritesBothFormsConsistently) {
             for (double x; ls >> x;) v.push_back(x);
             EXPECT_EQ(v.size() % 2, 0u);
             EXPECT_GE(v.size(), 6u);
-            if (type == "rectangle") EXPECT_EQ(v.size(), 8u);  // Label Studio style 4-corner box
+            if (type == "rectangle") {
+                EXPECT_EQ(v.size(), 8u);  // Label Studio style 4-corner box
+            }
             for (double x : v) {
                 EXPECT_GE(x, 0.0);
                 EXPECT_LE(x, 1.0);

@@ -14,6 +14,25 @@ namespace fs = std::filesystem;
 // Throws Error naming the path when the file cannot be read.
 std::string read_file(const fs::path& path);
 
+// A whole file, read-only, mapped into memory (a large JSON input is then neither
+// copied nor backed by freshly zeroed pages: that was 15% of `eval`). Falls back to
+// read_file for what cannot be mapped (an empty file, a pipe). The view is valid as
+// long as the object lives.
+class MappedFile {
+public:
+    explicit MappedFile(const fs::path& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    std::string_view view() const { return view_; }
+
+private:
+    void* map_ = nullptr;
+    size_t map_size_ = 0;
+    std::string fallback_;
+    std::string_view view_;
+};
+
 // Creates missing parent folders. Throws Error on failure; the target is then unchanged.
 void write_file_atomic(const fs::path& path, std::string_view content);
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +17,7 @@ using json = nlohmann::json;
 
 // Parses a JSON file; a syntax error becomes Error(file, line, "column N: ...").
 json read_json_file(const std::filesystem::path& path);
-json parse_json_text(const std::string& text, const std::string& name_for_errors);
+json parse_json_text(std::string_view text, const std::string& name_for_errors);
 
 // Reads and parses `path` for readers that collect problems instead of stopping:
 // an unreadable file or malformed JSON is added to `diagnostics` (named `file`)

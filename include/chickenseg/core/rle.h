@@ -67,6 +67,9 @@ Rle rle_merge(std::span<const Rle> masks, bool intersect = false);
 // size of the first one (Error otherwise; pycocotools would return -1 for such pairs).
 std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
                             std::span<const uint8_t> iscrowd);
+// The same for masks held elsewhere (eval matches masks in place, without copies).
+std::vector<double> rle_iou(std::span<const Rle* const> dt, std::span<const Rle* const> gt,
+                            std::span<const uint8_t> iscrowd);
 // Same for boxes [x, y, w, h], as pycocotools' bbIou.
 std::vector<double> bbox_iou(std::span<const BoxXywh> dt, std::span<const BoxXywh> gt,
                              std::span<const uint8_t> iscrowd);
@@ -76,6 +79,9 @@ std::string rle_to_string(const Rle& rle);
 // Throws Error("malformed RLE counts ...") on bad input (bad characters, truncated
 // value, negative run, counts not summing to h*w).
 Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w);
+// The same checks and messages as rle_from_string, without keeping the runs (for
+// masks that are validated but never used, e.g. predictions below the score threshold).
+void rle_check_string(std::string_view counts, uint32_t h, uint32_t w);
 // Checks counts sum to h*w; throws Error otherwise (for uncompressed RLE read from JSON).
 void rle_check(const Rle& rle);
 

@@ -52,6 +52,7 @@ struct PairMatching {
 PairMatching match_iou_matrix(std::vector<double> iou, uint32_t pred_count, uint32_t gt_count);
 // Mask IoU (pycocotools rleIou) between kept predictions and non-crowd GT.
 PairMatching match_masks(std::span<const Rle> preds, std::span<const Rle> gts);
+PairMatching match_masks(std::span<const Rle* const> preds, std::span<const Rle* const> gts);
 // Box IoU (pycocotools bbIou) between kept predictions and non-crowd GT.
 PairMatching match_boxes(std::span<const BoxXywh> preds, std::span<const BoxXywh> gts);
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,7 +33,8 @@ struct Prediction {
     int64_t image_id = 0;
     int64_t category_id = 1;   // kept for the record; ignored by the metrics (one concept per pair)
     bool has_mask = false;     // segmentation given (RLE or polygons)
-    Rle mask;                  // at the image's size; polygons rasterised as pycocotools does
+    Rle mask;                  // at the image's size; polygons rasterised as pycocotools does;
+                               // empty (h = w = 0) below PredictionReadParams::masks_from_score
     BoxXywh bbox{0, 0, 0, 0};  // as given, else the mask's tight box (as pycocotools' loadRes)
     bool bbox_given = false;
     double score = 0;          // in [0, 1]
@@ -53,12 +55,16 @@ struct PredictionReadParams {
     // produces the error messages. Both give the same PredictionSet.
     unsigned threads = 0;
     bool allow_fast_path = true;  // false: always the general parser (tests compare the two)
+    // Masks of predictions scoring below this are checked (a malformed one is still an
+    // error) but not kept: the metrics never match them, and decoding 100,000 masks to
+    // use a third of them was the largest cost of `eval`. 0 keeps every mask.
+    double masks_from_score = 0;
 };
 
 // Parses and checks against the ground truth: image ids must exist in `gt`, RLE
 // sizes must equal the image's [height, width], scores must be finite and in [0, 1],
 // bbox must be 4 finite numbers with w, h >= 0. `text` is the whole file content.
-PredictionSet predictions_from_text(const std::string& text, const std::string& file,
+PredictionSet predictions_from_text(std::string_view text, const std::string& file,
                                     const SacoDataset& gt, const PredictionReadParams& params = {});
 PredictionSet read_predictions(const std::filesystem::path& path, const SacoDataset& gt,
                                const PredictionReadParams& params = {});
@@ -70,7 +76,7 @@ struct PresenceScores {
 
 // Checks the schema string, that keys are integer image ids of `gt` and scores are
 // finite numbers in [0, 1].
-PresenceScores presence_from_text(const std::string& text, const std::string& file, const SacoDataset& gt);
+PresenceScores presence_from_text(std::string_view text, const std::string& file, const SacoDataset& gt);
 PresenceScores read_presence(const std::filesystem::path& path, const SacoDataset& gt);
 
 // Parses JSON text strictly, except that Python's bare NaN, Infinity and -Infinity
@@ -79,7 +85,7 @@ PresenceScores read_presence(const std::filesystem::path& path, const SacoDatase
 // syntax error. The value is called by its key when that is "score", else
 // `value_name` ("presence score"), else "value". Other syntax errors are
 // reported as read_json_file does.
-json parse_json_rejecting_nonfinite(const std::string& text, const std::string& file,
+json parse_json_rejecting_nonfinite(std::string_view text, const std::string& file,
                                     const std::string& root_name, const std::string& value_name = {});
 
 }  // namespace chickenseg

@@ -1,0 +1,42 @@
+// Whole-file reading: the mapped view equals what read_file returns, also for the
+// cases mmap cannot serve (an empty file), and a missing file names its path.
+#include "chickenseg/core/file_io.h"
+
+#include <gtest/gtest.h>
+
+#include "chickenseg/core/error.h"
+#include "test_support.h"
+
+namespace chickenseg {
+namespace {
+
+TEST(MappedFile, ViewEqualsTheFileContent) {
+    test::TempDir dir;
+    std::string content(100000, '\0');
+    for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + 3);
+    write_file_atomic(dir.path / "a.bin", content);
+    MappedFile mapped(dir.path / "a.bin");
+    EXPECT_EQ(mapped.view(), content);
+    EXPECT_EQ(mapped.view(), read_file(dir.path / "a.bin"));
+}
+
+TEST(MappedFile, EmptyFileGivesAnEmptyView) {
+    test::TempDir dir;
+    write_file_atomic(dir.path / "empty.json", "");
+    MappedFile mapped(dir.path / "empty.json");
+    EXPECT_TRUE(mapped.view().empty());
+}
+
+TEST(MappedFile, MissingFileNamesThePath) {
+    test::TempDir dir;
+    try {
+        MappedFile mapped(dir.path / "missing.json");
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("cannot open file"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace chickenseg
