@@ -10,12 +10,12 @@ from pathlib import Path
 from chickenseg_model.errors import ModelError
 
 
-def _model_args(p, required=True):
+def _model_args(p, required=True, dtype_help="fp32 (default), bf16 or fp16"):
     p.add_argument("--model", required=required,
-                   help="SAM 3 Hugging Face folder (config.json + model.safetensors), or 'tiny' / "
-                        "'tiny:SEED' for the tiny random model")
+                   help="SAM 3 Hugging Face folder (config.json + model.safetensors), Meta's original "
+                        "sam3.pt (converted once, cached), or 'tiny' / 'tiny:SEED' for the tiny random model")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--dtype", default="fp32", help="fp32 (default), bf16 or fp16")
+    p.add_argument("--dtype", default="fp32", help=dtype_help)
 
 
 def build_parser():
@@ -25,6 +25,14 @@ def build_parser():
     p = sub.add_parser("build-tiny", help="write a tiny random SAM 3 as a Hugging Face folder")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("convert", help="convert Meta's original sam3.pt into a Hugging Face folder "
+                                       "(what --model sam3.pt does once, into its cache)")
+    p.add_argument("--checkpoint", required=True, type=Path, help="the original checkpoint (sam3.pt)")
+    p.add_argument("--out", required=True, type=Path, help="new folder (config.json + model.safetensors "
+                   "+ the tokenizer files found beside the checkpoint)")
+    p.add_argument("--config", type=Path, help="Sam3Config JSON (default: config.json beside the "
+                   "checkpoint, else Sam3Config() defaults: the released SAM 3)")
 
     p = sub.add_parser("info", help="load a model and describe it (checks a checkpoint is loadable)")
     _model_args(p)
@@ -42,7 +50,9 @@ def build_parser():
     p.add_argument("--prompt", help="override every image's text_input")
 
     p = sub.add_parser("export", help="export a model package (vision encoder + decoder + text embeddings)")
-    _model_args(p)
+    _model_args(p, dtype_help="precision of the exported vision encoder and decoder: fp32 (default), fp16 or "
+                              "bf16, with attention softmax and RoPE kept in fp32; bf16 needs --format aoti "
+                              "(see docs/model.md)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--prompt", action="append", help="concept prompt (repeatable; default chicken)")
     p.add_argument("--format", action="append", choices=["onnx", "aoti"],
@@ -79,6 +89,18 @@ def run(args) -> dict:
         loaded = load_model(f"tiny:{args.seed}", "cpu", "fp32")
         save_model(loaded, args.out)
         return {"model": str(args.out), "source": loaded.source}
+    if args.command == "convert":
+        from chickenseg_model.convert import convert_checkpoint, default_config_file
+
+        if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+            raise ModelError(f"{args.out}: exists and is not an empty folder; choose a new --out")
+        config = args.config or default_config_file(args.checkpoint)
+        report = convert_checkpoint(args.checkpoint, args.out, config)
+        if not report["tokenizer_files"]:
+            report["warning"] = (f"no tokenizer files beside {args.checkpoint}: copy SAM 3's tokenizer files "
+                                 f"(tokenizer.json, vocab.json, merges.txt, ... from facebook/sam3) into {args.out}")
+            print(f"warning: {report['warning']}", file=sys.stderr)
+        return {"model": str(args.out), **report}
     if args.command == "info":
         loaded = load_model(args.model, args.device, args.dtype)
         params = sum(p.numel() for p in loaded.model.parameters())
@@ -95,12 +117,18 @@ def run(args) -> dict:
         return predict_dataset(loaded, args.dataset, root, args.out, presence, args.batch_size,
                                args.min_score, args.prompt, quiet=bool(os.environ.get("CHICKENSEG_QUIET")))
     if args.command == "export":
-        from chickenseg_model.export import export_package
+        from chickenseg_model.export import check_export_request, export_package
+        from chickenseg_model.loading import parse_dtype
 
-        loaded = load_model(args.model, args.device, args.dtype)
+        # Loaded in fp32: the text embeddings are computed in fp32, then the vision encoder and
+        # the decoder are converted to --dtype (softmax and RoPE kept in fp32; docs/model.md).
+        dtype = parse_dtype(args.dtype)
+        check_export_request(args.format or ["onnx"], dtype)   # before the (slow) model load
+        loaded = load_model(args.model, args.device, "fp32")
         manifest = export_package(loaded, args.out, args.prompt or ["chicken"], args.format or ["onnx"],
-                                  args.dataset_version, args.train_config)
-        return {"package": str(args.out), "files": manifest["files"], "export_timings": manifest["export_timings"]}
+                                  args.dataset_version, args.train_config, dtype=dtype)
+        return {"package": str(args.out), "dtype": manifest["dtype"], "files": manifest["files"],
+                "export_timings": manifest["export_timings"]}
     if args.command == "verify":
         from chickenseg_model.package import check_package
         from chickenseg_model.verify import verify_package

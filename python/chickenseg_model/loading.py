@@ -1,14 +1,17 @@
-"""Loading SAM 3: a local Hugging Face folder, or the tiny random model.
+"""Loading SAM 3: a local Hugging Face folder, Meta's original sam3.pt (converted once into a
+cache, convert.py), or the tiny random model.
 
 Weights are never downloaded: facebook/sam3 is gated, so the user requests access,
 downloads the repository, and gives its local path.
 """
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from chickenseg_model.convert import ensure_converted, original_checkpoint
 from chickenseg_model.errors import ModelError
 from chickenseg_model.tiny import TINY_VOCAB, build_full_random_model, build_tiny_model
 from chickenseg_model.tokenizer import HASH_TOKENIZER_FILE, HashTokenizer, load_tokenizer
@@ -45,12 +48,8 @@ def pick_device(name: str) -> torch.device:
 
 
 def _check_folder(folder: Path) -> None:
-    if folder.suffix == ".pt" and folder.is_file():
-        raise ModelError(
-            f"{folder}: this is the original SAM 3 checkpoint (sam3.pt). chickenseg loads the "
-            "Hugging Face format: download config.json + model.safetensors + tokenizer files from "
-            "facebook/sam3, or convert sam3.pt with transformers' convert_sam3_to_hf.py (in the "
-            "transformers source repository, models/sam3) into a folder")
+    if folder.suffix == ".pt" and not folder.exists():
+        raise ModelError(f"{folder}: checkpoint not found. {GATED_HELP}")
     if not folder.exists():
         raise ModelError(f"{folder}: model folder not found. {GATED_HELP}")
     if not folder.is_dir():
@@ -63,10 +62,22 @@ def _check_folder(folder: Path) -> None:
                          f"(gated files need an accepted licence). {GATED_HELP}")
 
 
+def _require_tokenizer(checkpoint: Path) -> None:
+    folder = checkpoint.parent
+    # the files load_tokenizer accepts
+    if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.json", "tokenizer_config.json",
+                                                      HASH_TOKENIZER_FILE)):
+        raise ModelError(f"{folder}: no tokenizer files beside {checkpoint.name} (tokenizer.json, or "
+                         "vocab.json + merges.txt + tokenizer_config.json): the text prompt needs SAM 3's "
+                         "CLIP tokenizer; download the tokenizer files of facebook/sam3 into this folder")
+
+
 def load_model(spec: str, device: str = "cpu", dtype: str = "fp32") -> LoadedModel:
-    """spec: a folder path; "tiny" / "tiny:SEED" for the random tiny model; "full-random" /
-    "full-random:SEED" for the full-size architecture with random weights (speed and memory
-    checks only: speed does not depend on weight values)."""
+    """spec: a Hugging Face folder; Meta's original checkpoint (a .pt file, or a folder holding
+    sam3.pt and no *.safetensors), converted once into a cache (convert.py); "tiny" /
+    "tiny:SEED" for the random tiny model; "full-random" / "full-random:SEED" for the full-size
+    architecture with random weights (speed and memory checks only: speed does not depend on
+    weight values)."""
     dev = pick_device(device)
     dt = parse_dtype(dtype)
     kind, _, seed_text = spec.partition(":")
@@ -86,13 +97,24 @@ def load_model(spec: str, device: str = "cpu", dtype: str = "fp32") -> LoadedMod
         from transformers import Sam3Model
 
         folder = Path(spec)
-        _check_folder(folder)
+        weights = folder
+        checkpoint = original_checkpoint(folder)
+        if checkpoint is not None:
+            # Meta's original sam3.pt: converted once into the cache (convert.py); the tokenizer
+            # (and config.json, if any) are the files beside it.
+            weights = ensure_converted(checkpoint, before_convert=lambda: _require_tokenizer(checkpoint),
+                                       log=lambda m: print(m, file=sys.stderr, flush=True))
+            _require_tokenizer(checkpoint)
+            folder = checkpoint.parent
+        else:
+            _check_folder(folder)
         try:
-            model = Sam3Model.from_pretrained(str(folder), local_files_only=True)
+            model = Sam3Model.from_pretrained(str(weights), local_files_only=True)
         except Exception as e:  # transformers raises several types; name the folder
-            raise ModelError(f"{folder}: cannot load SAM 3 weights: {e}") from e
+            raise ModelError(f"{weights}: cannot load SAM 3 weights: {e}") from e
         tokenizer = load_tokenizer(folder, model.config.text_config.vocab_size)
-        source, is_tiny = str(folder), (folder / HASH_TOKENIZER_FILE).exists()
+        source = str(checkpoint) if checkpoint is not None else str(folder)
+        is_tiny = (folder / HASH_TOKENIZER_FILE).exists()
     model = model.to(device=dev, dtype=dt).eval()
     return LoadedModel(model, tokenizer, int(model.config.vision_config.image_size), source, is_tiny)
 

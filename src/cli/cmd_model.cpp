@@ -35,6 +35,7 @@ struct Passthrough {
 constexpr Passthrough kCommands[] = {
     {"info", "Load a SAM 3 checkpoint (or --model tiny) and describe it"},
     {"build-tiny", "Write a tiny random SAM 3 as a Hugging Face folder (tests, demo)"},
+    {"convert", "Convert Meta's original sam3.pt into a Hugging Face folder (--model sam3.pt caches it)"},
     {"predict", "Reference inference over an SA-Co dataset -> predictions + presence JSON"},
     {"export", "Export a model package: vision encoder + decoder (ONNX, AOTInductor), text embeddings"},
     {"verify", "Check a model package's SHA-256s and run its artefacts against PyTorch"},
