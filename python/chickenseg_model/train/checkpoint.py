@@ -7,7 +7,10 @@ states, every rank's RNG states (torch CPU + CUDA, numpy, python), the position 
 next batch in that epoch, optimizer steps done), the top-k table and the best value, the
 resolved config and the dataset version. Data order and augmentation are pure functions of
 (seed, epoch, position), so resuming continues with the same batches: bit for bit on the same
-machine and software.
+machine and software, from an epoch end or from the middle of an epoch. Mid-epoch checkpoints
+(checkpoint.every_n_steps, the train.max_steps stop) are written after optimizer steps only,
+so never inside a gradient-accumulation group; the trainer sets the RNG states last in its
+set-up (tests/python/test_train_resume.py; docs/train.md, "Checkpoints and resume").
 
 Files in the run folder:
 - checkpoints/epoch=E-step=S-<monitor>=V.pt: the top-k by the monitored value;

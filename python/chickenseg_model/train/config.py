@@ -183,7 +183,8 @@ SCHEMA: dict[str, Key] = {
     "train.batch_size": Key(2, _int(1), "images per batch per process"),
     "train.accumulate_grad_batches": Key(1, _int(1), "batches per optimizer step"),
     "train.max_epochs": Key(20, _int(1), "epochs"),
-    "train.max_steps": Key(None, _int(1, optional=True), "stop after this many optimizer steps"),
+    "train.max_steps": Key(None, _int(1, optional=True),
+                             "stop after this many optimizer steps (last.pt is written there)"),
     "val.batch_size": Key(4, _int(1), "validation batch size (val_loss and prediction)"),
     "val.every_n_epochs": Key(1, _int(1), "validate every N epochs (and after the last)"),
     "val.metrics": Key(True, _bool, "run prediction + `chickenseg eval` for cgF1/pmF1/IL_MCC"),
@@ -195,7 +196,7 @@ SCHEMA: dict[str, Key] = {
                            "auto = min for val_loss, max for the metrics"),
     "checkpoint.save_top_k": Key(3, _int(0), "keep the k best epoch checkpoints (0 = none)"),
     "checkpoint.every_n_steps": Key(None, _int(1, optional=True),
-                                    "also write last.pt every N optimizer steps (mid-epoch resume)"),
+                                    "also write last.pt every N optimizer steps (mid-epoch resume, bit for bit)"),
     "checkpoint.save_hf": Key(True, _bool, "write best/ and last/ as Hugging Face folders "
                                             "(`chickenseg model predict --model RUN/best`)"),
     # tracking

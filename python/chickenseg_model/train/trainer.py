@@ -160,8 +160,7 @@ class Trainer:
         self.best_value, self.best_epoch = None, None
         self.last_val: dict = {}
         resume = _resolve_resume(cfg, self.run_dir)
-        if resume is not None:
-            self._resume(resume)
+        resumed_rng = self._resume(resume) if resume is not None else None
 
         self.model_for_ddp = self.detector
         if d.enabled:
@@ -179,13 +178,18 @@ class Trainer:
             self.version = dataset_version(Path(cfg["train_json"]), Path(cfg["val_json"]) if cfg["val_json"] else None)
             write_json_atomic(self.run_dir / "dataset_version.json", self.version, indent=2)
         self.tracker = Tracker(self.run_dir, cfg, self.global_step if resume else None, enabled=d.main)
+        if resumed_rng is not None:
+            # Last, so that nothing in the set-up above (DDP, TensorBoard, W&B) can draw from the
+            # restored streams: the next dropout mask is the one the interrupted run would have drawn.
+            ckpt_io.set_rng_state(resumed_rng)
 
     def _batches(self, epoch: int):
         cfg = self.cfg
         return epoch_batches(self.negative_flags, cfg["train.batch_size"], cfg["data.negative_ratio"], cfg["seed"],
                              epoch, self.dist.world, self.dist.rank)
 
-    def _resume(self, path: Path) -> None:
+    def _resume(self, path: Path) -> dict:
+        """Restores everything but the RNG states, which it returns (_setup sets them last)."""
         ck = ckpt_io.load_checkpoint(path)
         if ck["model_checkpoint"] != self.cfg["model.checkpoint"]:
             raise ModelError(f"{path}: trained from model.checkpoint={ck['model_checkpoint']}, this config says "
@@ -197,16 +201,17 @@ class Trainer:
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
         self.scaler.load_state_dict(ck["scaler"])
-        ckpt_io.set_rng_state(ck["rng"][self.dist.rank])
         self.epoch, self.batch_in_epoch, self.global_step = ck["epoch"], ck["batch_in_epoch"], ck["global_step"]
         self.topk = ckpt_io.TopK(self.cfg["checkpoint.save_top_k"], self.mode,
                                  [e for e in ck["top_k"] if Path(e["path"]).exists()])
         self.best_value, self.best_epoch = ck["best_value"], ck["best_epoch"]
+        self.last_val = ck.get("val") or {}
         differing = sorted(k for k, v in ck["config"].items()
                            if k not in ("resume", "output_dir") and self.cfg.as_dict().get(k) != v)
         if differing:
             self.log(f"warning: resuming {path} with a changed config: {', '.join(differing)}")
-        self.log(f"resumed {path}: epoch {self.epoch}, batch {self.batch_in_epoch}, step {self.global_step}")
+        self.log(f"resumed {path}: step {self.global_step}, epoch {self.epoch + 1} from batch {self.batch_in_epoch}")
+        return ck["rng"][self.dist.rank]
 
     # ---- checkpoints ----------------------------------------------------------------------
     def _state(self, epoch: int, batch_in_epoch: int) -> dict:
@@ -262,6 +267,17 @@ class Trainer:
 
     # ---- the loop -------------------------------------------------------------------------
     def _validate(self, epoch: int) -> dict:
+        # Validation leaves training exactly as it found it: the RNG streams untouched (so a run
+        # that validated at a max_steps stop resumes like one that did not) and the train/eval
+        # modes reset (predict's model.train() would put the frozen encoders in train mode).
+        rng = ckpt_io.rng_state()
+        try:
+            return self._validate_inner(epoch)
+        finally:
+            ckpt_io.set_rng_state(rng)
+            self.detector.train()
+
+    def _validate_inner(self, epoch: int) -> dict:
         cfg = self.cfg
         val = validation_loss(self.detector, self.text_cache, self.val_records, self.loaded.image_size,
                               cfg["val.batch_size"], self.loss_params, self.device, self.precision,
@@ -278,8 +294,12 @@ class Trainer:
                 self.tracker.log_images("val/overlays", images, self.global_step)
         return val
 
+    def _max_steps_reached(self) -> bool:
+        return bool(self.cfg["train.max_steps"]) and self.global_step >= self.cfg["train.max_steps"]
+
     def _train_epoch(self, epoch: int) -> bool:
-        """Returns False when train.max_steps stopped the run."""
+        """Runs the epoch from batch self.batch_in_epoch; returns whether it finished (False when
+        train.max_steps stopped it in the middle; self.batch_in_epoch is then the next batch)."""
         cfg = self.cfg
         batches = self._batches(epoch)
         groups = _group_sizes(len(batches), cfg["train.accumulate_grad_batches"])
@@ -324,7 +344,7 @@ class Trainer:
             every = cfg["checkpoint.every_n_steps"]
             if every and self.global_step % every == 0 and i + 1 < len(batches):
                 self._save_mid_epoch(i + 1)
-            if cfg["train.max_steps"] and self.global_step >= cfg["train.max_steps"]:
+            if self._max_steps_reached() and i + 1 < len(batches):
                 self.batch_in_epoch = i + 1
                 return False
         self.batch_in_epoch = 0
@@ -338,10 +358,11 @@ class Trainer:
                  f"batches per epoch per process, {self.total_steps} optimizer steps; run folder {self.run_dir}")
         started = time.time()
         try:
-            while self.epoch < cfg["train.max_epochs"]:
+            # A checkpoint written at the max_steps stop resumes to nothing more (no extra step).
+            while self.epoch < cfg["train.max_epochs"] and not self._max_steps_reached():
                 epoch = self.epoch
                 finished = self._train_epoch(epoch)
-                last_epoch = epoch + 1 == cfg["train.max_epochs"] or not finished
+                last_epoch = epoch + 1 == cfg["train.max_epochs"] or self._max_steps_reached()
                 val = {}
                 if (self.val_records and self.dist.main and
                         ((epoch + 1) % cfg["val.every_n_epochs"] == 0 or last_epoch)):
