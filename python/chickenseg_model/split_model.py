@@ -6,11 +6,30 @@ prompts) with static shapes: transformers' DETR decoder builds its coordinate gr
 torch.arange over sizes read from a tensor, a data-dependent shape that stops
 torch.export (REFERENCE §8: GuardOnDataDependentSymNode Ne(u0*u1, 5184)). Here the grid
 size comes from the feature map's static shape instead; the values are the same.
+
+Reduced precision (`reduced_precision_guards`, used only when exporting bf16/fp16): the
+numerically fragile parts, attention scores + softmax and RoPE, stay in fp32. The fp32 path
+never enters it, so fp32 exports are unchanged.
 """
+import contextlib
+
 import torch
-from transformers.models.sam3.modeling_sam3 import box_cxcywh_to_xyxy, inverse_sigmoid
+from transformers import AttentionInterface
+from transformers.configuration_utils import PretrainedConfig
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+from transformers.models.sam3.modeling_sam3 import (Sam3ViTLayer, Sam3ViTRotaryEmbedding, box_cxcywh_to_xyxy,
+                                                    inverse_sigmoid)
 
 OUTPUT_NAMES = ["pred_logits", "pred_boxes", "presence_logits", "pred_masks"]
+
+# What a reduced-precision export keeps in fp32 (recorded in the manifest's "precision").
+# attention_softmax and rope are forced by reduced_precision_guards; layer_norm is not ours:
+# PyTorch's and Inductor's layer norms accumulate fp16/bf16 input in fp32, and ONNX's
+# LayerNormalization computes in stash_type = 1 (float32, the default the exporter keeps).
+KEPT_FP32 = ["attention_softmax", "rope", "layer_norm"]
+
+# The attention implementation a reduced-precision export switches SAM 3's attention modules to.
+FP32_SOFTMAX_ATTENTION = "chickenseg_fp32_softmax"
 
 
 def num_feature_levels(model) -> int:
@@ -18,15 +37,115 @@ def num_feature_levels(model) -> int:
     return len(model.config.vision_config.scale_factors) - 1
 
 
+def fp32_softmax_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0,
+                           is_causal=None, **kwargs):
+    """SAM 3's attention with the scores and the softmax in fp32: Q·Kᵀ, the scaling, the mask
+    (bool: True attends, as sdpa's; or an additive bias such as the DETR decoder's box
+    relative-position bias) and the softmax run in float32; the probabilities are then cast
+    to the value's dtype and P·V runs in the model's dtype. In fp16 the unscaled Q·Kᵀ can pass
+    65504 and the softmax's exp/sum lose the small probabilities; P is in [0, 1], which fp16
+    and bf16 hold well. Inference only (no dropout); SAM 3's attention is never causal."""
+    if is_causal:
+        raise ValueError(f"{FP32_SOFTMAX_ATTENTION}: causal attention is not supported")
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    scores = torch.matmul(query.float(), key.float().transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            scores = scores.masked_fill(~attention_mask, torch.finfo(torch.float32).min)
+        else:
+            scores = scores + attention_mask.float()
+    probs = torch.softmax(scores, dim=-1).to(value.dtype)
+    return torch.matmul(probs, value).transpose(1, 2).contiguous(), None
+
+
+# transformers' documented extension point: an attention function by name, and the mask
+# format it takes (sdpa's boolean masks). Without the mask entry, transformers' mask builder
+# returns no mask at all for an unknown implementation name (padding would be attended).
+AttentionInterface.register(FP32_SOFTMAX_ATTENTION, fp32_softmax_attention)
+AttentionMaskInterface.register(FP32_SOFTMAX_ATTENTION, sdpa_mask)
+
+
+def _configs(model) -> list:
+    """Every config object the model's modules read (sub-configs included), each once."""
+    found, stack = {}, [m.config for m in model.modules() if isinstance(getattr(m, "config", None), PretrainedConfig)]
+    while stack:
+        c = stack.pop()
+        if id(c) in found:
+            continue
+        found[id(c)] = c
+        stack += [getattr(c, k) for k in getattr(c, "sub_configs", {}) if isinstance(getattr(c, k, None), PretrainedConfig)]
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def reduced_precision_guards(model):
+    """Keeps SAM 3's numerically fragile parts in fp32 while a bf16/fp16 model is exported
+    (third-party exports report fp16 overflow in softmax and RoPE):
+
+    - attention: every SAM 3 attention module (ViT, DETR encoder/decoder, mask decoder) reads
+      its implementation from its config at call time; it is switched to
+      `fp32_softmax_attention` (scores and softmax in fp32) and switched back afterwards.
+    - RoPE: transformers 5.17 already computes the rotation in fp32 (`apply_rotary_pos_emb_2d`
+      upcasts q and k, the cos/sin tables are computed in fp32), but from two buffers that
+      `model.to(fp16)` casts too: the ViT positions (`Sam3ViTLayer.position_ids`, multiples of
+      window/grid, 1/3 at full size: inexact in bf16/fp16) and the inverse frequencies
+      (`rotary_emb.inv_freq`). They are recomputed in fp32 from the config here, so the tables
+      are the fp32 model's, bit for bit, and the rotation runs on them in fp32.
+
+    One attention function and two buffers, set and restored in one place: the smallest
+    change that covers every attention and RoPE site, instead of patching each module's
+    forward. Not entered for fp32 exports, whose graphs stay as they were."""
+    saved_attn = [(c, c._attn_implementation_internal) for c in _configs(model)]
+    saved_buffers = []
+    try:
+        for c, _ in saved_attn:
+            c._attn_implementation_internal = FP32_SOFTMAX_ATTENTION
+        for layer in model.modules():
+            if isinstance(layer, Sam3ViTLayer):
+                rope = layer.rotary_emb
+                saved_buffers += [(layer, "position_ids", layer.position_ids), (rope, "inv_freq", rope.inv_freq)]
+                device = layer.position_ids.device
+                layer.position_ids = Sam3ViTLayer.precompute_positions(layer.config, layer.window_size).to(
+                    device=device, dtype=torch.float32)
+                inv_freq, _ = Sam3ViTRotaryEmbedding.compute_axial_rope_parameters(rope.config)
+                rope.inv_freq = inv_freq.to(device=device, dtype=torch.float32)
+        yield model
+    finally:
+        for c, value in saved_attn:
+            c._attn_implementation_internal = value
+        for module, name, value in reversed(saved_buffers):
+            setattr(module, name, value)
+
+
+def precision_guards(model, dtype: torch.dtype):
+    """`reduced_precision_guards` for bf16/fp16, nothing for fp32."""
+    return contextlib.nullcontext(model) if dtype == torch.float32 else reduced_precision_guards(model)
+
+
+def model_dtype(model) -> torch.dtype:
+    return next(model.parameters()).dtype
+
+
 class VisionEncoder(torch.nn.Module):
-    """pixel_values (B,3,S,S) -> FPN features f0..f{L-1} and the last level's position encoding."""
+    """pixel_values (B,3,S,S) -> FPN features f0..f{L-1} and the last level's position encoding.
+
+    The pixels are float32 whatever the model's dtype (cast inside, as the runtime's
+    preprocessing writes float32); the features are in the model's dtype (they are what the
+    decoder takes, and what a backbone cache holds)."""
 
     def __init__(self, model):
         super().__init__()
         self.vision_encoder = model.vision_encoder
         self.levels = num_feature_levels(model)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return model_dtype(self)
+
     def forward(self, pixel_values):
+        if self.dtype != torch.float32:
+            pixel_values = pixel_values.to(self.dtype)
         out = self.vision_encoder(pixel_values)
         feats = tuple(out.fpn_hidden_states[: self.levels])
         return feats + (out.fpn_position_encoding[self.levels - 1],)
@@ -37,17 +156,26 @@ class VisionEncoder(torch.nn.Module):
 
 class PromptDecoder(torch.nn.Module):
     """(f0..f{L-1}, pos_last, text_features (B,T,D), text_mask (B,T)) -> logits, boxes (xyxy in
-    [0,1]), presence logit, mask logits."""
+    [0,1]), presence logit, mask logits.
+
+    The features are in the model's dtype (the vision encoder's outputs); the text features
+    (text_embeddings.safetensors) and the four outputs are float32 whatever the model's dtype."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
         self.levels = num_feature_levels(model)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return model_dtype(self)
+
     def forward(self, *inputs):
         m = self.model
         feats = list(inputs[: self.levels])
         pos_last, text_features, text_mask = inputs[self.levels:]
+        if self.dtype != torch.float32:
+            text_features = text_features.to(self.dtype)
         mask = text_mask.bool()
         height, width = feats[-1].shape[-2:]
         decoder = m.detr_decoder
@@ -75,7 +203,10 @@ class PromptDecoder(torch.nn.Module):
         masks = m.mask_decoder(decoder_queries=hidden[-1], backbone_features=feats,
                                encoder_hidden_states=enc.last_hidden_state,
                                prompt_features=text_features, prompt_mask=mask)
-        return logits, boxes, dec.presence_logits[-1], masks.pred_masks
+        outputs = (logits, boxes, dec.presence_logits[-1], masks.pred_masks)
+        if self.dtype != torch.float32:
+            outputs = tuple(o.float() for o in outputs)
+        return outputs
 
     def input_names(self):
         return [f"fpn_{i}" for i in range(self.levels)] + ["fpn_pos_last", "text_features", "text_mask"]

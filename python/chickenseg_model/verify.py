@@ -17,9 +17,31 @@ from chickenseg_model.export import TEXT_EMBEDDINGS
 from chickenseg_model.package import check_package
 from chickenseg_model.split_model import OUTPUT_NAMES
 
-# fp32 tolerances: logits as the issue asks; boxes are in [0, 1] units.
-TOLERANCE = {"float32": {"pred_logits": 1e-4, "presence_logits": 1e-4, "pred_boxes": 1e-4, "mask_iou": 0.99},
-             "bfloat16": {"pred_logits": 5e-2, "presence_logits": 5e-2, "pred_boxes": 2e-2, "mask_iou": 0.95}}
+# Tolerances against the fp32 PyTorch model (the unsplit Sam3Model, loaded in fp32 by verify's
+# default --dtype); docs/model.md "Reduced precision" has the measurements behind them.
+# fp32: absolute differences (logits as the issue asks; boxes in [0, 1] units), mask IoU.
+# bf16/fp16: the vision encoder and decoder compute in 16 bits (attention softmax and RoPE in
+# fp32), so outputs move by the format's rounding (2^-11 for fp16, 2^-8 for bf16) times what
+# the network amplifies. Logit differences are relative to the largest |reference| of that
+# output ("*_rel"): absolute logit tolerances fitted to the tiny model (logits ~0.02, mask
+# logits ~2e-5) would be vacuous for it and meaningless for the real model. Each limit is
+# 4-6x the largest difference measured on the tiny model (3 seeds, transformers' init and
+# PyTorch's default init, 16 inputs each); the export bugs tried (text mask dropped, another
+# prompt's embedding) move logits by 0.29-1.5 and mask logits by 0.16-0.37 of their scale.
+# Masks: IoU over the pixels whose reference logit is at least MASK_MARGIN of the largest
+# |reference logit| of that sample away from 0 (closer pixels may legitimately flip with
+# rounding: the tiny model's masks sit within 2e-5 of 0, where plain IoU drops to 0.86 for a
+# correct fp16 export); the plain IoU is reported too.
+MASK_MARGIN = 0.01
+TOLERANCE = {
+    "float32": {"pred_logits": 1e-4, "presence_logits": 1e-4, "pred_boxes": 1e-4, "mask_iou": 0.99},
+    "float16": {"pred_logits_rel": 1.5e-2, "presence_logits_rel": 1.5e-2, "pred_boxes": 5e-3,
+                "mask_logits_rel": 1.5e-2, "mask_iou_margin": 0.99},
+    "bfloat16": {"pred_logits_rel": 8e-2, "presence_logits_rel": 8e-2, "pred_boxes": 2.5e-2,
+                 "mask_logits_rel": 8e-2, "mask_iou_margin": 0.99},
+}
+
+NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64}
 
 
 def reference_outputs(model, pixels, features, mask):
@@ -30,8 +52,13 @@ def reference_outputs(model, pixels, features, mask):
     return {k: getattr(out, k).float().cpu().numpy() for k in OUTPUT_NAMES}
 
 
-def mask_iou(a_logits, b_logits):
+def mask_iou(a_logits, b_logits, margin: float = 0.0):
+    """Smallest IoU over the masks (logit > 0); with a margin, only over the pixels whose
+    reference logit (a) is at least margin x max|a| away from 0."""
     a, b = a_logits > 0, b_logits > 0
+    if margin > 0:
+        keep = np.abs(a_logits) >= margin * np.abs(a_logits).max()
+        a, b = a & keep, b & keep
     inter = np.logical_and(a, b).sum(axis=(-1, -2))
     union = np.logical_or(a, b).sum(axis=(-1, -2))
     iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
@@ -44,35 +71,93 @@ def compare(ref: dict, got: dict) -> dict:
         row[k] = float(np.abs(ref[k] - got[k]).max())
     row["mask_logits"] = float(np.abs(ref["pred_masks"] - got["pred_masks"]).max())
     row["mask_iou"] = mask_iou(ref["pred_masks"], got["pred_masks"])
+    row["mask_iou_margin"] = mask_iou(ref["pred_masks"], got["pred_masks"], MASK_MARGIN)
     return row
 
 
-def run_onnx(folder: Path, pixels: np.ndarray, features: np.ndarray, mask: np.ndarray) -> dict:
+def summarize(rows: list, scale: dict, tol: dict) -> dict:
+    """The worst of each measure over the rows of one format, *_rel against the reference's
+    largest magnitude, and what exceeds the tolerance."""
+    w = {k: max(r[k] for r in rows) for k in ("pred_logits", "pred_boxes", "presence_logits", "mask_logits")}
+    for k in ("pred_logits", "presence_logits", "mask_logits"):
+        w[f"{k}_rel"] = w[k] / scale[k] if scale[k] > 0 else (0.0 if w[k] == 0 else float("inf"))
+    w["mask_iou"] = min(r["mask_iou"] for r in rows)
+    w["mask_iou_margin"] = min(r["mask_iou_margin"] for r in rows)
+    failures = []
+    for k, limit in tol.items():
+        if k.startswith("mask_iou"):
+            if not w[k] >= limit:
+                failures.append(f"{k} {w[k]:.4f} < {limit}")
+        elif not w[k] <= limit:   # also fails on NaN
+            failures.append(f"{k} {w[k]:.3g} > {limit:.3g}")
+    w["passed"] = not failures
+    w["failures"] = failures
+    return w
+
+
+def onnx_session(path: Path):
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    vision = ort.InferenceSession(str(folder / "vision_encoder.onnx"), opts, providers=["CPUExecutionProvider"])
-    decoder = ort.InferenceSession(str(folder / "decoder.onnx"), opts, providers=["CPUExecutionProvider"])
-    feats = vision.run(None, {"pixel_values": pixels})
-    names = [i.name for i in decoder.get_inputs()]
-    outs = decoder.run(None, dict(zip(names, feats + [features, mask])))
-    return dict(zip(OUTPUT_NAMES, outs))
+    try:
+        return ort.InferenceSession(str(path), ort.SessionOptions(), providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path}: ONNX Runtime (CPU provider) cannot load it: {str(e).splitlines()[0]}") from e
 
 
-def run_aoti(folder: Path, pixels, features, mask, device) -> dict:
+def onnx_feed(session, values: list) -> dict:
+    """Inputs by name, each cast to the dtype the graph declares (float32 pixels and text
+    features in every package; the FPN features in the package's dtype)."""
+    feed = {}
+    for spec, v in zip(session.get_inputs(), values):
+        if spec.type not in NUMPY_TYPES:
+            raise ModelError(f"ONNX input {spec.name}: type {spec.type} is not supported by verify")
+        feed[spec.name] = np.asarray(v).astype(NUMPY_TYPES[spec.type], copy=False)
+    return feed
+
+
+def onnx_runner(folder: Path):
+    vision = onnx_session(folder / "vision_encoder.onnx")
+    decoder = onnx_session(folder / "decoder.onnx")
+
+    def run(pixels: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> dict:
+        feats = vision.run(None, onnx_feed(vision, [pixels.numpy()]))
+        outs = decoder.run(None, onnx_feed(decoder, feats + [features.numpy(), mask.numpy()]))
+        return {k: v.astype(np.float32) for k, v in zip(OUTPUT_NAMES, outs)}
+
+    return run
+
+
+def aoti_runner(folder: Path, device, io: dict):
     vision = torch._inductor.aoti_load_package(str(folder / "vision_encoder.pt2"))
     decoder = torch._inductor.aoti_load_package(str(folder / "decoder.pt2"))
-    with torch.no_grad():
-        feats = vision(pixels.to(device))
-        outs = decoder(*feats, features.to(device), mask.to(device))
-    return {k: v.float().cpu().numpy() for k, v in zip(OUTPUT_NAMES, outs)}
+
+    def run(pixels: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> dict:
+        with torch.no_grad():
+            feats = vision(pixels.to(device, io["pixel_values"]))
+            outs = decoder(*feats, features.to(device, io["text_features"]), mask.to(device))
+        return {k: v.float().cpu().numpy() for k, v in zip(OUTPUT_NAMES, outs)}
+
+    return run
+
+
+def interface_dtypes(manifest: dict) -> dict:
+    """The dtype of the graphs' float inputs: the manifest's precision.io; a package written
+    before that field took every float tensor in the package dtype."""
+    io = manifest.get("precision", {}).get("io")
+    if io:
+        return {name: getattr(torch, io[name]) for name in ("pixel_values", "text_features")}
+    dtype = getattr(torch, manifest.get("dtype", "float32"))
+    return {"pixel_values": dtype, "text_features": dtype}
 
 
 def verify_package(folder: Path, loaded, samples: int = 2, seed: int = 0) -> dict:
     folder = Path(folder)
     manifest = check_package(folder)
     dtype = manifest.get("dtype", "float32")
-    tol = TOLERANCE.get(dtype, TOLERANCE["float32"])
+    if dtype not in TOLERANCE:
+        raise ModelError(f"{folder}: dtype {dtype!r}: expected one of {', '.join(TOLERANCE)}")
+    tol = TOLERANCE[dtype]
+    io = interface_dtypes(manifest)
     embeds = load_file(str(folder / TEXT_EMBEDDINGS))
     model = loaded.model
     device = next(model.parameters()).device
@@ -80,32 +165,25 @@ def verify_package(folder: Path, loaded, samples: int = 2, seed: int = 0) -> dic
     size = manifest["input"]["size"]
     if size != loaded.image_size:
         raise ModelError(f"{folder}: package input size {size} but the reference model takes {loaded.image_size}")
+    runners = {fmt: onnx_runner(folder) if fmt == "onnx" else aoti_runner(folder, device, io)
+               for fmt in manifest["formats"]}
     gen = torch.Generator().manual_seed(seed)
     results = []
+    scale = {"pred_logits": 0.0, "presence_logits": 0.0, "mask_logits": 0.0}
     for p, prompt in enumerate(manifest["prompts"]):
         features = embeds[f"prompt_{p}.features"]
         mask = embeds[f"prompt_{p}.mask"]
         for s in range(samples):
             pixels = torch.randn(1, 3, size, size, generator=gen)
             ref = reference_outputs(model, pixels.to(device, model_dtype), features.to(device, model_dtype), mask.to(device))
-            for fmt in manifest["formats"]:
-                if fmt == "onnx":
-                    got = run_onnx(folder, pixels.numpy(), features.numpy(), mask.numpy())
-                else:
-                    got = run_aoti(folder, pixels.to(model_dtype), features.to(model_dtype), mask, device)
-                row = compare(ref, got)
+            for k, name in (("pred_logits", "pred_logits"), ("presence_logits", "presence_logits"),
+                            ("mask_logits", "pred_masks")):
+                scale[k] = max(scale[k], float(np.abs(ref[name]).max()))
+            for fmt, run in runners.items():
+                row = compare(ref, run(pixels, features, mask))
                 row.update({"format": fmt, "prompt": prompt, "sample": s})
                 results.append(row)
-    worst = {}
-    for fmt in manifest["formats"]:
-        rows = [r for r in results if r["format"] == fmt]
-        w = {k: max(r[k] for r in rows) for k in ("pred_logits", "pred_boxes", "presence_logits", "mask_logits")}
-        w["mask_iou"] = min(r["mask_iou"] for r in rows)
-        failures = [f"{k} {w[k]:.3g} > {tol[k]:.3g}" for k in ("pred_logits", "pred_boxes", "presence_logits") if w[k] > tol[k]]
-        if w["mask_iou"] < tol["mask_iou"]:
-            failures.append(f"mask IoU {w['mask_iou']:.4f} < {tol['mask_iou']}")
-        w["passed"] = not failures
-        w["failures"] = failures
-        worst[fmt] = w
-    return {"package": str(folder), "dtype": dtype, "tolerance": tol, "formats": worst, "samples": results,
+    worst = {fmt: summarize([r for r in results if r["format"] == fmt], scale, tol) for fmt in runners}
+    return {"package": str(folder), "dtype": dtype, "reference_dtype": str(model_dtype).replace("torch.", ""),
+            "tolerance": tol, "reference_scale": scale, "formats": worst, "samples": results,
             "passed": all(w["passed"] for w in worst.values())}
