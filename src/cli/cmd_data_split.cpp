@@ -103,9 +103,7 @@ CommandRegistrar registrar{{
             }
             const SacoDataset ds = read_saco_json(o->dataset);
             const SplitResult r = split_saco(ds, o->params, o->dataset);
-            // Everything is computed before the first write: a failing split writes nothing.
-            write_saco_json(r.train, train_path);
-            write_saco_json(r.val, val_path);
+            write_split(r, train_path, val_path);  // both files or neither
             if (global_options().json) {
                 json out = split_summary_to_json(r, o->params);
                 out["train_file"] = train_path.string();

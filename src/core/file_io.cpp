@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include "chickenseg/core/error.h"
 
@@ -52,7 +53,11 @@ MappedFile::~MappedFile() {
     if (map_) ::munmap(map_, map_size_);
 }
 
-void write_file_atomic(const fs::path& path, std::string_view content) {
+namespace {
+
+// Writes `content` to a new temporary file beside `path` and flushes it to disk; returns
+// its name. On failure nothing is left behind and Error names `path`.
+fs::path stage_temporary(const fs::path& path, std::string_view content) {
     std::error_code ec;
     if (path.has_parent_path()) {
         fs::create_directories(path.parent_path(), ec);
@@ -82,12 +87,35 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
         ::unlink(tmp.c_str());
         throw Error(std::string("cannot flush file: ") + std::strerror(err), path.string());
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw Error(std::string("cannot rename temporary file into place: ") + std::strerror(err),
-                    path.string());
+    return tmp;
+}
+
+}  // namespace
+
+void write_files_atomic(std::span<const FileContent> files) {
+    std::vector<fs::path> staged;
+    try {
+        for (const auto& f : files) staged.push_back(stage_temporary(f.path, f.content));
+    } catch (...) {
+        for (const auto& tmp : staged) ::unlink(tmp.c_str());
+        throw;
     }
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (::rename(staged[i].c_str(), files[i].path.c_str()) != 0) {
+            int err = errno;
+            for (size_t k = i; k < staged.size(); ++k) ::unlink(staged[k].c_str());
+            std::string done;
+            for (size_t k = 0; k < i; ++k) done += (k ? ", " : "") + files[k].path.string();
+            throw Error(std::string("cannot rename temporary file into place: ") + std::strerror(err) +
+                            (i ? " (already replaced: " + done + ")" : ""),
+                        files[i].path.string());
+        }
+    }
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content) {
+    FileContent one{path, content};
+    write_files_atomic(std::span<const FileContent>(&one, 1));
 }
 
 std::string relative_inside(const fs::path& path, const fs::path& base) {

@@ -44,10 +44,14 @@ std::optional<json> read_json_file_collecting(const std::filesystem::path& path,
     }
 }
 
-void write_json_file(const std::filesystem::path& path, const json& value, bool compact) {
+std::string json_file_text(const json& value, bool compact) {
     std::string text = compact ? value.dump() : value.dump(2);
     text += '\n';
-    write_file_atomic(path, text);
+    return text;
+}
+
+void write_json_file(const std::filesystem::path& path, const json& value, bool compact) {
+    write_file_atomic(path, json_file_text(value, compact));
 }
 
 const json& require_field(const json& object, const char* key, const std::string& path,

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
 
 namespace chickenseg {
 
@@ -243,6 +244,14 @@ json split_summary_to_json(const SplitResult& result, const SplitParams& params)
     return {{"train_ratio", params.train_ratio},           {"seed", params.seed},
             {"group_regex", params.group_regex},           {"input", side_to_json(result.input)},
             {"train", side_to_json(result.train_summary)}, {"val", side_to_json(result.val_summary)}};
+}
+
+void write_split(const SplitResult& split, const std::filesystem::path& train_path,
+                 const std::filesystem::path& val_path) {
+    const std::string train = json_file_text(saco_to_json(split.train));
+    const std::string val = json_file_text(saco_to_json(split.val));
+    const FileContent files[] = {{train_path, train}, {val_path, val}};
+    write_files_atomic(files);
 }
 
 }  // namespace chickenseg

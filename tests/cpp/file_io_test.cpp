@@ -38,5 +38,35 @@ TEST(MappedFile, MissingFileNamesThePath) {
     }
 }
 
+TEST(WriteFilesAtomic, AFailureChangesNoTarget) {
+    // The second target's folder cannot be made (its parent is a file): the first target,
+    // already staged, must keep its old content and no temporary file may be left.
+    test::TempDir dir;
+    write_file_atomic(dir.path / "train.json", "old train");
+    write_file_atomic(dir.path / "blocker", "a file, not a folder");
+    const FileContent files[] = {{dir.path / "train.json", "new train"}, {dir.path / "blocker" / "val.json", "new val"}};
+    try {
+        write_files_atomic(files);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("blocker"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_file(dir.path / "train.json"), "old train");
+    size_t entries = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path)) {
+        (void)entry;
+        ++entries;
+    }
+    EXPECT_EQ(entries, 2u);  // train.json and blocker: no temporary left behind
+}
+
+TEST(WriteFilesAtomic, WritesEveryFile) {
+    test::TempDir dir;
+    const FileContent files[] = {{dir.path / "a.json", "A"}, {dir.path / "sub" / "b.json", "B"}};
+    write_files_atomic(files);
+    EXPECT_EQ(read_file(dir.path / "a.json"), "A");
+    EXPECT_EQ(read_file(dir.path / "sub" / "b.json"), "B");
+}
+
 }  // namespace
 }  // namespace chickenseg

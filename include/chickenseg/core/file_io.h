@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,17 @@ private:
 
 // Creates missing parent folders. Throws Error on failure; the target is then unchanged.
 void write_file_atomic(const fs::path& path, std::string_view content);
+
+struct FileContent {
+    fs::path path;
+    std::string_view content;
+};
+// Several outputs that belong together (a train/val split): every file is written and
+// flushed to a temporary file first, and only then are they renamed into place, so a
+// failure while writing (disk full, a folder that cannot be made) changes no target.
+// Renames within a folder do not fail in practice; if one does, the error names the
+// files already replaced.
+void write_files_atomic(std::span<const FileContent> files);
 
 // Path of `path` relative to `base` with '/' separators, or empty when `path`
 // is not inside `base` (after resolving "." and ".." lexically).

@@ -25,7 +25,9 @@ json parse_json_text(std::string_view text, const std::string& name_for_errors);
 std::optional<json> read_json_file_collecting(const std::filesystem::path& path, const std::string& file,
                                               Diagnostics& diagnostics);
 
-// Writes with 2-space indent (or compact) and a final newline, atomically.
+// The text write_json_file writes: 2-space indent (or compact) and a final newline.
+std::string json_file_text(const json& value, bool compact = false);
+// Writes json_file_text(value), atomically.
 void write_json_file(const std::filesystem::path& path, const json& value, bool compact = false);
 
 // Field access for a JSON object at `path` (e.g. "images[3]") in `file`.

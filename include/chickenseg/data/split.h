@@ -4,6 +4,8 @@
 // split, and reproducible for a seed on every platform.
 #pragma once
 
+#include <filesystem>
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -50,6 +52,9 @@ struct SplitResult {
 // Images keep their input order on each side, annotations follow their images, ids are
 // preserved, categories and top-level fields are copied.
 SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const std::string& file);
+// Writes both halves together (write_files_atomic): a failure leaves both files as they were.
+void write_split(const SplitResult& split, const std::filesystem::path& train_path,
+                 const std::filesystem::path& val_path);
 
 // {"input": {...}, "train": {...}, "val": {...}, "train_ratio", "seed"} with the counts above.
 json split_summary_to_json(const SplitResult& result, const SplitParams& params);
