@@ -12,6 +12,7 @@ from PIL import Image
 
 from chickenseg_model.loading import load_model
 from chickenseg_model.tiny import build_tiny_model
+from tests_python_support import package_with_flipped_byte
 
 
 def test_tiny_model_is_reproducible():
@@ -146,12 +147,7 @@ def test_verify_passes_in_a_fresh_process(exported, cs):
 
 @pytest.mark.model
 def test_corrupted_package_is_refused(exported, cs, tmp_path):
-    import shutil
-    bad = tmp_path / "bad"
-    shutil.copytree(exported, bad)
-    data = bytearray((bad / "decoder.onnx").read_bytes())
-    data[len(data) // 2] ^= 0x01
-    (bad / "decoder.onnx").write_bytes(bytes(data))
+    bad = package_with_flipped_byte(exported, "decoder.onnx", tmp_path / "bad")
     r = cs("model", "verify", bad, "--device", "cpu")
     assert r.returncode == 1
     assert "decoder.onnx" in r.stderr and "SHA-256 mismatch" in r.stderr

@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from chickenseg_model.images import load_rgb, preprocess
 from chickenseg_model.loading import load_model
+from tests_python_support import package_with_flipped_byte
 from chickenseg_model.split_model import VisionEncoder
 from chickenseg_model.verify import compare, reference_outputs
 from conftest import run_package_bin
@@ -135,11 +136,7 @@ def test_image_mode_errors_name_the_file(run_package, exported, tmp_path):
 
 
 def test_changed_byte_in_the_package_is_refused(run_package, exported, tmp_path):
-    bad = tmp_path / "bad"
-    shutil.copytree(exported, bad)
-    data = bytearray((bad / "decoder.pt2").read_bytes())
-    data[len(data) // 2] ^= 0x01
-    (bad / "decoder.pt2").write_bytes(bytes(data))
+    bad = package_with_flipped_byte(exported, "decoder.pt2", tmp_path / "bad")
     write_pixels(tmp_path / "in.safetensors", 0)
     r = run_package(bad, "--pixels", tmp_path / "in.safetensors", "--out", tmp_path / "out.safetensors")
     assert r.returncode == 1
