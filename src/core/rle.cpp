@@ -596,21 +596,33 @@ size_t count_runs(std::string_view counts) {
 
 }  // namespace
 
-Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w) {
+void rle_from_string(std::string_view counts, uint32_t h, uint32_t w, Rle& out) {
     // Counting the run ends first sizes the vector exactly. (Reserving one slot per
     // character made 100,000 masks cost 170 MB of page faults.)
-    Rle r{h, w, {}};
-    r.counts.resize(count_runs(counts));
+    out.h = h;
+    out.w = w;
+    out.counts.resize(count_runs(counts));
     size_t runs = 0;
     uint64_t sum = 0;
-    if (!decode_counts_fast<true>(counts, r.counts.data(), runs, sum) || sum != pixel_count(h, w)) {
+    if (!decode_counts_fast<true>(counts, out.counts.data(), runs, sum) || sum != pixel_count(h, w)) {
         // Something is wrong: the checked decoder says what (and throws).
-        r.counts.clear();
-        check_counts_sum(decode_counts(counts, [&](uint32_t run) { r.counts.push_back(run); }), h, w);
-        return r;  // not reached for a string the fast decoder refused
+        out.counts.clear();
+        check_counts_sum(decode_counts(counts, [&](uint32_t run) { out.counts.push_back(run); }), h, w);
+        return;  // not reached for a string the fast decoder refused
     }
-    r.counts.resize(runs);
+    out.counts.resize(runs);
+}
+
+Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w) {
+    Rle r;
+    rle_from_string(counts, h, w, r);
     return r;
+}
+
+CompressedRle rle_compress(const Rle& rle) { return CompressedRle{rle.h, rle.w, rle_to_string(rle)}; }
+
+Rle rle_decompress(const CompressedRle& compressed) {
+    return rle_from_string(compressed.counts, compressed.h, compressed.w);
 }
 
 void rle_check_string(std::string_view counts, uint32_t h, uint32_t w) {

@@ -221,7 +221,7 @@ ErrorAnalysis analyse_errors(const SacoDataset& gt, const std::string& gt_file, 
                 d.prediction_index = pi;
                 d.score = p.score;
                 ia.detections.push_back(d);
-                det_masks.push_back(p.mask);
+                det_masks.push_back(rle_decompress(p.mask));
             }
         }
 

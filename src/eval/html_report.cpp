@@ -251,7 +251,7 @@ ReportOutput write_error_report(const ErrorAnalysis& analysis, const SacoDataset
         std::vector<Rle> det_masks;
         std::vector<std::string> labels;
         for (size_t d = 0; d < ia.detections.size(); ++d) {
-            det_masks.push_back(preds.predictions.at(ia.detections[d].prediction_index).mask);
+            det_masks.push_back(rle_decompress(preds.predictions.at(ia.detections[d].prediction_index).mask));
             labels.push_back(detection_label(d, ia.detections[d].score));
         }
         draw_overlay(picture, gt_masks, det_masks, labels, params.overlay);

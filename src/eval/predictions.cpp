@@ -164,6 +164,7 @@ PredictionSet predictions_from_text(std::string_view text, const std::string& fi
         std::string path = json_index(root, i);
         if (!rec.is_object()) throw Error("expected an object, found " + rec.dump(), file, 0, path);
         Prediction p;
+        Rle mask;
         p.index = i;
         p.image_id = require_int(rec, "image_id", path, file);
         auto size = sizes.find(p.image_id);
@@ -183,7 +184,7 @@ PredictionSet predictions_from_text(std::string_view text, const std::string& fi
                     throw Error("a polygon needs an even number of coordinates, at least 3 points; found " +
                                     std::to_string(s.polygons[k].size()) + " values",
                                 file, 0, json_index(json_key(path, "segmentation"), k));
-            p.mask = segmentation_to_rle(s, size->second.height, size->second.width);
+            mask = segmentation_to_rle(s, size->second.height, size->second.width);
             p.has_mask = true;
         } else if (params.require_masks) {
             throw Error("missing required field (segm evaluation needs a mask: RLE {size, counts} or polygons)", file,
@@ -194,12 +195,12 @@ PredictionSet predictions_from_text(std::string_view text, const std::string& fi
             p.bbox = read_box(*bbox, json_key(path, "bbox"), file);
             p.bbox_given = true;
         } else if (p.has_mask) {
-            p.bbox = rle_to_bbox(p.mask);  // what pycocotools' loadRes does for a mask without a box
+            p.bbox = rle_to_bbox(mask);  // what pycocotools' loadRes does for a mask without a box
         } else {
             throw Error("missing required field (a prediction needs a segmentation or a bbox)", file, 0,
                         json_key(path, "bbox"));
         }
-        if (p.score < params.masks_from_score) p.mask = Rle{};  // checked above; not kept (as the fast path)
+        if (p.has_mask && p.score >= params.masks_from_score) p.mask = rle_compress(mask);  // else checked only
         set.predictions.push_back(std::move(p));
     }
     return set;

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
-#include <cmath>
-#include <cstring>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -18,161 +15,228 @@ namespace {
 
 using GiveUp = JsonScanner::GiveUp;
 using Scanner = JsonScanner;
+using ImageSizes = std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>>;
 
-struct RawRecord {
-    Prediction p;
-    std::string_view counts;  // the string as written in the text, escapes included
-    bool counts_escaped = false;
-    uint32_t h = 0, w = 0;
+// One piece of the list, scanned by one thread: the records whose '{' lies in
+// [begin, end). `begin` is a record's '{' (or the list's '[' for the first piece).
+struct Piece {
+    size_t begin = 0, end = 0;
+    std::vector<Prediction> predictions;
+    enum class Outcome { ok, give_up, bad_split } outcome = Outcome::give_up;
 };
 
+// Per-thread buffers, reused record after record.
+struct Scratch {
+    std::string key, unescaped;
+    Rle decoded;
+};
+
+// Scans one record at the scanner's position and checks it completely, mask
+// included, while its bytes are in cache. Throws GiveUp on anything unusual.
+Prediction scan_record(Scanner& sc, const ImageSizes& sizes, const PredictionReadParams& params, Scratch& s) {
+    Prediction p;
+    std::string_view counts;
+    bool counts_escaped = false;
+    uint32_t h = 0, w = 0;
+    bool has_image = false, has_score = false, has_seg = false, has_bbox = false;
+    bool has_size = false, has_counts = false;
+    sc.expect('{');
+    if (!sc.consume('}')) {
+        do {
+            std::string_view key = sc.string(s.key);
+            sc.expect(':');
+            if (key == "image_id") {
+                if (has_image) throw GiveUp{};  // duplicate keys: leave to the general parser
+                p.image_id = sc.integer();
+                has_image = true;
+            } else if (key == "category_id") {
+                p.category_id = sc.integer();
+            } else if (key == "score") {
+                if (has_score) throw GiveUp{};
+                p.score = sc.number();
+                has_score = true;
+            } else if (key == "bbox") {
+                if (has_bbox) throw GiveUp{};
+                sc.expect('[');
+                for (int k = 0; k < 4; ++k) {
+                    if (k) sc.expect(',');
+                    p.bbox[static_cast<size_t>(k)] = sc.number();
+                }
+                sc.expect(']');
+                has_bbox = true;
+            } else if (key == "segmentation") {
+                if (has_seg) throw GiveUp{};
+                sc.expect('{');  // polygons or anything else: the general reader
+                do {
+                    std::string_view skey = sc.string(s.key);
+                    sc.expect(':');
+                    if (skey == "size") {
+                        sc.expect('[');
+                        int64_t hh = sc.integer();
+                        sc.expect(',');
+                        int64_t ww = sc.integer();
+                        sc.expect(']');
+                        if (hh < 0 || ww < 0 || hh > UINT32_MAX || ww > UINT32_MAX || has_size) throw GiveUp{};
+                        h = static_cast<uint32_t>(hh);
+                        w = static_cast<uint32_t>(ww);
+                        has_size = true;
+                    } else if (skey == "counts") {
+                        if (sc.peek() != '"' || has_counts) throw GiveUp{};
+                        counts = sc.raw_string(counts_escaped);
+                        has_counts = true;
+                    } else {
+                        sc.skip_value();
+                    }
+                } while (sc.consume(','));
+                sc.expect('}');
+                has_seg = true;
+            } else {
+                sc.skip_value();
+            }
+        } while (sc.consume(','));
+        sc.expect('}');
+    }
+    if (!has_image || !has_score) throw GiveUp{};
+    if (has_seg && (!has_size || !has_counts)) throw GiveUp{};
+    if (!has_seg && (params.require_masks || !has_bbox)) throw GiveUp{};
+    auto size = sizes.find(p.image_id);
+    if (size == sizes.end()) throw GiveUp{};
+    if (!(p.score >= 0 && p.score <= 1)) throw GiveUp{};
+    if (has_seg && (h != size->second.first || w != size->second.second)) throw GiveUp{};
+    if (has_bbox && (p.bbox[2] < 0 || p.bbox[3] < 0)) throw GiveUp{};
+    p.has_mask = has_seg;
+    p.bbox_given = has_bbox;
+    if (!has_seg) return p;
+    if (counts_escaped) {
+        if (!Scanner::unescape(counts, s.unescaped)) throw GiveUp{};
+        counts = s.unescaped;
+    }
+    // Every mask is checked; one is decoded here only when its box must come from it,
+    // and kept (compressed, as written) only at or above masks_from_score.
+    try {
+        if (has_bbox) {
+            rle_check_string(counts, h, w);
+        } else {
+            rle_from_string(counts, h, w, s.decoded);
+            p.bbox = rle_to_bbox(s.decoded);
+        }
+    } catch (const Error&) {
+        throw GiveUp{};
+    }
+    if (p.score >= params.masks_from_score) p.mask = CompressedRle{h, w, std::string(counts)};
+    return p;
+}
+
+bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// The first '{' at or after `from` that follows "}" "," (whitespace allowed): where a
+// record starts, unless the pattern sits inside a string. Scanning the piece before
+// it proves which (see scan_piece). npos when there is none.
+size_t record_start_after(std::string_view text, size_t from) {
+    for (size_t q = text.find('{', from); q != std::string_view::npos; q = text.find('{', q + 1)) {
+        size_t k = q;
+        while (k > 0 && is_json_space(text[k - 1])) --k;
+        if (k == 0 || text[k - 1] != ',') continue;
+        --k;
+        while (k > 0 && is_json_space(text[k - 1])) --k;
+        if (k > 0 && text[k - 1] == '}') return q;
+    }
+    return std::string_view::npos;
+}
+
+// Scans the records starting in [piece.begin, piece.end). The first piece starts at
+// the list's '['; every other at a candidate record start. A piece is ok only if its
+// last record is followed by "," and the next piece's start exactly (or, for the last
+// piece, by the list's end): that proves the next piece began at a real record.
+void scan_piece(std::string_view text, Piece& piece, bool first, bool last, const ImageSizes& sizes,
+                const PredictionReadParams& params) {
+    try {
+        Scanner sc(text, piece.begin);
+        Scratch scratch;
+        if (first) {
+            sc.expect('[');
+            if (sc.consume(']')) {
+                piece.outcome = last && sc.at_end() ? Piece::Outcome::ok : Piece::Outcome::give_up;
+                return;
+            }
+        }
+        for (;;) {
+            piece.predictions.push_back(scan_record(sc, sizes, params, scratch));
+            if (!sc.consume(',')) {
+                sc.expect(']');
+                if (!sc.at_end()) throw GiveUp{};
+                piece.outcome = last ? Piece::Outcome::ok : Piece::Outcome::bad_split;
+                return;
+            }
+            sc.ws();
+            if (!last && sc.position() >= piece.end) {
+                piece.outcome = sc.position() == piece.end ? Piece::Outcome::ok : Piece::Outcome::bad_split;
+                return;
+            }
+        }
+    } catch (const GiveUp&) {
+        piece.outcome = Piece::Outcome::give_up;
+    }
+}
+
 }  // namespace
+
+std::vector<size_t> plan_pieces(std::string_view text, unsigned threads) {
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    constexpr size_t kMinPieceBytes = size_t{64} << 10;  // below this a thread costs more than it saves
+    size_t count = std::clamp<size_t>(text.size() / kMinPieceBytes, 1, threads);
+    std::vector<size_t> starts{0};
+    for (size_t k = 1; k < count; ++k) {
+        size_t start = record_start_after(text, std::max(starts.back() + 1, text.size() * k / count));
+        if (start == std::string_view::npos) break;
+        starts.push_back(start);
+    }
+    return starts;
+}
 
 std::optional<PredictionSet> scan_results_list(std::string_view text, const std::string& file, const SacoDataset& gt,
                                                const PredictionReadParams& params) {
     if (!params.allow_fast_path) return std::nullopt;
-    std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> sizes;
+    ImageSizes sizes;
     sizes.reserve(gt.images.size());
     for (const auto& im : gt.images)
         if (!sizes.emplace(im.id, std::make_pair(im.height, im.width)).second) return std::nullopt;  // duplicate ids
 
-    std::vector<RawRecord> records;
-    try {
-        Scanner sc(text);
-        std::string scratch;
-        sc.expect('[');
-        if (!sc.consume(']')) {
-            do {
-                RawRecord r;
-                bool has_image = false, has_score = false, has_seg = false, has_bbox = false;
-                bool has_size = false, has_counts = false;
-                sc.expect('{');
-                if (!sc.consume('}')) {
-                    do {
-                        std::string_view key = sc.string(scratch);
-                        sc.expect(':');
-                        if (key == "image_id") {
-                            if (has_image) throw GiveUp{};  // duplicate keys: leave to the general parser
-                            r.p.image_id = sc.integer();
-                            has_image = true;
-                        } else if (key == "category_id") {
-                            r.p.category_id = sc.integer();
-                        } else if (key == "score") {
-                            if (has_score) throw GiveUp{};
-                            r.p.score = sc.number();
-                            has_score = true;
-                        } else if (key == "bbox") {
-                            if (has_bbox) throw GiveUp{};
-                            sc.expect('[');
-                            for (int k = 0; k < 4; ++k) {
-                                if (k) sc.expect(',');
-                                r.p.bbox[static_cast<size_t>(k)] = sc.number();
-                            }
-                            sc.expect(']');
-                            has_bbox = true;
-                        } else if (key == "segmentation") {
-                            if (has_seg) throw GiveUp{};
-                            sc.expect('{');  // polygons or anything else: the general reader
-                            do {
-                                std::string_view skey = sc.string(scratch);
-                                sc.expect(':');
-                                if (skey == "size") {
-                                    sc.expect('[');
-                                    int64_t h = sc.integer();
-                                    sc.expect(',');
-                                    int64_t w = sc.integer();
-                                    sc.expect(']');
-                                    if (h < 0 || w < 0 || h > UINT32_MAX || w > UINT32_MAX || has_size) throw GiveUp{};
-                                    r.h = static_cast<uint32_t>(h);
-                                    r.w = static_cast<uint32_t>(w);
-                                    has_size = true;
-                                } else if (skey == "counts") {
-                                    if (sc.peek() != '"' || has_counts) throw GiveUp{};
-                                    r.counts = sc.raw_string(r.counts_escaped);
-                                    has_counts = true;
-                                } else {
-                                    sc.skip_value();
-                                }
-                            } while (sc.consume(','));
-                            sc.expect('}');
-                            has_seg = true;
-                        } else {
-                            sc.skip_value();
-                        }
-                    } while (sc.consume(','));
-                    sc.expect('}');
-                }
-                if (!has_image || !has_score) throw GiveUp{};
-                if (has_seg && (!has_size || !has_counts)) throw GiveUp{};
-                if (!has_seg && (params.require_masks || !has_bbox)) throw GiveUp{};
-                auto size = sizes.find(r.p.image_id);
-                if (size == sizes.end()) throw GiveUp{};
-                if (!(r.p.score >= 0 && r.p.score <= 1)) throw GiveUp{};
-                if (has_seg && (r.h != size->second.first || r.w != size->second.second)) throw GiveUp{};
-                if (has_bbox && (r.p.bbox[2] < 0 || r.p.bbox[3] < 0)) throw GiveUp{};
-                r.p.has_mask = has_seg;
-                r.p.bbox_given = has_bbox;
-                r.p.index = records.size();
-                records.push_back(std::move(r));
-            } while (sc.consume(','));
-            sc.expect(']');
-        }
-        if (!sc.at_end()) throw GiveUp{};
-    } catch (const GiveUp&) {
-        return std::nullopt;
-    }
-    // Decode the RLE strings on several threads; any malformed one sends the whole
-    // file to the general reader, which names it.
-    std::atomic<bool> bad{false};
-    std::atomic<size_t> next{0};
-    auto work = [&]() {
-        constexpr size_t kBlock = 256;
-        std::string unescaped;
-        for (;;) {
-            size_t begin = next.fetch_add(kBlock);
-            if (begin >= records.size() || bad) return;
-            size_t end = std::min(begin + kBlock, records.size());
-            for (size_t k = begin; k < end; ++k) {
-                RawRecord& r = records[k];
-                if (!r.p.has_mask) continue;
-                // A mask below masks_from_score is only checked, unless its box must come from it.
-                bool keep = r.p.score >= params.masks_from_score || !r.p.bbox_given;
-                // Unescaped here, on the decoding threads, into a reused buffer: copying
-                // every string while scanning cost 59 MB of copies and an allocation each.
-                std::string_view counts = r.counts;
-                if (r.counts_escaped) {
-                    if (!Scanner::unescape(r.counts, unescaped)) {
-                        bad = true;
-                        return;
-                    }
-                    counts = unescaped;
-                }
-                try {
-                    if (keep)
-                        r.p.mask = rle_from_string(counts, r.h, r.w);
-                    else
-                        rle_check_string(counts, r.h, r.w);
-                } catch (const Error&) {
-                    bad = true;
-                    return;
-                }
-                if (!r.p.bbox_given) r.p.bbox = rle_to_bbox(r.p.mask);
-                if (r.p.score < params.masks_from_score) r.p.mask = Rle{};
-            }
-        }
+    std::vector<Piece> pieces;
+    std::vector<size_t> starts = plan_pieces(text, params.threads);
+    for (size_t k = 0; k < starts.size(); ++k)
+        pieces.push_back({starts[k], k + 1 < starts.size() ? starts[k + 1] : text.size(), {}, Piece::Outcome::give_up});
+
+    auto scan_all = [&]() {
+        std::vector<std::thread> pool;
+        for (size_t k = 1; k < pieces.size(); ++k)
+            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(sizes),
+                              std::cref(params));
+        scan_piece(text, pieces[0], true, pieces.size() == 1, sizes, params);
+        for (auto& t : pool) t.join();
     };
-    unsigned threads = params.threads ? params.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(1, records.size() / 512)));
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    if (bad) return std::nullopt;
+    scan_all();
+    // The first piece that is not ok began at a real record (every piece before it
+    // proved the next one's start): a give-up there is the file's, and only a bad
+    // split is worth a second scan.
+    auto failed = std::find_if(pieces.begin(), pieces.end(),
+                               [](const Piece& p) { return p.outcome != Piece::Outcome::ok; });
+    if (failed != pieces.end()) {
+        if (failed->outcome == Piece::Outcome::give_up) return std::nullopt;
+        pieces = {Piece{0, text.size(), {}, Piece::Outcome::give_up}};
+        scan_all();
+        if (pieces[0].outcome != Piece::Outcome::ok) return std::nullopt;
+    }
 
     PredictionSet set;
     set.file = file;
-    set.predictions.reserve(records.size());
-    for (auto& r : records) set.predictions.push_back(std::move(r.p));
+    set.predictions = std::move(pieces[0].predictions);
+    size_t total = 0;
+    for (const Piece& p : pieces) total += p.predictions.size();
+    set.predictions.reserve(total);
+    for (size_t k = 1; k < pieces.size(); ++k)
+        for (Prediction& p : pieces[k].predictions) set.predictions.push_back(std::move(p));
+    for (size_t i = 0; i < set.predictions.size(); ++i) set.predictions[i].index = i;
     return set;
 }
 

@@ -190,7 +190,7 @@ Fixture make_fixture() {
         p.index = fx.preds.predictions.size();
         p.image_id = image_id;
         p.has_mask = true;
-        p.mask = mask;
+        p.mask = rle_compress(mask);
         p.bbox = rle_to_bbox(mask);
         p.score = score;
         fx.preds.predictions.push_back(p);

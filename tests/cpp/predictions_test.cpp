@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <set>
+
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/json_file.h"
+#include "eval/results_list_scanner.h"
 
 namespace chickenseg {
 namespace {
@@ -48,7 +52,7 @@ TEST(Predictions, ReadsRleAndPolygonsAndDerivesMissingBox) {
     PredictionSet s = predictions_from_text(text, "pred.json", small_gt());
     ASSERT_EQ(s.predictions.size(), 3u);
     EXPECT_EQ(s.predictions[0].image_id, 1);
-    EXPECT_EQ(rle_area(s.predictions[0].mask), 6u);
+    EXPECT_EQ(rle_area(rle_decompress(s.predictions[0].mask)), 6u);
     EXPECT_TRUE(s.predictions[0].bbox_given);
     EXPECT_DOUBLE_EQ(s.predictions[0].score, 0.75);
     EXPECT_TRUE(s.predictions[1].has_mask);
@@ -64,7 +68,7 @@ TEST(Predictions, CompressedRleStringIsAccepted) {
     std::string text = record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": ")" + rle_to_string(r) +
                               R"("}, "score": 0.9)");
     PredictionSet s = predictions_from_text(text, "pred.json", small_gt());
-    EXPECT_EQ(s.predictions[0].mask, r);
+    EXPECT_EQ(rle_decompress(s.predictions[0].mask), r);
 }
 
 TEST(Predictions, EmptyListIsValid) {
@@ -221,13 +225,118 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
             EXPECT_EQ(x.index, y.index);
             EXPECT_EQ(x.image_id, y.image_id);
             EXPECT_EQ(x.category_id, y.category_id);
-            EXPECT_EQ(x.mask, y.mask);
+            EXPECT_EQ(rle_decompress(x.mask), rle_decompress(y.mask));
             EXPECT_EQ(x.bbox, y.bbox);
             EXPECT_EQ(x.bbox_given, y.bbox_given);
             EXPECT_EQ(x.score, y.score);
             EXPECT_EQ(x.has_mask, y.has_mask);
             // Below masks_from_score the mask is checked but not kept.
             EXPECT_EQ(x.mask.counts.empty(), x.score < masks_from_score);
+        }
+    }
+}
+
+// A results list large enough to be scanned in several pieces (one per 64 KiB), with
+// random 23x37 masks; `note` (when not empty) is added to every record as a string.
+struct BigList {
+    SacoDataset gt;
+    json list = json::array();
+};
+
+BigList big_list(int records, const std::string& note) {
+    BigList b;
+    SacoImage im;
+    im.id = 5;
+    im.width = 37;
+    im.height = 23;
+    b.gt.images.push_back(im);
+    uint32_t seed = 11;
+    for (int k = 0; k < records; ++k) {
+        std::vector<uint8_t> m(23 * 37);
+        for (auto& v : m) {
+            seed = seed * 1103515245u + 12345u;
+            v = (seed >> 16) % 4 == 0;
+        }
+        json rec = {{"image_id", 5}, {"score", (k % 7) / 6.0},
+                    {"segmentation", {{"size", {23, 37}}, {"counts", rle_to_string(rle_encode(m, 23, 37))}}}};
+        if (k % 2) rec["bbox"] = {k % 5, 0.5, 2, 3.25};
+        if (!note.empty()) rec["note"] = note;
+        b.list.push_back(rec);
+    }
+    return b;
+}
+
+void expect_same_predictions(const PredictionSet& a, const PredictionSet& b) {
+    ASSERT_EQ(a.predictions.size(), b.predictions.size());
+    for (size_t i = 0; i < a.predictions.size(); ++i) {
+        const Prediction &x = a.predictions[i], &y = b.predictions[i];
+        EXPECT_EQ(x.index, y.index);
+        EXPECT_EQ(x.score, y.score);
+        EXPECT_EQ(x.bbox, y.bbox);
+        EXPECT_EQ(x.bbox_given, y.bbox_given);
+        EXPECT_EQ(rle_decompress(x.mask), rle_decompress(y.mask));
+    }
+}
+
+TEST(Predictions, ListScannedInPiecesEqualsTheGeneralReader) {
+    BigList b = big_list(3000, "");
+    for (const std::string& text : {b.list.dump(), b.list.dump(2)}) {
+        std::vector<size_t> starts = detail::plan_pieces(text, 4);
+        ASSERT_EQ(starts.size(), 4u) << text.size() << " bytes";
+        for (size_t k = 1; k < starts.size(); ++k) EXPECT_EQ(text[starts[k]], '{');
+        for (unsigned threads : {1u, 2u, 4u, 7u}) {
+            PredictionReadParams fast, general;
+            fast.threads = threads;
+            fast.masks_from_score = general.masks_from_score = 0.5;
+            general.allow_fast_path = false;
+            std::optional<PredictionSet> a = detail::scan_results_list(text, "p.json", b.gt, fast);
+            ASSERT_TRUE(a.has_value()) << "the fast path gave up on a valid list";
+            expect_same_predictions(*a, predictions_from_text(text, "p.json", b.gt, general));
+        }
+    }
+}
+
+TEST(Predictions, SplitInsideAStringIsDetectedAndRescanned) {
+    // Every record carries a long string full of "}, {": a split candidate taken from
+    // the middle of the text lands inside one, and the piece before it proves so.
+    std::string note;
+    for (int k = 0; k < 40; ++k) note += "}, {\"x\": 1}, {";
+    BigList b = big_list(600, note);
+    std::string text = b.list.dump(1);
+    std::vector<size_t> starts = detail::plan_pieces(text, 4);
+    ASSERT_GT(starts.size(), 1u);
+    std::set<size_t> record_starts;  // where records really start: at indent 1 after a real newline
+    for (size_t pos = text.find("\n {"); pos != std::string::npos; pos = text.find("\n {", pos + 1))
+        record_starts.insert(pos + 2);
+    ASSERT_EQ(record_starts.size(), 600u);
+    bool inside_a_string = false;
+    for (size_t k = 1; k < starts.size(); ++k) inside_a_string |= !record_starts.count(starts[k]);
+    ASSERT_TRUE(inside_a_string) << "the test no longer makes a bad split";
+    PredictionReadParams fast, general;
+    fast.threads = 4;
+    general.allow_fast_path = false;
+    std::optional<PredictionSet> a = detail::scan_results_list(text, "p.json", b.gt, fast);
+    ASSERT_TRUE(a.has_value());
+    expect_same_predictions(*a, predictions_from_text(text, "p.json", b.gt, general));
+}
+
+TEST(Predictions, BadRecordInALaterPieceIsNamed) {
+    for (int bad : {1500, 2999}) {
+        BigList b = big_list(3000, "");
+        b.list[static_cast<size_t>(bad)]["segmentation"]["counts"] = "5";  // sums to 5, not 23*37
+        std::string text = b.list.dump();
+        ASSERT_EQ(detail::plan_pieces(text, 4).size(), 4u);
+        PredictionReadParams fast;
+        fast.threads = 4;
+        fast.masks_from_score = 0.5;  // also for a mask that would not be kept
+        EXPECT_FALSE(detail::scan_results_list(text, "p.json", b.gt, fast).has_value());
+        try {
+            predictions_from_text(text, "p.json", b.gt, fast);
+            ADD_FAILURE() << "malformed mask accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("predictions[" + std::to_string(bad) + "].segmentation.counts"),
+                      std::string::npos)
+                << e.what();
         }
     }
 }

@@ -52,7 +52,7 @@ struct Builder {
         p.index = preds.predictions.size();
         p.image_id = image_id;
         p.has_mask = true;
-        p.mask = rect(x0, y0, x1, y1);
+        p.mask = rle_compress(rect(x0, y0, x1, y1));
         p.bbox = {double(x0), double(y0), double(x1 - x0), double(y1 - y0)};
         p.bbox_given = true;
         p.score = score;

@@ -21,7 +21,7 @@ public:
     // Thrown to give up: the caller catches it and hands the text to the general reader.
     struct GiveUp {};
 
-    explicit JsonScanner(std::string_view text) : s_(text) {}
+    explicit JsonScanner(std::string_view text, size_t start = 0) : s_(text), i_(start) {}
     size_t position() const { return i_; }
 
     void ws() {

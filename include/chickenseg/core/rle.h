@@ -26,6 +26,18 @@ struct Rle {
     bool operator==(const Rle&) const = default;
 };
 
+// A mask in COCO's compressed form: the `counts` string of an RLE with its size, the
+// way pycocotools keeps results. Real masks take about a quarter of the memory of
+// decoded runs (one character per run instead of four bytes), so a large predictions
+// file is held compressed and each mask decoded where it is used. Two strings may
+// encode the same mask (writers other than pycocotools need not be minimal): compare
+// masks decoded.
+struct CompressedRle {
+    uint32_t h = 0;
+    uint32_t w = 0;
+    std::string counts;
+};
+
 using BoxXywh = std::array<double, 4>;
 
 // Polygon coordinates (pixels) beyond +-kMaxPolygonCoordinate are rejected: pycocotools
@@ -79,6 +91,10 @@ std::string rle_to_string(const Rle& rle);
 // Throws Error("malformed RLE counts ...") on bad input (bad characters, truncated
 // value, negative run, counts not summing to h*w).
 Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w);
+// The same into `out`, reusing its memory (for decoding many masks one after the other).
+void rle_from_string(std::string_view counts, uint32_t h, uint32_t w, Rle& out);
+CompressedRle rle_compress(const Rle& rle);          // {h, w, rle_to_string(rle)}
+Rle rle_decompress(const CompressedRle& compressed);  // rle_from_string of its counts
 // The same checks and messages as rle_from_string, without keeping the runs (for
 // masks that are validated but never used, e.g. predictions below the score threshold).
 void rle_check_string(std::string_view counts, uint32_t h, uint32_t w);

@@ -33,8 +33,9 @@ struct Prediction {
     int64_t image_id = 0;
     int64_t category_id = 1;   // kept for the record; ignored by the metrics (one concept per pair)
     bool has_mask = false;     // segmentation given (RLE or polygons)
-    Rle mask;                  // at the image's size; polygons rasterised as pycocotools does;
-                               // empty (h = w = 0) below PredictionReadParams::masks_from_score
+    CompressedRle mask;        // at the image's size, checked; polygons rasterised as pycocotools
+                               // does; held compressed (rle_decompress where used); empty
+                               // (h = w = 0) below PredictionReadParams::masks_from_score
     BoxXywh bbox{0, 0, 0, 0};  // as given, else the mask's tight box (as pycocotools' loadRes)
     bool bbox_given = false;
     double score = 0;          // in [0, 1]
@@ -56,8 +57,7 @@ struct PredictionReadParams {
     unsigned threads = 0;
     bool allow_fast_path = true;  // false: always the general parser (tests compare the two)
     // Masks of predictions scoring below this are checked (a malformed one is still an
-    // error) but not kept: the metrics never match them, and decoding 100,000 masks to
-    // use a third of them was the largest cost of `eval`. 0 keeps every mask.
+    // error) but not kept: the metrics never match them. 0 keeps every mask.
     double masks_from_score = 0;
 };
 
