@@ -148,7 +148,13 @@ json parse_json_rejecting_nonfinite(std::string_view text, const std::string& fi
 
 PredictionSet predictions_from_text(std::string_view text, const std::string& file, const SacoDataset& gt,
                                     const PredictionReadParams& params) {
-    if (auto fast = detail::scan_results_list(text, file, gt, params)) return std::move(*fast);
+    return detail::predictions_after_scan(detail::scan_results_list(text, file, params), text, file, gt, params);
+}
+
+PredictionSet detail::predictions_after_scan(std::optional<ScannedResults> scanned, std::string_view text,
+                                             const std::string& file, const SacoDataset& gt,
+                                             const PredictionReadParams& params) {
+    if (scanned && fits_gt(*scanned, gt)) return std::move(scanned->set);
     const std::string root = "predictions";
     json doc = parse_json_rejecting_nonfinite(text, file, root);
     if (!doc.is_array())

@@ -15,13 +15,13 @@ namespace {
 
 using GiveUp = JsonScanner::GiveUp;
 using Scanner = JsonScanner;
-using ImageSizes = std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>>;
 
 // One piece of the list, scanned by one thread: the records whose '{' lies in
 // [begin, end). `begin` is a record's '{' (or the list's '[' for the first piece).
 struct Piece {
     size_t begin = 0, end = 0;
     std::vector<Prediction> predictions;
+    std::vector<MaskSize> mask_sizes;
     enum class Outcome { ok, give_up, bad_split } outcome = Outcome::give_up;
 };
 
@@ -33,7 +33,7 @@ struct Scratch {
 
 // Scans one record at the scanner's position and checks it completely, mask
 // included, while its bytes are in cache. Throws GiveUp on anything unusual.
-Prediction scan_record(Scanner& sc, const ImageSizes& sizes, const PredictionReadParams& params, Scratch& s) {
+Prediction scan_record(Scanner& sc, const PredictionReadParams& params, Scratch& s, MaskSize& mask_size) {
     Prediction p;
     std::string_view counts;
     bool counts_escaped = false;
@@ -99,13 +99,11 @@ Prediction scan_record(Scanner& sc, const ImageSizes& sizes, const PredictionRea
     if (!has_image || !has_score) throw GiveUp{};
     if (has_seg && (!has_size || !has_counts)) throw GiveUp{};
     if (!has_seg && (params.require_masks || !has_bbox)) throw GiveUp{};
-    auto size = sizes.find(p.image_id);
-    if (size == sizes.end()) throw GiveUp{};
     if (!(p.score >= 0 && p.score <= 1)) throw GiveUp{};
-    if (has_seg && (h != size->second.first || w != size->second.second)) throw GiveUp{};
     if (has_bbox && (p.bbox[2] < 0 || p.bbox[3] < 0)) throw GiveUp{};
     p.has_mask = has_seg;
     p.bbox_given = has_bbox;
+    mask_size = {h, w};
     if (!has_seg) return p;
     if (counts_escaped) {
         if (!Scanner::unescape(counts, s.unescaped)) throw GiveUp{};
@@ -144,12 +142,25 @@ size_t record_start_after(std::string_view text, size_t from) {
     return std::string_view::npos;
 }
 
+// Once a piece has scanned a few records, its vectors are sized from their average
+// length (+10%), so they do not grow by copying; the first piece's vector becomes the
+// whole list's, so it is sized for the whole text. Growing by doubling had touched
+// twice the memory, each page a fault.
+constexpr size_t kSampleRecords = 32;
+void reserve_from_sample(Piece& piece, size_t position, bool first, size_t text_size) {
+    size_t sampled = std::max<size_t>(1, position - piece.begin);
+    size_t span = (first ? text_size : piece.end) - piece.begin;
+    size_t estimate = static_cast<size_t>(static_cast<double>(span) / static_cast<double>(sampled) *
+                                          static_cast<double>(kSampleRecords) * 1.1) + kSampleRecords;
+    piece.predictions.reserve(estimate);
+    piece.mask_sizes.reserve(estimate);
+}
+
 // Scans the records starting in [piece.begin, piece.end). The first piece starts at
 // the list's '['; every other at a candidate record start. A piece is ok only if its
 // last record is followed by "," and the next piece's start exactly (or, for the last
 // piece, by the list's end): that proves the next piece began at a real record.
-void scan_piece(std::string_view text, Piece& piece, bool first, bool last, const ImageSizes& sizes,
-                const PredictionReadParams& params) {
+void scan_piece(std::string_view text, Piece& piece, bool first, bool last, const PredictionReadParams& params) {
     try {
         Scanner sc(text, piece.begin);
         Scratch scratch;
@@ -161,7 +172,10 @@ void scan_piece(std::string_view text, Piece& piece, bool first, bool last, cons
             }
         }
         for (;;) {
-            piece.predictions.push_back(scan_record(sc, sizes, params, scratch));
+            MaskSize size{0, 0};
+            piece.predictions.push_back(scan_record(sc, params, scratch, size));
+            piece.mask_sizes.push_back(size);
+            if (piece.predictions.size() == kSampleRecords) reserve_from_sample(piece, sc.position(), first, text.size());
             if (!sc.consume(',')) {
                 sc.expect(']');
                 if (!sc.at_end()) throw GiveUp{};
@@ -194,25 +208,20 @@ std::vector<size_t> plan_pieces(std::string_view text, unsigned threads) {
     return starts;
 }
 
-std::optional<PredictionSet> scan_results_list(std::string_view text, const std::string& file, const SacoDataset& gt,
-                                               const PredictionReadParams& params) {
+std::optional<ScannedResults> scan_results_list(std::string_view text, const std::string& file,
+                                                const PredictionReadParams& params) {
     if (!params.allow_fast_path) return std::nullopt;
-    ImageSizes sizes;
-    sizes.reserve(gt.images.size());
-    for (const auto& im : gt.images)
-        if (!sizes.emplace(im.id, std::make_pair(im.height, im.width)).second) return std::nullopt;  // duplicate ids
-
     std::vector<Piece> pieces;
     std::vector<size_t> starts = plan_pieces(text, params.threads);
     for (size_t k = 0; k < starts.size(); ++k)
-        pieces.push_back({starts[k], k + 1 < starts.size() ? starts[k + 1] : text.size(), {}, Piece::Outcome::give_up});
+        pieces.push_back({starts[k], k + 1 < starts.size() ? starts[k + 1] : text.size(), {}, {},
+                          Piece::Outcome::give_up});
 
     auto scan_all = [&]() {
         std::vector<std::thread> pool;
         for (size_t k = 1; k < pieces.size(); ++k)
-            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(sizes),
-                              std::cref(params));
-        scan_piece(text, pieces[0], true, pieces.size() == 1, sizes, params);
+            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(params));
+        scan_piece(text, pieces[0], true, pieces.size() == 1, params);
         for (auto& t : pool) t.join();
     };
     scan_all();
@@ -223,21 +232,39 @@ std::optional<PredictionSet> scan_results_list(std::string_view text, const std:
                                [](const Piece& p) { return p.outcome != Piece::Outcome::ok; });
     if (failed != pieces.end()) {
         if (failed->outcome == Piece::Outcome::give_up) return std::nullopt;
-        pieces = {Piece{0, text.size(), {}, Piece::Outcome::give_up}};
+        pieces = {Piece{0, text.size(), {}, {}, Piece::Outcome::give_up}};
         scan_all();
         if (pieces[0].outcome != Piece::Outcome::ok) return std::nullopt;
     }
 
-    PredictionSet set;
-    set.file = file;
-    set.predictions = std::move(pieces[0].predictions);
+    ScannedResults out;
+    out.set.file = file;
+    out.set.predictions = std::move(pieces[0].predictions);
+    out.mask_sizes = std::move(pieces[0].mask_sizes);
     size_t total = 0;
     for (const Piece& p : pieces) total += p.predictions.size();
-    set.predictions.reserve(total);
-    for (size_t k = 1; k < pieces.size(); ++k)
-        for (Prediction& p : pieces[k].predictions) set.predictions.push_back(std::move(p));
-    for (size_t i = 0; i < set.predictions.size(); ++i) set.predictions[i].index = i;
-    return set;
+    out.set.predictions.reserve(total);
+    out.mask_sizes.reserve(total);
+    for (size_t k = 1; k < pieces.size(); ++k) {
+        for (Prediction& p : pieces[k].predictions) out.set.predictions.push_back(std::move(p));
+        out.mask_sizes.insert(out.mask_sizes.end(), pieces[k].mask_sizes.begin(), pieces[k].mask_sizes.end());
+    }
+    for (size_t i = 0; i < out.set.predictions.size(); ++i) out.set.predictions[i].index = i;
+    return out;
+}
+
+bool fits_gt(const ScannedResults& scanned, const SacoDataset& gt) {
+    std::unordered_map<int64_t, MaskSize> sizes;
+    sizes.reserve(gt.images.size());
+    for (const auto& im : gt.images)
+        if (!sizes.emplace(im.id, MaskSize{im.height, im.width}).second) return false;  // duplicate ids
+    for (size_t i = 0; i < scanned.set.predictions.size(); ++i) {
+        const Prediction& p = scanned.set.predictions[i];
+        auto it = sizes.find(p.image_id);
+        if (it == sizes.end()) return false;
+        if (p.has_mask && scanned.mask_sizes[i] != it->second) return false;
+    }
+    return true;
 }
 
 }  // namespace chickenseg::detail

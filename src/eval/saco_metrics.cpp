@@ -13,6 +13,7 @@
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/sha256.h"
+#include "results_list_scanner.h"
 
 namespace chickenseg {
 
@@ -398,20 +399,26 @@ EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predi
     if (!presence_path.empty()) presence_file.emplace(presence_path);
     std::string_view gt_text = gt_file.view(), pred_text = pred_file.view();
     std::string_view presence_text = presence_file ? presence_file->view() : std::string_view();
-    // Hashing is independent of parsing: overlap the two.
+    // Hashing, reading the GT and scanning the predictions (all they can be checked
+    // for without the GT) are independent: all three run at once.
     auto digests = std::async(std::launch::async, [&]() {
         std::vector<std::string> d{sha256_hex(gt_text), sha256_hex(pred_text)};
         if (!presence_path.empty()) d.push_back(sha256_hex(presence_text));
         return d;
     });
+    auto scanned = std::async(std::launch::async,
+                              [&]() { return detail::scan_results_list(pred_text, predictions_path, read_params); });
     EvalInputs in;
     try {
         in.gt = saco_from_text(gt_text, gt_path);
         check_eval_gt(in.gt, gt_path);
-        in.predictions = predictions_from_text(pred_text, predictions_path, in.gt, read_params);
+        in.predictions =
+            detail::predictions_after_scan(scanned.get(), pred_text, predictions_path, in.gt, read_params);
         if (!presence_path.empty()) in.presence = presence_from_text(presence_text, presence_path, in.gt);
     } catch (...) {
-        digests.wait();  // the hashing thread reads our strings
+        // Both threads read the mapped files: wait for them before the files close.
+        if (scanned.valid()) scanned.wait();
+        digests.wait();
         throw;
     }
     auto d = digests.get();

@@ -289,9 +289,10 @@ TEST(Predictions, ListScannedInPiecesEqualsTheGeneralReader) {
             fast.threads = threads;
             fast.masks_from_score = general.masks_from_score = 0.5;
             general.allow_fast_path = false;
-            std::optional<PredictionSet> a = detail::scan_results_list(text, "p.json", b.gt, fast);
+            auto a = detail::scan_results_list(text, "p.json", fast);
             ASSERT_TRUE(a.has_value()) << "the fast path gave up on a valid list";
-            expect_same_predictions(*a, predictions_from_text(text, "p.json", b.gt, general));
+            EXPECT_TRUE(detail::fits_gt(*a, b.gt));
+            expect_same_predictions(a->set, predictions_from_text(text, "p.json", b.gt, general));
         }
     }
 }
@@ -315,9 +316,9 @@ TEST(Predictions, SplitInsideAStringIsDetectedAndRescanned) {
     PredictionReadParams fast, general;
     fast.threads = 4;
     general.allow_fast_path = false;
-    std::optional<PredictionSet> a = detail::scan_results_list(text, "p.json", b.gt, fast);
+    auto a = detail::scan_results_list(text, "p.json", fast);
     ASSERT_TRUE(a.has_value());
-    expect_same_predictions(*a, predictions_from_text(text, "p.json", b.gt, general));
+    expect_same_predictions(a->set, predictions_from_text(text, "p.json", b.gt, general));
 }
 
 TEST(Predictions, BadRecordInALaterPieceIsNamed) {
@@ -329,7 +330,7 @@ TEST(Predictions, BadRecordInALaterPieceIsNamed) {
         PredictionReadParams fast;
         fast.threads = 4;
         fast.masks_from_score = 0.5;  // also for a mask that would not be kept
-        EXPECT_FALSE(detail::scan_results_list(text, "p.json", b.gt, fast).has_value());
+        EXPECT_FALSE(detail::scan_results_list(text, "p.json", fast).has_value());
         try {
             predictions_from_text(text, "p.json", b.gt, fast);
             ADD_FAILURE() << "malformed mask accepted";
@@ -338,6 +339,29 @@ TEST(Predictions, BadRecordInALaterPieceIsNamed) {
                       std::string::npos)
                 << e.what();
         }
+    }
+}
+
+TEST(Predictions, RecordNotFittingTheGtIsNamed) {
+    // The scan does not need the GT; what it cannot check alone is checked after.
+    BigList b = big_list(3000, "");
+    b.list[2999]["image_id"] = 99;
+    b.list[1700]["segmentation"]["size"] = {37, 23};  // the counts still sum to 23*37
+    std::string text = b.list.dump();
+    PredictionReadParams fast;
+    fast.threads = 4;
+    auto scanned = detail::scan_results_list(text, "p.json", fast);
+    ASSERT_TRUE(scanned.has_value());
+    EXPECT_FALSE(detail::fits_gt(*scanned, b.gt));
+    for (const char* expected : {"predictions[1700].segmentation", "predictions[2999].image_id"}) {
+        try {
+            predictions_from_text(text, "p.json", b.gt, fast);
+            ADD_FAILURE() << "accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+        b.list[1700]["segmentation"]["size"] = {23, 37};
+        text = b.list.dump();
     }
 }
 
