@@ -10,6 +10,7 @@
 #include <random>
 
 #include "chickenseg/core/error.h"
+#include "core/rle_decode.h"
 
 namespace chickenseg {
 namespace {
@@ -217,6 +218,289 @@ TEST(RleString, CheckAndDecodeAgree) {
         EXPECT_NO_THROW(rle_check_string(rle_to_string(r), h, 3));
         EXPECT_EQ(rle_from_string(rle_to_string(r), h, 3), r);
     }
+}
+
+// The SIMD string decoder against the scalar reference (detail::rle_string_decode):
+// accept/reject always, and the runs, their sum and the stored values where accepted
+// (on a reject the callers re-run the message decoder and drop both). The buffer has
+// guard values after the capacity the decoder is allowed to use.
+detail::RleStringDecode expect_decoders_agree(std::string_view s) {
+    using detail::RleStringDecoder;
+    constexpr uint32_t kGuard = 0xDEADBEEF;
+    const size_t capacity = detail::rle_string_capacity(s);
+    std::vector<uint32_t> want(capacity + 64, kGuard), got(capacity + 64, kGuard);
+    auto ref = detail::rle_string_decode(s, want.data(), RleStringDecoder::scalar);
+    auto fast = detail::rle_string_decode(s, got.data(), RleStringDecoder::fastest);
+    auto ref_check = detail::rle_string_decode(s, nullptr, RleStringDecoder::scalar);
+    auto fast_check = detail::rle_string_decode(s, nullptr, RleStringDecoder::fastest);
+    EXPECT_EQ(fast.ok, ref.ok) << s;
+    EXPECT_EQ(ref_check.ok, ref.ok) << s;
+    EXPECT_EQ(fast_check.ok, ref.ok) << s;
+    if (ref.ok && fast.ok) {
+        EXPECT_EQ(fast.runs, ref.runs) << s;
+        EXPECT_EQ(fast.sum, ref.sum) << s;
+        EXPECT_EQ(fast_check.runs, ref.runs) << s;
+        EXPECT_EQ(fast_check.sum, ref.sum) << s;
+        EXPECT_EQ(fast_check.block_chars, fast.block_chars) << s;
+        EXPECT_LE(ref.runs, capacity - detail::kRleStoreSlack);
+        EXPECT_TRUE(
+            std::equal(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(ref.runs), got.begin()))
+            << s;
+    }
+    for (size_t i = capacity; i < got.size(); ++i)
+        EXPECT_EQ(got[i], kGuard) << "wrote past the capacity: " << s;
+    return fast;
+}
+
+bool have_simd() { return std::string(detail::rle_string_simd_name()) != "none"; }
+
+// Appends one stored value (a delta from run 3 on) in COCO's format, in at least
+// min_chars characters (a longer encoding than needed still decodes to the same value).
+void append_value(std::string& s, int64_t x, int min_chars = 1) {
+    for (int n = 1;; ++n) {
+        int c = static_cast<int>(x & 0x1f);
+        x >>= 5;
+        bool more = ((c & 0x10) ? x != -1 : x != 0) || n < min_chars;
+        if (more) c |= 0x20;
+        s.push_back(static_cast<char>(c + 48));
+        if (!more) return;
+    }
+}
+
+// Realistic masks: unions of ellipses of many sizes, bands that give every column one
+// run, and the full and empty masks.
+std::vector<uint8_t> blob_mask(std::mt19937& rng, uint32_t h, uint32_t w, int kind) {
+    std::vector<uint8_t> m(size_t{h} * w, 0);
+    if (kind == 0) return m;
+    if (kind == 1) return std::vector<uint8_t>(m.size(), 1);
+    if (kind == 2) {  // a horizontal band: one foreground run in every column
+        uint32_t y0 = rng() % h, y1 = y0 + rng() % (h - y0);
+        for (uint32_t x = 0; x < w; ++x)
+            for (uint32_t y = y0; y <= y1; ++y) m[size_t{x} * h + y] = 1;
+        return m;
+    }
+    int blobs = 1 + static_cast<int>(rng() % 4);
+    for (int b = 0; b < blobs; ++b) {
+        double cx = rng() % w, cy = rng() % h;
+        double rx = 1 + rng() % std::max(1u, w / 2), ry = 1 + rng() % std::max(1u, h / 2);
+        for (uint32_t x = 0; x < w; ++x)
+            for (uint32_t y = 0; y < h; ++y) {
+                double u = (x - cx) / rx, v = (y - cy) / ry;
+                if (u * u + v * v <= 1) m[size_t{x} * h + y] = 1;
+            }
+    }
+    return m;
+}
+
+std::vector<std::string> realistic_strings() {
+    std::mt19937 rng(11);
+    std::vector<std::string> out;
+    for (int i = 0; i < 400; ++i) {
+        uint32_t h = 1 + rng() % (i % 4 == 0 ? 2000 : 300), w = 1 + rng() % 160;
+        out.push_back(rle_to_string(rle_encode(blob_mask(rng, h, w, i % 7), h, w)));
+    }
+    return out;
+}
+
+TEST(RleStringSimd, MatchesScalarOnRealisticMasks) {
+    size_t chars = 0, block_chars = 0;
+    for (const auto& s : realistic_strings()) {
+        auto r = expect_decoders_agree(s);
+        EXPECT_TRUE(r.ok) << s;
+        chars += s.size();
+        block_chars += r.block_chars;
+    }
+    if (!have_simd()) GTEST_SKIP() << "no SIMD decoder on this CPU or build; compared scalar with itself";
+    // Most characters go through SIMD blocks (the rest: the first three runs, long
+    // values that cross a block, short strings).
+    EXPECT_GT(block_chars, chars * 8 / 10) << block_chars << " of " << chars;
+}
+
+TEST(RleStringSimd, MatchesScalarOnMutatedStrings) {
+    std::mt19937 rng(12);
+    auto strings = realistic_strings();
+    int rejected = 0, accepted = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string s = strings[rng() % strings.size()];
+        int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+            size_t pos = s.empty() ? 0 : rng() % s.size();
+            std::string value;
+            switch (rng() % 6) {
+                case 0:  // another valid character
+                    if (!s.empty()) s[pos] = static_cast<char>(48 + rng() % 64);
+                    break;
+                case 1:  // any byte
+                    if (!s.empty()) s[pos] = static_cast<char>(rng() % 256);
+                    break;
+                case 2:  // truncate
+                    s.resize(pos);
+                    break;
+                case 3:  // insert a value of 1 to 8 characters
+                    append_value(value, static_cast<int64_t>(rng() % 2000) - 1000,
+                                 1 + static_cast<int>(rng() % 8));
+                    s.insert(pos, value);
+                    break;
+                case 4:  // a large delta, which may push later runs past 2^32 - 1 or below 0
+                    append_value(value, (rng() % 2 ? 1 : -1) * static_cast<int64_t>(rng() % 0x1FFFFFFFFull));
+                    s.insert(pos, value);
+                    break;
+                default:  // a strongly negative one-character delta
+                    if (!s.empty()) s[pos] = static_cast<char>(48 + 16 + rng() % 4);
+                    break;
+            }
+        }
+        auto r = expect_decoders_agree(s);
+        (r.ok ? accepted : rejected)++;
+    }
+    EXPECT_GT(accepted, 1000);
+    EXPECT_GT(rejected, 1000);
+}
+
+// Runs written directly: the first three absolute, then deltas.
+std::string string_from_runs(const std::vector<int64_t>& runs) {
+    std::string s;
+    for (size_t i = 0; i < runs.size(); ++i) append_value(s, runs[i] - (i > 2 ? runs[i - 2] : 0));
+    return s;
+}
+
+TEST(RleStringSimd, RunsBelowZeroAndAbove32BitsAtEveryPosition) {
+    std::mt19937 rng(13);
+    for (int start : {0, 1, 2, 40, 1000}) {
+        // Small runs that drift down: one of them goes negative at position i (every
+        // position, so at every lane and block boundary).
+        for (size_t i = 3; i < 100; ++i) {
+            std::vector<int64_t> runs(110);
+            for (size_t j = 0; j < runs.size(); ++j) runs[j] = start + static_cast<int64_t>(rng() % 16);
+            runs[i] = (i % 2 ? -1 : -static_cast<int64_t>(rng() % 16) - 1);
+            std::string s = string_from_runs(runs);
+            EXPECT_FALSE(expect_decoders_agree(s).ok);
+            runs[i] = 0;  // and at zero exactly: accepted
+            EXPECT_TRUE(expect_decoders_agree(string_from_runs(runs)).ok);
+        }
+    }
+    // Runs close to 2^32 - 1, below and past it at every position, with bases around the
+    // SIMD decoder's limits (2^32 - 1 - 120 and - 240).
+    const int64_t kMax = 0xFFFFFFFF;
+    for (int64_t below : {0, 1, 15, 100, 119, 120, 121, 239, 240, 241, 300, 1000}) {
+        for (size_t i = 3; i < 80; ++i) {
+            std::vector<int64_t> runs(90);
+            for (size_t j = 0; j < runs.size(); ++j)
+                runs[j] = kMax - below + static_cast<int64_t>(rng() % 16) - 15;
+            runs[i] = kMax + 1 + static_cast<int64_t>(rng() % 3);
+            EXPECT_FALSE(expect_decoders_agree(string_from_runs(runs)).ok);
+            runs[i] = kMax;
+            EXPECT_TRUE(expect_decoders_agree(string_from_runs(runs)).ok);
+        }
+        // Random walks of one-character deltas near 2^32 - 1 that may cross it and come
+        // back (only the runs in between are over).
+        for (int walk = 0; walk < 100; ++walk) {
+            std::vector<int64_t> runs;
+            for (int j = 0; j < 3; ++j) runs.push_back(kMax - below - static_cast<int64_t>(rng() % 16));
+            while (runs.size() < 120)
+                runs.push_back(runs[runs.size() - 2] + static_cast<int64_t>(rng() % 32) - 16);
+            expect_decoders_agree(string_from_runs(runs));
+        }
+        // Runs that climb past 2^32 - 1 by one-character deltas.
+        std::vector<int64_t> runs{kMax - below, kMax - below, kMax - below};
+        for (int j = 0; j < 200; ++j) runs.push_back(runs[runs.size() - 2] + 15);
+        EXPECT_FALSE(expect_decoders_agree(string_from_runs(runs)).ok);
+    }
+}
+
+TEST(RleStringSimd, ClimbsJustPast32BitsAndBack) {
+    // One run chain climbs by 15 per step (the most a one-character delta adds) for as
+    // many steps as a block holds per parity (8 for 16 characters, 16 for 32), reaching
+    // 2^32 - 1 + over, and comes back down: rejected exactly when over > 0, wherever the
+    // climb starts relative to the blocks.
+    const int64_t kMax = 0xFFFFFFFF;
+    for (int steps : {7, 8, 9, 15, 16, 17}) {
+        for (int64_t over : {-1, 0, 1, 5, 15}) {
+            for (int offset = 0; offset < 40; ++offset) {
+                int64_t start = kMax + over - 15 * steps;
+                std::vector<int64_t> runs{start, start, start};
+                for (int j = 0; j < offset; ++j) runs.push_back(runs[runs.size() - 2]);
+                for (int dir : {15, -15})
+                    for (int j = 0; j < steps; ++j) {
+                        runs.push_back(runs[runs.size() - 2] + dir);
+                        runs.push_back(runs[runs.size() - 2]);
+                    }
+                for (int j = 0; j < 40; ++j) runs.push_back(runs[runs.size() - 2]);
+                EXPECT_EQ(expect_decoders_agree(string_from_runs(runs)).ok, over <= 0);
+            }
+        }
+    }
+}
+
+TEST(RleStringSimd, EveryLengthAndMultiCharacterPosition) {
+    // One-character deltas around a base of 500, with the first multi-character value
+    // (or an invalid byte, or a value cut short by the end) at every position of every
+    // length up to 80, so at every lane of every block and in the tail.
+    std::mt19937 rng(14);
+    int tested = 0;
+    for (size_t len = 0; len <= 80; ++len) {
+        for (size_t pos = 0; pos <= len + 1; ++pos) {
+            for (int variant = 0; variant < 6; ++variant) {
+                std::string s = "`?0`?0`?0";  // three runs of 500, as 2-character values
+                s.resize(std::min(s.size(), len));
+                while (s.size() < len) s.push_back(static_cast<char>(48 + rng() % 32));
+                if (pos < len) {
+                    std::string value;
+                    switch (variant) {
+                        case 0:
+                            append_value(value, static_cast<int64_t>(rng() % 1000) - 500);
+                            break;
+                        case 1:
+                            append_value(value, static_cast<int64_t>(rng() % 40) - 20,
+                                         2 + static_cast<int>(rng() % 6));
+                            break;
+                        case 2:
+                            append_value(value, 0, 8);
+                            break;  // too long
+                        case 3:
+                            value = static_cast<char>(rng() % 2 ? 112 + rng() % 144 : rng() % 48);
+                            break;
+                        case 4:
+                            append_value(value, 1000);
+                            value.pop_back();
+                            break;  // truncated
+                        default:
+                            append_value(value, -600);
+                            break;  // a negative run
+                    }
+                    s.replace(pos, std::min(value.size(), len - pos), value);
+                    if (variant == 4) s.resize(std::min(s.size(), pos + value.size()));
+                }
+                expect_decoders_agree(s);
+                ++tested;
+            }
+        }
+    }
+    EXPECT_GT(tested, 20000);
+}
+
+TEST(RleStringSimd, MatchesScalarOnRandomWalks) {
+    // Long strings of mostly one-character deltas around a large base, so most are
+    // accepted; multi-character and invalid values at random.
+    std::mt19937 rng(15);
+    int accepted = 0;
+    for (int i = 0; i < 5000; ++i) {
+        std::string s;
+        int64_t base = static_cast<int64_t>(rng() % 3000);
+        for (int j = 0; j < 3; ++j) append_value(s, base);
+        size_t len = rng() % 300;
+        while (s.size() < len) {
+            unsigned r = rng() % 1000;
+            if (r < 940)
+                s.push_back(static_cast<char>(48 + rng() % 32));
+            else if (r < 995)
+                append_value(s, static_cast<int64_t>(rng() % 200) - 100, 1 + static_cast<int>(rng() % 3));
+            else
+                s.push_back(static_cast<char>(rng() % 256));
+        }
+        accepted += expect_decoders_agree(s).ok;
+    }
+    EXPECT_GT(accepted, 1000);
 }
 
 TEST(RleMerge, UnionAndIntersectionMatchPixels) {
