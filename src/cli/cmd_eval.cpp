@@ -56,19 +56,19 @@ int run_eval(EvalOptions& o) {
         if (o.per_image) std::cout << format_eval_per_image(result);
         if (!o.out.empty()) std::cout << "\nmetrics written to " << o.out << '\n';
     }
+    int code = 0;
     if (o.fail_on_negatives) {
         if (!result.negatives) {
             std::cerr << "error: --fail-on-negatives: the evaluated set has no negative pairs to test\n";
-            return 1;
-        }
-        if (!result.negatives->passed) {
+            code = 1;
+        } else if (!result.negatives->passed) {
             std::cerr << "hard-negative test failed:";
             for (const auto& f : result.negatives->failures) std::cerr << ' ' << f << ';';
             std::cerr << '\n';
-            return 1;
+            code = 1;
         }
     }
-    return 0;
+    exit_without_teardown(code);  // the metrics file is closed; the inputs need no freeing
 }
 
 const CommandRegistrar kRegistrar{CommandSpec{

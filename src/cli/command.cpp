@@ -1,6 +1,8 @@
 #include "command.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <vector>
@@ -32,6 +34,13 @@ CommandRegistrar::CommandRegistrar(CommandSpec spec) { registry().push_back(std:
 const GlobalOptions& global_options() { return g_options; }
 
 void print_json(const json& value) { std::cout << value.dump(2) << '\n'; }
+
+void exit_without_teardown(int code) {
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    std::_Exit(code);
+}
 
 int run_cli(int argc, char** argv) {
     CLI::App app{
