@@ -168,10 +168,26 @@ public:
     }
 
     int64_t integer() {
+        // Short plain integers (ids, sizes: most numbers in these files) are read
+        // digit by digit; anything else goes through number() and its grammar checks.
+        ws();
+        size_t k = i_;
+        bool negative = k < s_.size() && s_[k] == '-';
+        k += negative;
+        size_t first = k;
+        int64_t value = 0;
+        while (k < s_.size() && k - first < 15 && s_[k] >= '0' && s_[k] <= '9') value = value * 10 + (s_[k++] - '0');
+        bool plain = k > first && (k - first == 1 || s_[first] != '0') &&
+                     (k == s_.size() || (s_[k] != '.' && s_[k] != 'e' && s_[k] != 'E' && (s_[k] < '0' || s_[k] > '9')));
+        if (plain) {
+            i_ = k;
+            return negative ? -value : value;
+        }
         bool is_int = false;
         double v = number(&is_int);
-        // Integers beyond 2^53 lose precision through double; leave them to the general reader.
-        if (!is_int || std::fabs(v) > 9007199254740992.0) throw GiveUp{};
+        // From 2^53 on, a double no longer holds every integer (2^53 + 1 reads as 2^53):
+        // leave those to the general reader.
+        if (!is_int || std::fabs(v) >= 9007199254740992.0) throw GiveUp{};
         return static_cast<int64_t>(v);
     }
 
