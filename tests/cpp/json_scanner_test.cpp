@@ -44,5 +44,26 @@ TEST(JsonScanner, NonIntegersGiveUp) {
         EXPECT_FALSE(read_integer(text).has_value()) << text;
 }
 
+TEST(JsonScanner, RawStringsFindTheirEndAcrossBlocks) {
+    // The string's end and escapes at every position around the 16-byte blocks.
+    for (size_t len = 0; len < 40; ++len)
+        for (size_t at = 0; at <= len; ++at) {
+            std::string body(len, 'a');
+            if (at < len) body.replace(at, 1, "\\\"");  // an escaped quote: \"
+            std::string text = "\"" + body + "\", 1";
+            JsonScanner sc(text);
+            bool escaped = false;
+            std::string_view raw = sc.raw_string(escaped);
+            EXPECT_EQ(raw, body);
+            EXPECT_EQ(escaped, at < len);
+            EXPECT_EQ(sc.position(), body.size() + 2);
+        }
+    for (const std::string& text : {std::string("\"abc"), std::string("\"abc\\"), "\"" + std::string(33, 'x') + "\\", "\"" + std::string(40, 'x')}) {
+        JsonScanner sc(text);
+        bool escaped = false;
+        EXPECT_THROW(sc.raw_string(escaped), JsonScanner::GiveUp) << text;
+    }
+}
+
 }  // namespace
 }  // namespace chickenseg

@@ -14,6 +14,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace chickenseg {
 
 class JsonScanner {
@@ -111,19 +115,11 @@ public:
         size_t start = i_;
         escaped = false;
         for (;;) {
-            // memchr is vectorised; most counts strings hold no backslash at all.
-            const char* base = s_.data();
-            const void* q = std::memchr(base + i_, '"', s_.size() - i_);
-            if (!q) throw GiveUp{};
-            size_t quote = static_cast<const char*>(q) - base;
-            const void* b = std::memchr(base + i_, '\\', quote - i_);
-            if (!b) {
-                i_ = quote;
-                break;
-            }
+            i_ = find_quote_or_backslash(i_);
+            if (i_ >= s_.size()) throw GiveUp{};
+            if (s_[i_] == '"') break;
             escaped = true;
-            i_ = static_cast<size_t>(static_cast<const char*>(b) - base) + 2;  // the backslash and what it escapes
-            if (i_ > s_.size()) throw GiveUp{};
+            i_ += 2;  // the backslash and what it escapes
         }
         std::string_view raw = s_.substr(start, i_ - start);
         ++i_;
@@ -232,6 +228,25 @@ public:
     }
 
 private:
+    // The first '"' or '\\' at or after `i` (s_.size() if none), 16 bytes at a time: one
+    // pass over an RLE string instead of a memchr for each (most hold no backslash).
+    size_t find_quote_or_backslash(size_t i) const {
+        const char* p = s_.data();
+        size_t n = s_.size();
+#if defined(__SSE2__)
+        const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+        for (; i + 16 <= n; i += 16) {
+            __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+            auto hits = static_cast<unsigned>(
+                _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(c, quote), _mm_cmpeq_epi8(c, backslash))));
+            if (hits) return i + static_cast<size_t>(__builtin_ctz(hits));
+        }
+#endif
+        for (; i < n; ++i)
+            if (p[i] == '"' || p[i] == '\\') return i;
+        return n;
+    }
+
     std::string_view s_;
     size_t i_ = 0;
 };
