@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/core/id_index.h"
 #include "chickenseg/core/json_scanner.h"
 
 namespace chickenseg::detail {
@@ -254,15 +255,16 @@ std::optional<ScannedResults> scan_results_list(std::string_view text, const std
 }
 
 bool fits_gt(const ScannedResults& scanned, const SacoDataset& gt) {
-    std::unordered_map<int64_t, MaskSize> sizes;
-    sizes.reserve(gt.images.size());
-    for (const auto& im : gt.images)
-        if (!sizes.emplace(im.id, MaskSize{im.height, im.width}).second) return false;  // duplicate ids
+    std::vector<int64_t> ids;
+    ids.reserve(gt.images.size());
+    for (const auto& im : gt.images) ids.push_back(im.id);
+    IdIndex index(ids);
+    if (index.duplicate()) return false;
     for (size_t i = 0; i < scanned.set.predictions.size(); ++i) {
         const Prediction& p = scanned.set.predictions[i];
-        auto it = sizes.find(p.image_id);
-        if (it == sizes.end()) return false;
-        if (p.has_mask && scanned.mask_sizes[i] != it->second) return false;
+        size_t pos = index.find(p.image_id);
+        if (pos == IdIndex::npos) return false;
+        if (p.has_mask && scanned.mask_sizes[i] != MaskSize{gt.images[pos].height, gt.images[pos].width}) return false;
     }
     return true;
 }

@@ -5,12 +5,14 @@
 #include <cmath>
 #include <future>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
 #include "chickenseg/core/build_info.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/id_index.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/sha256.h"
 #include "results_list_scanner.h"
@@ -21,22 +23,31 @@ const char* epsilon_convention_name(EpsilonConvention e) {
     return e == EpsilonConvention::official ? "official" : "none";
 }
 
+namespace {
+
+std::vector<int64_t> image_ids(const SacoDataset& gt) {
+    std::vector<int64_t> ids;
+    ids.reserve(gt.images.size());
+    for (const auto& im : gt.images) ids.push_back(im.id);
+    return ids;
+}
+
+}  // namespace
+
 void check_eval_gt(const SacoDataset& gt, const std::string& gt_file) {
-    std::unordered_map<int64_t, size_t> first_index;
-    first_index.reserve(gt.images.size());
+    IdIndex index(image_ids(gt));
+    if (auto d = index.duplicate())
+        throw Error("duplicate image id " + std::to_string(gt.images[d->second].id) + " (also images[" +
+                        std::to_string(d->first) + "].id); every (image, noun phrase) pair needs its own id",
+                    gt_file, 0, json_index("images", d->second) + ".id");
     for (size_t i = 0; i < gt.images.size(); ++i) {
         const auto& im = gt.images[i];
-        auto [it, inserted] = first_index.emplace(im.id, i);
-        if (!inserted)
-            throw Error("duplicate image id " + std::to_string(im.id) + " (also images[" + std::to_string(it->second) +
-                            "].id); every (image, noun phrase) pair needs its own id",
-                        gt_file, 0, json_index("images", i) + ".id");
         if (im.is_instance_exhaustive != 0 && im.is_instance_exhaustive != 1)
             throw Error("expected 0 or 1, found " + std::to_string(im.is_instance_exhaustive), gt_file, 0,
                         json_index("images", i) + ".is_instance_exhaustive");
     }
     for (size_t i = 0; i < gt.annotations.size(); ++i)
-        if (!first_index.count(gt.annotations[i].image_id))
+        if (!index.contains(gt.annotations[i].image_id))
             throw Error("image id " + std::to_string(gt.annotations[i].image_id) + " is not in images[]", gt_file, 0,
                         json_index("annotations", i) + ".image_id");
 }
@@ -187,9 +198,30 @@ IouTypeMetrics type_metrics(IouType type, const TypeSums& s, const MetricValue& 
     return out;
 }
 
+// Items (annotations, predictions) grouped by image position, each group in file order:
+// a counting sort into one array, instead of a growing vector per image.
+class ImageGroups {
+public:
+    // group_of[i]: the image position of item i.
+    ImageGroups(const std::vector<uint32_t>& group_of, size_t groups) : start_(groups + 1, 0) {
+        for (uint32_t g : group_of) ++start_[g + 1];
+        for (size_t g = 0; g < groups; ++g) start_[g + 1] += start_[g];
+        items_.resize(group_of.size());
+        std::vector<size_t> next(start_.begin(), start_.end() - 1);
+        for (size_t i = 0; i < group_of.size(); ++i) items_[next[group_of[i]]++] = i;
+    }
+    std::span<const size_t> operator[](size_t g) const {
+        return {items_.data() + start_[g], start_[g + 1] - start_[g]};
+    }
+
+private:
+    std::vector<size_t> start_;
+    std::vector<size_t> items_;
+};
+
 struct ImageIndex {
-    std::vector<std::vector<size_t>> annotations;  // per gt.images[] position, file order
-    std::vector<std::vector<size_t>> predictions;  // per gt.images[] position, file order
+    ImageGroups annotations;  // per gt.images[] position, file order
+    ImageGroups predictions;  // per gt.images[] position, file order
 };
 
 void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const PresenceScores* presence,
@@ -280,20 +312,19 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
     counts.gt_images = gt.images.size();
     counts.predictions = preds.predictions.size();
 
-    std::unordered_map<int64_t, size_t> pos_of;
-    pos_of.reserve(gt.images.size());
-    for (size_t i = 0; i < gt.images.size(); ++i) pos_of.emplace(gt.images[i].id, i);
-    ImageIndex index;
-    index.annotations.resize(gt.images.size());
-    index.predictions.resize(gt.images.size());
-    for (size_t a = 0; a < gt.annotations.size(); ++a) index.annotations[pos_of.at(gt.annotations[a].image_id)].push_back(a);
+    IdIndex pos_of(image_ids(gt));
+    std::vector<uint32_t> image_of_annotation(gt.annotations.size()), image_of_prediction(preds.predictions.size());
+    for (size_t a = 0; a < gt.annotations.size(); ++a)
+        image_of_annotation[a] = static_cast<uint32_t>(pos_of.find(gt.annotations[a].image_id));  // checked above
     for (size_t p = 0; p < preds.predictions.size(); ++p) {
-        auto it = pos_of.find(preds.predictions[p].image_id);
-        if (it == pos_of.end())
+        size_t pos = pos_of.find(preds.predictions[p].image_id);
+        if (pos == IdIndex::npos)
             throw Error("image id " + std::to_string(preds.predictions[p].image_id) + " is not an image of the ground truth",
                         preds.file, 0, json_index("predictions", preds.predictions[p].index) + ".image_id");
-        index.predictions[it->second].push_back(p);
+        image_of_prediction[p] = static_cast<uint32_t>(pos);
     }
+    ImageIndex index{ImageGroups(image_of_annotation, gt.images.size()),
+                     ImageGroups(image_of_prediction, gt.images.size())};
 
     // Only exhaustively annotated pairs are evaluated (cgf1_eval.py's eval_img_ids).
     std::vector<size_t> evaluated;
