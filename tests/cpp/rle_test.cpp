@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 
 #include "chickenseg/core/error.h"
 #include "core/rle_decode.h"
+#include "core/rle_iou.h"
 
 namespace chickenseg {
 namespace {
@@ -587,6 +589,317 @@ TEST(RleIou, HandComputedAndErrors) {
     std::vector<uint8_t> two{0, 1};
     expect_error_containing([&] { rle_iou(dt, gt, two); }, "iscrowd has 2 entries, expected one per GT (1)");
     EXPECT_TRUE(rle_iou({}, gt, {}).empty());
+}
+
+// The per-column fast path of rle_iou against the interval merge it replaces (the reference,
+// detail::RleIouPath::merge) and against pixels.
+
+// A mask with at most one piece per column: per column empty, full, touching the top or
+// the bottom edge, or anywhere, so that runs often cross column boundaries.
+std::vector<uint8_t> random_column_mask(std::mt19937& rng, uint32_t h, uint32_t w) {
+    std::vector<uint8_t> m(size_t{h} * w);
+    for (uint32_t x = 0; x < w; ++x) {
+        // Kinds 0..5: empty, full, from the top edge, to the bottom edge, anywhere (twice).
+        unsigned kind = rng() % 6;
+        uint32_t top = static_cast<uint32_t>(rng() % (h + 1));
+        uint32_t bottom = top + static_cast<uint32_t>(rng() % (h - top + 1));
+        if (kind == 0) top = bottom = 0;
+        if (kind == 1 || kind == 3) bottom = h;
+        if (kind == 1 || kind == 2) top = 0;
+        std::fill(m.begin() + size_t{x} * h + top, m.begin() + size_t{x} * h + bottom, uint8_t{1});
+    }
+    return m;
+}
+
+// An ellipse centred at (cx, cy) with radii (rx, ry), clipped by the image: one piece per
+// column. With `hole`, a smaller ellipse is cut out of it (two pieces in its middle columns).
+std::vector<uint8_t> ellipse_mask(uint32_t h, uint32_t w, double cx, double cy, double rx, double ry,
+                                  bool hole = false) {
+    std::vector<uint8_t> m(size_t{h} * w);
+    for (uint32_t x = 0; x < w; ++x)
+        for (uint32_t y = 0; y < h; ++y) {
+            double dx = (x + 0.5 - cx) / rx, dy = (y + 0.5 - cy) / ry;
+            double r2 = dx * dx + dy * dy;
+            m[size_t{x} * h + y] = r2 <= 1.0 && !(hole && r2 <= 0.25);
+        }
+    return m;
+}
+
+std::vector<uint8_t> random_ellipse(std::mt19937& rng, uint32_t h, uint32_t w, bool hole = false) {
+    // Centres up to a radius outside the image: clipped blobs touch the edges.
+    std::uniform_real_distribution<double> u(-0.3, 1.3), r(0.02, 0.8);
+    return ellipse_mask(h, w, u(rng) * w, u(rng) * h, r(rng) * w + 0.3, r(rng) * h + 0.3, hole);
+}
+
+bool one_piece_per_column(const std::vector<uint8_t>& m, uint32_t h, uint32_t w) {
+    for (uint32_t x = 0; x < w; ++x) {
+        int pieces = 0;
+        for (uint32_t y = 0; y < h; ++y)
+            pieces += m[size_t{x} * h + y] && (y == 0 || !m[size_t{x} * h + y - 1]);
+        if (pieces > 1) return false;
+    }
+    return true;
+}
+
+bool share_a_column(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, uint32_t h, uint32_t w) {
+    auto first_last = [&](const std::vector<uint8_t>& m) {
+        uint32_t lo = w, hi = 0;
+        for (uint32_t x = 0; x < w; ++x)
+            for (uint32_t y = 0; y < h; ++y)
+                if (m[size_t{x} * h + y]) {
+                    lo = std::min(lo, x);
+                    hi = std::max(hi, x + 1);
+                }
+        return std::pair{lo, hi};
+    };
+    auto [a0, a1] = first_last(a);
+    auto [b0, b1] = first_last(b);
+    return std::max(a0, b0) < std::min(a1, b1);
+}
+
+// Runs every path on the masks and checks each IoU against the merge (bit for bit) and the
+// pixels; with check_paths, also which path the pairs took: the per-column sums exactly for
+// the pairs of two one-piece-per-column masks that share a column. Returns the fastest
+// path's pairs.
+detail::RleIouPairs expect_paths_agree(const std::vector<std::vector<uint8_t>>& dm,
+                                       const std::vector<std::vector<uint8_t>>& gm, uint32_t h, uint32_t w,
+                                       const std::vector<uint8_t>& crowd, bool check_paths = true) {
+    using detail::RleIouPath;
+    std::vector<Rle> dt, gt;
+    for (const auto& m : dm) dt.push_back(rle_encode(m, h, w));
+    for (const auto& m : gm) gt.push_back(rle_encode(m, h, w));
+    std::vector<const Rle*> dp, gp;
+    for (const Rle& r : dt) dp.push_back(&r);
+    for (const Rle& r : gt) gp.push_back(&r);
+    size_t want_column = 0, want_merge = 0;
+    for (const auto& d : dm)
+        for (const auto& g : gm) {
+            if (!share_a_column(d, g, h, w)) continue;
+            bool columns = one_piece_per_column(d, h, w) && one_piece_per_column(g, h, w);
+            ++(columns ? want_column : want_merge);
+        }
+    detail::RleIouPairs merge_pairs, portable_pairs, fastest_pairs;
+    auto ref = detail::rle_iou_path(dp, gp, crowd, RleIouPath::merge, &merge_pairs);
+    auto portable = detail::rle_iou_path(dp, gp, crowd, RleIouPath::portable, &portable_pairs);
+    auto fastest = detail::rle_iou_path(dp, gp, crowd, RleIouPath::fastest, &fastest_pairs);
+    EXPECT_EQ(merge_pairs.column, 0u);
+    EXPECT_EQ(merge_pairs.merge, want_column + want_merge);
+    EXPECT_EQ(portable_pairs.column, fastest_pairs.column);
+    EXPECT_EQ(portable_pairs.merge, fastest_pairs.merge);
+    EXPECT_EQ(fastest_pairs.column + fastest_pairs.merge, want_column + want_merge);
+    if (check_paths) {
+        EXPECT_EQ(fastest_pairs.column, want_column);
+        EXPECT_EQ(fastest_pairs.merge, want_merge);
+    }
+    EXPECT_EQ(rle_iou(dt, gt, crowd), fastest);  // the public entry point takes the fastest path
+    if (ref.size() != dm.size() * gm.size() || portable.size() != ref.size() ||
+        fastest.size() != ref.size()) {
+        ADD_FAILURE() << "wrong matrix size";
+        return fastest_pairs;
+    }
+    for (size_t d = 0; d < dm.size(); ++d)
+        for (size_t g = 0; g < gm.size(); ++g) {
+            size_t k = d * gm.size() + g;
+            EXPECT_EQ(ref[k], pixel_iou(dm[d], gm[g], !crowd.empty() && crowd[g] != 0)) << h << "x" << w;
+            EXPECT_EQ(portable[k], ref[k]) << h << "x" << w << " dt " << d << " gt " << g;
+            EXPECT_EQ(fastest[k], ref[k]) << h << "x" << w << " dt " << d << " gt " << g;
+        }
+    return fastest_pairs;
+}
+
+std::vector<uint8_t> random_crowd(std::mt19937& rng, size_t n) {
+    std::vector<uint8_t> crowd;
+    if (rng() % 3 == 0) return crowd;  // no flags at all
+    for (size_t k = 0; k < n; ++k) crowd.push_back(static_cast<uint8_t>(rng() % 2));
+    return crowd;
+}
+
+TEST(RleIouColumns, SimdName) {
+    std::string name = detail::rle_iou_simd_name();
+    EXPECT_TRUE(name == "avx2" || name == "none") << name;
+    RecordProperty("rle_iou_simd", name);
+}
+
+TEST(RleIouColumns, BlobsOfManySizesTakeTheFastPath) {
+    std::mt19937 rng(11);
+    size_t column_pairs = 0;
+    for (int i = 0; i < 300; ++i) {
+        // Small images (every corner case), image strips (1xN, Nx1) and larger ones, where
+        // the shared columns run past several SIMD blocks.
+        uint32_t h = 1 + rng() % (i % 4 == 3 ? 90 : 12), w = 1 + rng() % (i % 4 == 3 ? 90 : 12);
+        if (i % 4 == 1) h = 1, w = 1 + rng() % 60;
+        if (i % 4 == 2) h = 1 + rng() % 60, w = 1;
+        std::vector<std::vector<uint8_t>> dm, gm;
+        size_t nd = 1 + rng() % 5, ng = 1 + rng() % 4;
+        for (size_t k = 0; k < nd; ++k) dm.push_back(random_ellipse(rng, h, w));
+        for (size_t k = 0; k < ng; ++k) gm.push_back(random_ellipse(rng, h, w));
+        auto pairs = expect_paths_agree(dm, gm, h, w, random_crowd(rng, ng));
+        EXPECT_EQ(pairs.merge, 0u);
+        column_pairs += pairs.column;
+    }
+    EXPECT_GT(column_pairs, 1000u);
+}
+
+TEST(RleIouColumns, RunsCrossingColumnBoundaries) {
+    // One piece per column, touching the top and bottom edges: runs go from the bottom of
+    // column x into the top of x + 1, over full columns, and the whole image.
+    std::mt19937 rng(12);
+    size_t column_pairs = 0;
+    for (int i = 0; i < 400; ++i) {
+        uint32_t h = 1 + rng() % (i % 2 ? 5 : 40), w = 1 + rng() % (i % 3 ? 6 : 50);
+        std::vector<std::vector<uint8_t>> dm, gm;
+        size_t nd = 1 + rng() % 4, ng = 1 + rng() % 4;
+        for (size_t k = 0; k < nd; ++k) dm.push_back(random_column_mask(rng, h, w));
+        for (size_t k = 0; k < ng; ++k) gm.push_back(random_column_mask(rng, h, w));
+        gm.push_back(std::vector<uint8_t>(size_t{h} * w, 1));  // the whole image
+        auto pairs = expect_paths_agree(dm, gm, h, w, random_crowd(rng, gm.size()));
+        EXPECT_EQ(pairs.merge, 0u);
+        column_pairs += pairs.column;
+    }
+    EXPECT_GT(column_pairs, 1500u);
+}
+
+TEST(RleIouColumns, SeveralPiecesInAColumnTakeTheMerge) {
+    // Rings and blobs stacked vertically (two pieces in some column) mixed with one-piece
+    // masks: every pair with a several-piece mask merges, the others stay per column.
+    std::mt19937 rng(13);
+    size_t column_pairs = 0, merge_pairs = 0;
+    for (int i = 0; i < 200; ++i) {
+        uint32_t h = 4 + rng() % 50, w = 1 + rng() % 50;
+        auto multi = [&] {
+            unsigned kind = rng() % 3;
+            if (kind == 0) return random_ellipse(rng, h, w, true);
+            if (kind == 1) return random_mask(rng, h, w);  // blocky: pieces everywhere
+            // Two blobs one above the other, in overlapping columns.
+            double cx = (0.2 + 0.6 * (rng() % 100) / 100.0) * w, rx = 0.15 * w + 0.5;
+            auto a = ellipse_mask(h, w, cx, 0.2 * h, rx, 0.15 * h);
+            auto b = ellipse_mask(h, w, cx + rx / 2, 0.75 * h, rx, 0.15 * h);
+            for (size_t p = 0; p < a.size(); ++p) a[p] |= b[p];
+            return a;
+        };
+        std::vector<std::vector<uint8_t>> dm, gm;
+        size_t nd = 1 + rng() % 4, ng = 1 + rng() % 4;
+        for (size_t k = 0; k < nd; ++k) dm.push_back(rng() % 2 ? multi() : random_ellipse(rng, h, w));
+        for (size_t k = 0; k < ng; ++k) gm.push_back(rng() % 2 ? multi() : random_ellipse(rng, h, w));
+        auto pairs = expect_paths_agree(dm, gm, h, w, random_crowd(rng, ng));
+        column_pairs += pairs.column;
+        merge_pairs += pairs.merge;
+    }
+    EXPECT_GT(column_pairs, 50u);
+    EXPECT_GT(merge_pairs, 200u);
+}
+
+TEST(RleIouColumns, BlockyMasksMatchTheMerge) {
+    std::mt19937 rng(14);
+    for (int i = 0; i < 300; ++i) {
+        uint32_t h = 1 + rng() % 12, w = 1 + rng() % 12;
+        std::vector<std::vector<uint8_t>> dm, gm;
+        size_t nd = 1 + rng() % 4, ng = 1 + rng() % 4;
+        for (size_t k = 0; k < nd; ++k)
+            dm.push_back(rng() % 2 ? random_mask(rng, h, w) : random_column_mask(rng, h, w));
+        for (size_t k = 0; k < ng; ++k)
+            gm.push_back(rng() % 2 ? random_mask(rng, h, w) : random_column_mask(rng, h, w));
+        expect_paths_agree(dm, gm, h, w, random_crowd(rng, ng));
+    }
+}
+
+TEST(RleIouColumns, EmptyMasksAndNoSharedColumns) {
+    const uint32_t h = 20, w = 30;
+    std::vector<uint8_t> empty(size_t{h} * w, 0);
+    auto left = ellipse_mask(h, w, 5, 10, 4, 6), right = ellipse_mask(h, w, 24, 10, 4, 6);
+    auto middle = ellipse_mask(h, w, 15, 10, 12, 3);
+    // left and right share no column: neither path runs for them.
+    auto pairs = expect_paths_agree({left, empty}, {right, empty}, h, w, {});
+    EXPECT_EQ(pairs.column, 0u);
+    EXPECT_EQ(pairs.merge, 0u);
+    pairs = expect_paths_agree({left, right, empty}, {middle, empty}, h, w, {1, 0});
+    EXPECT_EQ(pairs.column, 2u);
+    EXPECT_EQ(pairs.merge, 0u);
+    // A several-piece mask among them sends the pairs it is in (only) to the merge.
+    auto ring = ellipse_mask(h, w, 15, 10, 10, 9, true);
+    pairs = expect_paths_agree({left, ring, empty}, {middle, right}, h, w, {});
+    EXPECT_EQ(pairs.column, 1u);  // left with middle (left and right share no column)
+    EXPECT_EQ(pairs.merge, 2u);   // ring with middle and with right
+}
+
+TEST(RleIouColumns, MasksOfZeroPixels) {
+    using detail::RleIouPath;
+    for (auto [h, w] : {std::pair<uint32_t, uint32_t>{0, 0}, {0, 5}, {5, 0}}) {
+        std::vector<Rle> masks{Rle{h, w, {0}}, Rle{h, w, {}}, Rle{h, w, {0, 0, 0}}};
+        std::vector<const Rle*> p;
+        for (const Rle& r : masks) p.push_back(&r);
+        for (RleIouPath path : {RleIouPath::merge, RleIouPath::portable, RleIouPath::fastest}) {
+            detail::RleIouPairs pairs;
+            EXPECT_EQ(detail::rle_iou_path(p, p, {}, path, &pairs), std::vector<double>(9, 0.0));
+            EXPECT_EQ(pairs.column + pairs.merge, 0u);
+        }
+    }
+}
+
+TEST(RleIouColumns, ZeroLengthRunsInsideTheCounts) {
+    // Writers other than pycocotools may leave zero-length runs: two foreground runs that
+    // touch (one piece), a zero-length foreground run, leading zero-length runs.
+    using detail::RleIouPath;
+    const uint32_t h = 4, w = 3;
+    std::vector<Rle> dt{Rle{h, w, {1, 1, 0, 2, 3, 1, 4}}, Rle{h, w, {0, 0, 5, 0, 2, 3, 2}},
+                        Rle{h, w, {0, 0, 0, 12}}, Rle{h, w, {2, 0, 10}}};
+    std::vector<Rle> gt{Rle{h, w, {0, 3, 2, 5, 2}}, Rle{h, w, {4, 0, 0, 4, 4}}};
+    std::vector<const Rle*> dp, gp;
+    for (const Rle& r : dt) dp.push_back(&r);
+    for (const Rle& r : gt) gp.push_back(&r);
+    detail::RleIouPairs pairs;
+    auto ref = detail::rle_iou_path(dp, gp, {}, RleIouPath::merge, nullptr);
+    EXPECT_EQ(detail::rle_iou_path(dp, gp, {}, RleIouPath::portable, nullptr), ref);
+    EXPECT_EQ(detail::rle_iou_path(dp, gp, {}, RleIouPath::fastest, &pairs), ref);
+    EXPECT_EQ(pairs.merge, 0u);  // the touching runs are one piece
+    EXPECT_EQ(pairs.column, 6u);
+    for (size_t d = 0; d < dt.size(); ++d)
+        for (size_t g = 0; g < gt.size(); ++g)
+            EXPECT_EQ(ref[d * gt.size() + g], pixel_iou(rle_decode(dt[d]), rle_decode(gt[g]), false));
+}
+
+TEST(RleIouColumns, WideImagesOfFewRows) {
+    // Wider than the per-column form is kept for (runs over many whole columns): such masks
+    // are left to the merge, with the same results.
+    const uint32_t h = 2, w = 9000;
+    std::vector<uint8_t> whole(size_t{h} * w, 1), strip(size_t{h} * w, 0), blob(size_t{h} * w, 0);
+    std::fill(strip.begin() + 100, strip.begin() + 15000, uint8_t{1});
+    std::fill(blob.begin() + 8000, blob.begin() + 8007, uint8_t{1});
+    auto pairs = expect_paths_agree({whole, blob}, {strip, blob, whole}, h, w, {0, 1, 0}, false);
+    EXPECT_EQ(pairs.column, 1u);  // blob with blob
+    EXPECT_EQ(pairs.merge, 5u);
+}
+
+TEST(RleIouColumns, SameErrorsAsTheMerge) {
+    using detail::RleIouPath;
+    auto message = [](const std::vector<Rle>& dt, const std::vector<Rle>& gt, RleIouPath path) {
+        std::vector<const Rle*> dp, gp;
+        for (const Rle& r : dt) dp.push_back(&r);
+        for (const Rle& r : gt) gp.push_back(&r);
+        try {
+            detail::rle_iou_path(dp, gp, {}, path, nullptr);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    Rle good{4, 3, {1, 2, 9}};
+    // Too short, too long (a run past h*w, and trailing background past it), a mask of
+    // zero pixels with a run, a several-piece mask before a bad one, a bad size.
+    std::vector<std::vector<Rle>> bad_gts{{Rle{4, 3, {1, 2, 3}}},        {Rle{4, 3, {1, 20}}},
+                                          {Rle{4, 3, {11, 2}}},          {Rle{4, 3, {1, 2, 9, 1}}},
+                                          {Rle{4, 3, {1, 1, 1, 1, 10}}}, {Rle{4, 3, {0, 1, 1, 1, 3, 8}}},
+                                          {good, Rle{4, 2, {8}}}};
+    for (const auto& gt : bad_gts) {
+        std::string want = message({good}, gt, RleIouPath::merge);
+        EXPECT_NE(want, "no error");
+        EXPECT_EQ(message({good}, gt, RleIouPath::portable), want);
+        EXPECT_EQ(message({good}, gt, RleIouPath::fastest), want);
+        EXPECT_EQ(message(gt, {good}, RleIouPath::fastest), message(gt, {good}, RleIouPath::merge));
+    }
+    std::vector<Rle> zero{Rle{0, 3, {1, 1}}};
+    EXPECT_EQ(message(zero, zero, RleIouPath::fastest), message(zero, zero, RleIouPath::merge));
+    EXPECT_NE(message(zero, zero, RleIouPath::merge), "no error");
 }
 
 TEST(BboxIou, HandComputed) {
