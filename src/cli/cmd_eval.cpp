@@ -47,7 +47,7 @@ int run_eval(EvalOptions& o) {
 
     EvalResult result =
         evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, o.params, o.gt);
-    json doc = eval_result_to_json(result, in.files, o.per_image);
+    json doc = eval_result_to_json(result, in.files.get(), o.per_image);
     if (!o.out.empty()) write_json_file(o.out, doc);
     if (global_options().json) {
         print_json(doc);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -425,36 +426,29 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
 
 EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predictions_path,
                             const std::string& presence_path, const PredictionReadParams& read_params) {
-    MappedFile gt_file(gt_path), pred_file(predictions_path);
-    std::optional<MappedFile> presence_file;
-    if (!presence_path.empty()) presence_file.emplace(presence_path);
-    std::string_view gt_text = gt_file.view(), pred_text = pred_file.view();
+    // The hashing thread shares the mapped files, and may still read them after this
+    // function has returned.
+    auto gt_file = std::make_shared<const MappedFile>(gt_path);
+    auto pred_file = std::make_shared<const MappedFile>(predictions_path);
+    std::shared_ptr<const MappedFile> presence_file;
+    if (!presence_path.empty()) presence_file = std::make_shared<const MappedFile>(presence_path);
+    std::string_view gt_text = gt_file->view(), pred_text = pred_file->view();
     std::string_view presence_text = presence_file ? presence_file->view() : std::string_view();
     // Hashing, reading the GT and scanning the predictions (all they can be checked
     // for without the GT) are independent: all three run at once.
-    auto digests = std::async(std::launch::async, [&]() {
-        std::vector<std::string> d{sha256_hex(gt_text), sha256_hex(pred_text)};
-        if (!presence_path.empty()) d.push_back(sha256_hex(presence_text));
-        return d;
-    });
+    EvalInputs in;
+    in.files = std::async(std::launch::async, [=]() {
+                   std::vector<EvalInput> files{{"gt", gt_path, sha256_hex(gt_file->view())},
+                                                {"predictions", predictions_path, sha256_hex(pred_file->view())}};
+                   if (presence_file) files.push_back({"presence", presence_path, sha256_hex(presence_file->view())});
+                   return files;
+               }).share();
     auto scanned = std::async(std::launch::async,
                               [&]() { return detail::scan_results_list(pred_text, predictions_path, read_params); });
-    EvalInputs in;
-    try {
-        in.gt = saco_from_text(gt_text, gt_path);
-        check_eval_gt(in.gt, gt_path);
-        in.predictions =
-            detail::predictions_after_scan(scanned.get(), pred_text, predictions_path, in.gt, read_params);
-        if (!presence_path.empty()) in.presence = presence_from_text(presence_text, presence_path, in.gt);
-    } catch (...) {
-        // Both threads read the mapped files: wait for them before the files close.
-        if (scanned.valid()) scanned.wait();
-        digests.wait();
-        throw;
-    }
-    auto d = digests.get();
-    in.files = {{"gt", gt_path, d[0]}, {"predictions", predictions_path, d[1]}};
-    if (!presence_path.empty()) in.files.push_back({"presence", presence_path, d[2]});
+    in.gt = saco_from_text(gt_text, gt_path);  // on error, `scanned` waits for its thread
+    check_eval_gt(in.gt, gt_path);
+    in.predictions = detail::predictions_after_scan(scanned.get(), pred_text, predictions_path, in.gt, read_params);
+    if (!presence_path.empty()) in.presence = presence_from_text(presence_text, presence_path, in.gt);
     return in;
 }
 

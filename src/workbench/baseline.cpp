@@ -31,7 +31,7 @@ BaselineResult run_baseline(const BaselineParams& p) {
     EvalInputs in = load_eval_inputs(p.dataset.string(), r.predictions.string(), r.presence.string());
     r.evaluation = evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, p.eval,
                                  p.dataset.string());
-    const std::vector<EvalInput>& inputs = in.files;
+    const std::vector<EvalInput>& inputs = in.files.get();
     json metrics = eval_result_to_json(r.evaluation, inputs, /*with_images=*/true);
     metrics["model"] = p.model;
     write_json_file(r.metrics, metrics);
