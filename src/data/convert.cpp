@@ -608,9 +608,7 @@ ConvertResult build_saco_dataset(const ConvertParams& params) {
             a.segmentation = o->segmentation;
             a.iscrowd = o->iscrowd;
             try {
-                Rle rle = a.segmentation.is_rle
-                              ? a.segmentation.rle
-                              : rle_from_polygons(a.segmentation.polygons, im.height, im.width);
+                Rle rle = segmentation_to_rle(a.segmentation, im.height, im.width);
                 a.area = static_cast<double>(rle_area(rle));
                 if (a.area == 0) {
                     diagnostics.warn("object covers no pixel (zero area): dropped", o->place);

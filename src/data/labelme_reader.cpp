@@ -306,7 +306,7 @@ std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, 
                 parts.push_back(rle_from_polygons(inst.object.segmentation.polygons, height, width));
             inst.object.segmentation.polygons.clear();
             inst.object.segmentation.is_rle = true;
-            inst.object.segmentation.rle = parts.size() == 1 ? std::move(parts[0]) : rle_merge(parts);
+            inst.object.segmentation.rle = rle_compress(parts.size() == 1 ? parts[0] : rle_merge(parts));
         }
         out.push_back(std::move(inst.object));
     }

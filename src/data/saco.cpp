@@ -77,19 +77,20 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
         const json& counts = require_field(seg, "counts", path, file);
         try {
             if (counts.is_string()) {
-                out.rle = rle_from_string(counts.get<std::string>(), h, w);
+                out.rle = CompressedRle{h, w, counts.get<std::string>()};
+                rle_check_string(out.rle.counts, h, w);
             } else if (counts.is_array()) {
                 out.rle_uncompressed = true;
-                out.rle.h = h;
-                out.rle.w = w;
+                Rle runs{h, w, {}};
                 for (const auto& c : counts) {
                     // JSON integers may pass 2^32; a silent truncation would shift every later run.
                     if (!c.is_number_integer() || c.get<long long>() < 0 ||
                         c.get<unsigned long long>() > 0xFFFFFFFFull)
                         throw Error("expected run lengths in 0..4294967295, found " + c.dump());
-                    out.rle.counts.push_back(c.get<uint32_t>());
+                    runs.counts.push_back(c.get<uint32_t>());
                 }
-                rle_check(out.rle);
+                rle_check(runs);
+                out.rle = rle_compress(runs);
             } else {
                 throw Error("expected a string or a list of run lengths, found " + counts.dump());
             }
@@ -111,14 +112,14 @@ json segmentation_to_json(const Segmentation& seg) {
     json out;
     out["size"] = {seg.rle.h, seg.rle.w};
     if (seg.rle_uncompressed)
-        out["counts"] = seg.rle.counts;
+        out["counts"] = rle_decompress(seg.rle).counts;
     else
-        out["counts"] = rle_to_string(seg.rle);
+        out["counts"] = seg.rle.counts;
     return out;
 }
 
 Rle segmentation_to_rle(const Segmentation& seg, uint32_t height, uint32_t width) {
-    if (seg.is_rle) return seg.rle;
+    if (seg.is_rle) return rle_decompress(seg.rle);
     return rle_from_polygons(seg.polygons, height, width);
 }
 

@@ -235,7 +235,8 @@ std::optional<SacoDataset> scan_saco(std::string_view text) {
                 if (!JsonScanner::unescape(counts, unescaped)) throw GiveUp{};
                 counts = unescaped;
             }
-            a.segmentation.rle = rle_from_string(counts, h, w);
+            rle_check_string(counts, h, w);  // kept compressed, as written
+            a.segmentation.rle = CompressedRle{h, w, std::string(counts)};
         }
     } catch (const GiveUp&) {
         return std::nullopt;

@@ -254,15 +254,15 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
     }
     if (params.negatives_only) return;
     if (params.segm) {
-        // Predictions are held compressed: each is decoded here, into memory this thread
-        // reuses image after image (decoding them all up front cost 66 MB and its page
-        // faults on bench/eval_bench.py's set). GT masks are matched where they are; only
-        // polygon GT is rasterised here.
-        thread_local std::vector<Rle> decoded;
-        if (decoded.size() < out.kept.size()) decoded.resize(out.kept.size());
+        // Masks are held compressed (GT and predictions): each is decoded here, into
+        // memory this thread reuses image after image. Decoding them all up front cost
+        // 93 MB and its page faults on bench/eval_bench.py's set.
+        thread_local std::vector<Rle> decoded_dt, decoded_gt;
+        if (decoded_dt.size() < out.kept.size()) decoded_dt.resize(out.kept.size());
+        if (decoded_gt.size() < out.gt_annotations.size()) decoded_gt.resize(out.gt_annotations.size());
         std::vector<const Rle*> dt, gts;
-        std::vector<Rle> rasterised;
         dt.reserve(out.kept.size());
+        gts.reserve(out.gt_annotations.size());
         for (size_t k = 0; k < out.kept.size(); ++k) {
             const Prediction& pred = preds.predictions[out.kept[k]];
             if (!pred.has_mask)
@@ -274,18 +274,16 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
                                 "x" + std::to_string(im.width) +
                                 (pred.mask.counts.empty() ? " (read with masks_from_score above the threshold?)" : ""),
                             preds.file, 0, json_index("predictions", pred.index) + ".segmentation");
-            rle_from_string(pred.mask.counts, pred.mask.h, pred.mask.w, decoded[k]);
-            dt.push_back(&decoded[k]);
+            rle_from_string(pred.mask.counts, pred.mask.h, pred.mask.w, decoded_dt[k]);
+            dt.push_back(&decoded_dt[k]);
         }
-        rasterised.reserve(out.gt_annotations.size());  // no reallocation: pointers into it stay valid
-        for (size_t a : out.gt_annotations) {
-            const Segmentation& seg = gt.annotations[a].segmentation;
-            if (seg.is_rle) {
-                gts.push_back(&seg.rle);
-            } else {
-                rasterised.push_back(segmentation_to_rle(seg, im.height, im.width));
-                gts.push_back(&rasterised.back());
-            }
+        for (size_t k = 0; k < out.gt_annotations.size(); ++k) {
+            const Segmentation& seg = gt.annotations[out.gt_annotations[k]].segmentation;
+            if (seg.is_rle)
+                rle_from_string(seg.rle.counts, seg.rle.h, seg.rle.w, decoded_gt[k]);
+            else
+                decoded_gt[k] = rle_from_polygons(seg.polygons, im.height, im.width);
+            gts.push_back(&decoded_gt[k]);
         }
         out.segm = PairTypeResult{match_masks(std::span<const Rle* const>(dt), std::span<const Rle* const>(gts))};
     }

@@ -55,7 +55,7 @@ TEST(CocoReader, PolygonsRleCrowdAndBboxOnly) {
     EXPECT_EQ(f.images[0].objects[0].place.field, "annotations[0]");
     EXPECT_EQ(f.images[0].objects[1].label, "egg");
     EXPECT_TRUE(f.images[0].objects[1].segmentation.is_rle);
-    EXPECT_EQ(f.images[0].objects[1].segmentation.rle, rle);
+    EXPECT_EQ(rle_decompress(f.images[0].objects[1].segmentation.rle), rle);
     EXPECT_EQ(f.images[0].objects[1].iscrowd, 1);
     ASSERT_EQ(f.images[1].objects.size(), 2u);
     EXPECT_EQ(f.images[1].objects[0].segmentation.polygons, (std::vector<Polygon>{{2, 3, 6, 3, 6, 8, 2, 8}}));

@@ -180,7 +180,7 @@ Fixture make_fixture() {
         a.id = id;
         a.image_id = image_id;
         a.segmentation.is_rle = true;
-        a.segmentation.rle = mask;
+        a.segmentation.rle = rle_compress(mask);
         a.bbox = rle_to_bbox(mask);
         a.area = static_cast<double>(rle_area(mask));
         fx.gt.annotations.push_back(a);

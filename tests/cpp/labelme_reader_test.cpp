@@ -220,7 +220,7 @@ TEST(LabelMeObjects, MaskShapeBecomesRleAtItsRectangle) {
     ASSERT_TRUE(d.empty()) << d.items()[0].text();
     ASSERT_EQ(objs.size(), 1u);
     ASSERT_TRUE(objs[0].segmentation.is_rle);
-    const Rle& rle = objs[0].segmentation.rle;
+    const Rle rle = rle_decompress(objs[0].segmentation.rle);
     EXPECT_EQ(rle.h, 50u);
     EXPECT_EQ(rle.w, 100u);
     EXPECT_EQ(rle_area(rle), 4u);
@@ -244,7 +244,7 @@ TEST(LabelMeObjects, MaskGroupedWithPolygonIsTheirUnion) {
     ASSERT_EQ(objs.size(), 1u);
     ASSERT_TRUE(objs[0].segmentation.is_rle);
     Rle rect = rle_from_polygons({{10, 10, 12, 10, 12, 12, 10, 12}}, 50, 100);
-    EXPECT_EQ(rle_area(objs[0].segmentation.rle), 4u + rle_area(rect));
+    EXPECT_EQ(rle_area(rle_decompress(objs[0].segmentation.rle)), 4u + rle_area(rect));
 }
 
 TEST(LabelMeObjects, MaskErrors) {

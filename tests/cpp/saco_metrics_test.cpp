@@ -41,7 +41,7 @@ struct Builder {
         a.id = next_ann++;
         a.image_id = image_id;
         a.segmentation.is_rle = true;
-        a.segmentation.rle = rect(x0, y0, x1, y1);
+        a.segmentation.rle = rle_compress(rect(x0, y0, x1, y1));
         a.bbox = {double(x0), double(y0), double(x1 - x0), double(y1 - y0)};
         a.iscrowd = crowd;
         gt.annotations.push_back(a);

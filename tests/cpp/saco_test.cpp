@@ -46,7 +46,7 @@ SacoDataset varied_dataset() {
                     for (size_t e = std::min(m.size(), p + run); p < e; ++p) m[p] = v;
                 }
                 a.segmentation.is_rle = true;
-                a.segmentation.rle = rle_encode(m, im.height, im.width);
+                a.segmentation.rle = rle_compress(rle_encode(m, im.height, im.width));
             }
             a.bbox = {1.5, 2, 3.25, 4};
             a.area = 8.5;
