@@ -185,6 +185,22 @@ TEST(Predictions, DuplicateGtImageIds) {
 }
 
 // The fast scanner and the general reader must agree on every accepted file.
+// Every field equal; masks compared decoded (two strings may encode one mask).
+void expect_same_predictions(const PredictionSet& a, const PredictionSet& b) {
+    ASSERT_EQ(a.predictions.size(), b.predictions.size());
+    for (size_t i = 0; i < a.predictions.size(); ++i) {
+        const Prediction &x = a.predictions[i], &y = b.predictions[i];
+        EXPECT_EQ(x.index, y.index);
+        EXPECT_EQ(x.image_id, y.image_id);
+        EXPECT_EQ(x.category_id, y.category_id);
+        EXPECT_EQ(rle_decompress(x.mask), rle_decompress(y.mask));
+        EXPECT_EQ(x.bbox, y.bbox);
+        EXPECT_EQ(x.bbox_given, y.bbox_given);
+        EXPECT_EQ(x.score, y.score);
+        EXPECT_EQ(x.has_mask, y.has_mask);
+    }
+}
+
 TEST(Predictions, FastPathAndGeneralReaderAgree) {
     SacoDataset gt;
     SacoImage im;
@@ -218,21 +234,9 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
         fast.threads = 3;
         fast.masks_from_score = general.masks_from_score = masks_from_score;
         PredictionSet a = predictions_from_text(text, "pred.json", gt, fast);
-        PredictionSet b = predictions_from_text(text, "pred.json", gt, general);
-        ASSERT_EQ(a.predictions.size(), b.predictions.size());
-        for (size_t i = 0; i < a.predictions.size(); ++i) {
-            const Prediction &x = a.predictions[i], &y = b.predictions[i];
-            EXPECT_EQ(x.index, y.index);
-            EXPECT_EQ(x.image_id, y.image_id);
-            EXPECT_EQ(x.category_id, y.category_id);
-            EXPECT_EQ(rle_decompress(x.mask), rle_decompress(y.mask));
-            EXPECT_EQ(x.bbox, y.bbox);
-            EXPECT_EQ(x.bbox_given, y.bbox_given);
-            EXPECT_EQ(x.score, y.score);
-            EXPECT_EQ(x.has_mask, y.has_mask);
-            // Below masks_from_score the mask is checked but not kept.
+        expect_same_predictions(a, predictions_from_text(text, "pred.json", gt, general));
+        for (const Prediction& x : a.predictions)  // below masks_from_score: checked, not kept
             EXPECT_EQ(x.mask.counts.empty(), x.score < masks_from_score);
-        }
     }
 }
 
@@ -264,18 +268,6 @@ BigList big_list(int records, const std::string& note) {
         b.list.push_back(rec);
     }
     return b;
-}
-
-void expect_same_predictions(const PredictionSet& a, const PredictionSet& b) {
-    ASSERT_EQ(a.predictions.size(), b.predictions.size());
-    for (size_t i = 0; i < a.predictions.size(); ++i) {
-        const Prediction &x = a.predictions[i], &y = b.predictions[i];
-        EXPECT_EQ(x.index, y.index);
-        EXPECT_EQ(x.score, y.score);
-        EXPECT_EQ(x.bbox, y.bbox);
-        EXPECT_EQ(x.bbox_given, y.bbox_given);
-        EXPECT_EQ(rle_decompress(x.mask), rle_decompress(y.mask));
-    }
 }
 
 TEST(Predictions, ListScannedInPiecesEqualsTheGeneralReader) {
