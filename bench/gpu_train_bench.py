@@ -7,7 +7,9 @@ resolution), gradient clipping; batch 1, 2, 4, 8 x gradient checkpointing off / 
 Each configuration: a fresh optimizer, `--warmup` steps, then `--steps` timed steps (median,
 CUDA-synchronised wall clock); peak memory = torch.cuda.max_memory_allocated over the timed
 steps, weights and optimizer state included. An out-of-memory configuration is reported as
-OOM and the next one runs. Target (issue 5): batch 8 with mask losses in <= 20 GiB.
+OOM and the next one runs. Target (issue 5): batch 8 with mask losses in <= 20 GiB. The
+baseline, Hugging Face Sam3Model eager bf16 inference at batch 1, is timed first in the same
+run; each step's time is also given in multiples of it ("x baseline").
 
     .venv/bin/python bench/gpu_train_bench.py                       # H100: full-random, cuda
     .venv/bin/python bench/gpu_train_bench.py --model tiny --device cpu --batch-sizes 1,2 --steps 1
@@ -113,6 +115,32 @@ def run_config(args, checkpointing: bool, batch_size: int, device) -> dict:
     return row
 
 
+def baseline_forward_ms(args, device) -> float:
+    """The anchor every speed figure of this project is timed against, in the same run:
+    Hugging Face Sam3Model, eager, bf16 weights (fp32 on CPU, which has no fast bf16),
+    batch 1, inference (no gradients), median of `--steps` after `--warmup` calls."""
+    loaded = load_model(args.model, str(device), "fp32")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    model = loaded.model.to(dtype).eval()
+    tokens = loaded.tokenizer(["chicken"])
+    ids, mask = tokens["input_ids"].to(device), tokens["attention_mask"].to(device)
+    pixels = torch.randn(1, 3, loaded.image_size, loaded.image_size, device=device, dtype=dtype)
+    times = []
+    with torch.no_grad():
+        for step in range(args.warmup + max(args.steps, 3)):
+            sync(device)
+            t0 = time.perf_counter()
+            model(pixel_values=pixels, input_ids=ids, attention_mask=mask)
+            sync(device)
+            if step >= args.warmup:
+                times.append(time.perf_counter() - t0)
+    del model, loaded
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return round(statistics.median(times) * 1000, 1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="full-random", help="full-random (default), tiny, or a SAM 3 folder")
@@ -136,16 +164,24 @@ def main() -> int:
            "model": args.model, "precision": args.precision, "mask_resolution": args.mask_resolution,
            "gt_per_image": args.gt_per_image, "steps": args.steps, "warmup": args.warmup}
     print(" ".join(f"{k}={v}" for k, v in env.items()), flush=True)
+    baseline_ms = baseline_forward_ms(args, device)
+    env["baseline_hf_sam3model_eager_forward_ms"] = baseline_ms
+    print(f"baseline: Hugging Face Sam3Model eager {'bf16' if device.type == 'cuda' else 'fp32'} forward, "
+          f"batch 1, no gradients: {baseline_ms:.1f} ms", flush=True)
     rows = []
-    header = f"{'batch':>5} {'ckpt':>4} {'ms/step':>8} {'img/s':>7} {'peak alloc GiB':>15} {'peak reserved GiB':>18} status"
+    header = (f"{'batch':>5} {'ckpt':>4} {'ms/step':>8} {'img/s':>7} {'x baseline':>10} {'peak alloc GiB':>15} "
+              f"{'peak reserved GiB':>18} status")
     print(header, flush=True)
     for ckpt in modes:
         for bs in batch_sizes:
             row = run_config(args, ckpt, bs, device)
+            if "ms_per_step" in row:  # a training step's time in baseline forwards
+                row["x_baseline"] = round(row["ms_per_step"] / baseline_ms, 2)
             rows.append(row)
             cell = lambda k, spec: format(row[k], spec) if k in row else "n/a"
             print(f"{bs:>5} {'on' if ckpt else 'off':>4} {cell('ms_per_step', '>8.1f'):>8} "
-                  f"{cell('images_per_s', '>7.2f'):>7} {cell('peak_alloc_gib', '>15.2f'):>15} "
+                  f"{cell('images_per_s', '>7.2f'):>7} {cell('x_baseline', '>10.2f'):>10} "
+                  f"{cell('peak_alloc_gib', '>15.2f'):>15} "
                   f"{cell('peak_reserved_gib', '>18.2f'):>18} {row['status']}", flush=True)
     target = [r for r in rows if r["batch"] == 8 and r.get("peak_alloc_gib") is not None]
     if target:

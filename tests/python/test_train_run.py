@@ -171,3 +171,6 @@ def test_gpu_train_bench_smoke_on_cpu():
     rows = [line.split() for line in proc.stdout.splitlines() if line.split() and line.split()[0].isdigit()]
     assert [(r[0], r[1], r[-1]) for r in rows] == [("1", "off", "ok"), ("2", "off", "ok"), ("1", "on", "ok"),
                                                   ("2", "on", "ok")]
+    assert all(float(r[4]) > 0 for r in rows)  # the step in multiples of the baseline forward
+    baseline = [line for line in proc.stdout.splitlines() if line.startswith("baseline: ")]
+    assert len(baseline) == 1 and float(baseline[0].split()[-2]) > 0, proc.stdout
