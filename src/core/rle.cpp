@@ -1160,10 +1160,19 @@ Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w) {
     return r;
 }
 
-CompressedRle rle_compress(const Rle& rle) { return CompressedRle{rle.h, rle.w, rle_to_string(rle)}; }
+CompressedRle::CompressedRle(uint32_t h_, uint32_t w_, std::string counts) : h(h_), w(w_) {
+    auto owned = std::make_shared<const std::string>(std::move(counts));
+    counts_ = *owned;
+    buffer_ = std::move(owned);
+}
+
+CompressedRle::CompressedRle(uint32_t h_, uint32_t w_, std::string_view counts, std::shared_ptr<const void> buffer)
+    : h(h_), w(w_), buffer_(std::move(buffer)), counts_(counts) {}
+
+CompressedRle rle_compress(const Rle& rle) { return CompressedRle(rle.h, rle.w, rle_to_string(rle)); }
 
 Rle rle_decompress(const CompressedRle& compressed) {
-    return rle_from_string(compressed.counts, compressed.h, compressed.w);
+    return rle_from_string(compressed.counts(), compressed.h, compressed.w);
 }
 
 void rle_check_string(std::string_view counts, uint32_t h, uint32_t w) {

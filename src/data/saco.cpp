@@ -77,8 +77,8 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
         const json& counts = require_field(seg, "counts", path, file);
         try {
             if (counts.is_string()) {
-                out.rle = CompressedRle{h, w, counts.get<std::string>()};
-                rle_check_string(out.rle.counts, h, w);
+                out.rle = CompressedRle(h, w, counts.get<std::string>());
+                rle_check_string(out.rle.counts(), h, w);
             } else if (counts.is_array()) {
                 out.rle_uncompressed = true;
                 Rle runs{h, w, {}};
@@ -114,7 +114,7 @@ json segmentation_to_json(const Segmentation& seg) {
     if (seg.rle_uncompressed)
         out["counts"] = rle_decompress(seg.rle).counts;
     else
-        out["counts"] = seg.rle.counts;
+        out["counts"] = seg.rle.counts();
     return out;
 }
 

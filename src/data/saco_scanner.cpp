@@ -236,7 +236,7 @@ std::optional<SacoDataset> scan_saco(std::string_view text) {
                 counts = unescaped;
             }
             rle_check_string(counts, h, w);  // kept compressed, as written
-            a.segmentation.rle = CompressedRle{h, w, std::string(counts)};
+            a.segmentation.rle = CompressedRle(h, w, std::string(counts));
         }
     } catch (const GiveUp&) {
         return std::nullopt;

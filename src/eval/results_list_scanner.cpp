@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +31,10 @@ struct Piece {
 struct Scratch {
     std::string key, unescaped;
     Rle decoded;
+    // Kept masks view the text instead of copying it, when someone keeps the text alive;
+    // each thread shares it through an owner of its own, so that counting the 33,000
+    // references does not bounce one cache line between the cores.
+    std::shared_ptr<const void> text_owner;
 };
 
 // Scans one record at the scanner's position and checks it completely, mask
@@ -122,7 +127,9 @@ Prediction scan_record(Scanner& sc, const PredictionReadParams& params, Scratch&
     } catch (const Error&) {
         throw GiveUp{};
     }
-    if (p.score >= params.masks_from_score) p.mask = CompressedRle{h, w, std::string(counts)};
+    if (p.score >= params.masks_from_score)
+        p.mask = s.text_owner && !counts_escaped ? CompressedRle(h, w, counts, s.text_owner)
+                                                 : CompressedRle(h, w, std::string(counts));
     return p;
 }
 
@@ -161,10 +168,12 @@ void reserve_from_sample(Piece& piece, size_t position, bool first, size_t text_
 // the list's '['; every other at a candidate record start. A piece is ok only if its
 // last record is followed by "," and the next piece's start exactly (or, for the last
 // piece, by the list's end): that proves the next piece began at a real record.
-void scan_piece(std::string_view text, Piece& piece, bool first, bool last, const PredictionReadParams& params) {
+void scan_piece(std::string_view text, Piece& piece, bool first, bool last, const PredictionReadParams& params,
+                const std::shared_ptr<const void>& text_owner) {
     try {
         Scanner sc(text, piece.begin);
         Scratch scratch;
+        if (text_owner) scratch.text_owner = std::make_shared<const std::shared_ptr<const void>>(text_owner);
         if (first) {
             sc.expect('[');
             if (sc.consume(']')) {
@@ -210,7 +219,8 @@ std::vector<size_t> plan_pieces(std::string_view text, unsigned threads) {
 }
 
 std::optional<ScannedResults> scan_results_list(std::string_view text, const std::string& file,
-                                                const PredictionReadParams& params) {
+                                                const PredictionReadParams& params,
+                                                std::shared_ptr<const void> text_owner) {
     if (!params.allow_fast_path) return std::nullopt;
     std::vector<Piece> pieces;
     std::vector<size_t> starts = plan_pieces(text, params.threads);
@@ -221,8 +231,9 @@ std::optional<ScannedResults> scan_results_list(std::string_view text, const std
     auto scan_all = [&]() {
         std::vector<std::thread> pool;
         for (size_t k = 1; k < pieces.size(); ++k)
-            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(params));
-        scan_piece(text, pieces[0], true, pieces.size() == 1, params);
+            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(params),
+                              std::cref(text_owner));
+        scan_piece(text, pieces[0], true, pieces.size() == 1, params, text_owner);
         for (auto& t : pool) t.join();
     };
     scan_all();

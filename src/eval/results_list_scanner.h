@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,9 +36,12 @@ struct ScannedResults {
 };
 
 // Scans and checks everything that does not need the GT (syntax, scores, boxes, every
-// mask's RLE string), so eval can run it while the GT is being read.
+// mask's RLE string), so eval can run it while the GT is being read. With `text_owner`
+// (what keeps `text` alive, e.g. its MappedFile) the kept masks point into the text and
+// share its ownership; without, each copies its string.
 std::optional<ScannedResults> scan_results_list(std::string_view text, const std::string& file,
-                                                const PredictionReadParams& params);
+                                                const PredictionReadParams& params,
+                                                std::shared_ptr<const void> text_owner = nullptr);
 // The rest: every image id is a GT image and every mask has its image's size (and the
 // GT has no duplicate ids). False sends the file to the general reader.
 bool fits_gt(const ScannedResults& scanned, const SacoDataset& gt);

@@ -272,15 +272,15 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
                 throw Error("the mask of this prediction is " + std::to_string(pred.mask.h) + "x" +
                                 std::to_string(pred.mask.w) + ", expected the image's " + std::to_string(im.height) +
                                 "x" + std::to_string(im.width) +
-                                (pred.mask.counts.empty() ? " (read with masks_from_score above the threshold?)" : ""),
+                                (pred.mask.counts().empty() ? " (read with masks_from_score above the threshold?)" : ""),
                             preds.file, 0, json_index("predictions", pred.index) + ".segmentation");
-            rle_from_string(pred.mask.counts, pred.mask.h, pred.mask.w, decoded_dt[k]);
+            rle_from_string(pred.mask.counts(), pred.mask.h, pred.mask.w, decoded_dt[k]);
             dt.push_back(&decoded_dt[k]);
         }
         for (size_t k = 0; k < out.gt_annotations.size(); ++k) {
             const Segmentation& seg = gt.annotations[out.gt_annotations[k]].segmentation;
             if (seg.is_rle)
-                rle_from_string(seg.rle.counts, seg.rle.h, seg.rle.w, decoded_gt[k]);
+                rle_from_string(seg.rle.counts(), seg.rle.h, seg.rle.w, decoded_gt[k]);
             else
                 decoded_gt[k] = rle_from_polygons(seg.polygons, im.height, im.width);
             gts.push_back(&decoded_gt[k]);
@@ -442,7 +442,7 @@ EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predi
                    return files;
                }).share();
     auto scanned = std::async(std::launch::async,
-                              [&]() { return detail::scan_results_list(pred_text, predictions_path, read_params); });
+                              [&]() { return detail::scan_results_list(pred_text, predictions_path, read_params, pred_file); });
     in.gt = saco_from_text(gt_text, gt_path);  // on error, `scanned` waits for its thread
     check_eval_gt(in.gt, gt_path);
     in.predictions = detail::predictions_after_scan(scanned.get(), pred_text, predictions_path, in.gt, read_params);

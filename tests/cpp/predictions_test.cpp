@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -236,7 +237,7 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
         PredictionSet a = predictions_from_text(text, "pred.json", gt, fast);
         expect_same_predictions(a, predictions_from_text(text, "pred.json", gt, general));
         for (const Prediction& x : a.predictions)  // below masks_from_score: checked, not kept
-            EXPECT_EQ(x.mask.counts.empty(), x.score < masks_from_score);
+            EXPECT_EQ(x.mask.counts().empty(), x.score < masks_from_score);
     }
 }
 
@@ -332,6 +333,40 @@ TEST(Predictions, BadRecordInALaterPieceIsNamed) {
                 << e.what();
         }
     }
+}
+
+TEST(Predictions, KeptMasksViewTheTextTheyShare) {
+    // With an owner for the text, kept masks point into it (no copy) and keep it alive;
+    // escaped strings, which must be unescaped, are copied.
+    BigList b = big_list(3000, "");
+    auto text = std::make_shared<const std::string>(b.list.dump());
+    std::weak_ptr<const std::string> weak = text;
+    PredictionReadParams params;
+    params.threads = 4;
+    params.masks_from_score = 0.5;
+    auto scanned = detail::scan_results_list(*text, "p.json", params, text);
+    ASSERT_TRUE(scanned.has_value());
+    size_t viewed = 0, copied = 0;
+    std::optional<Prediction> kept;
+    for (const Prediction& p : scanned->set.predictions) {
+        if (p.mask.counts().empty()) continue;
+        const char* at = p.mask.counts().data();
+        bool inside = at >= text->data() && at < text->data() + text->size();
+        bool escaped = p.mask.counts().find('\\') != std::string_view::npos;
+        EXPECT_EQ(inside, !escaped);
+        (inside ? viewed : copied) += 1;
+        if (inside && !kept) kept = p;
+    }
+    EXPECT_GT(viewed, 500u);
+    EXPECT_GT(copied, 0u);  // the generated masks include strings with a backslash
+    ASSERT_TRUE(kept.has_value());
+    Rle expected = rle_decompress(kept->mask);
+    text.reset();
+    scanned.reset();
+    EXPECT_FALSE(weak.expired()) << "a copied prediction keeps the text it points into alive";
+    EXPECT_EQ(rle_decompress(kept->mask), expected);
+    kept.reset();
+    EXPECT_TRUE(weak.expired());
 }
 
 TEST(Predictions, RecordNotFittingTheGtIsNamed) {
