@@ -1,25 +1,54 @@
-// Pixel decoding (stb_image), EXIF orientation and PNG/JPEG encoding
+// Pixel decoding (JPEG: libjpeg-turbo as Pillow drives it, in jpeg_decode.cpp;
+// PNG, BMP, GIF: stb_image), EXIF orientation and PNG/JPEG encoding
 // (stb_image_write). The header side lives in image_info.cpp.
 #include "chickenseg/core/image.h"
-
-#include <climits>
-#include <memory>
 
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include <climits>
+#include <memory>
+
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
-#include "stb_guard.h"
+#include "jpeg_decode.h"
 
 namespace chickenseg {
 
 namespace {
 
-// 2^28 pixels (a 16384 x 16384 image, 768 MiB as RGB). A header can claim up to
-// 65535 x 65535; refusing beyond this keeps a damaged or hostile file from
-// exhausting memory.
-constexpr uint64_t kMaxDecodePixels = uint64_t{1} << 28;
+struct StbFree {
+    void operator()(stbi_uc* p) const { stbi_image_free(p); }
+};
+
+// 400000000 -> "400,000,000".
+std::string with_thousands(uint64_t v) {
+    std::string digits = std::to_string(v);
+    for (size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, ",");
+    return digits;
+}
+
+// stb_image for PNG, BMP and GIF (first frame), to RGB.
+RgbImage stb_decode_rgb(std::span<const uint8_t> bytes, const ImageInfo& info, const std::string& name) {
+    if (bytes.size() > INT_MAX) throw Error("file is larger than 2 GiB, which stb_image cannot decode", name);
+    int w = 0, h = 0, channels_in_file = 0;
+    std::unique_ptr<stbi_uc, StbFree> data(
+        stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels_in_file, 3));
+    if (!data)
+        throw Error(std::string("cannot decode ") + image_format_name(info.format) +
+                        " pixels: " + stbi_failure_reason(),
+                    name);
+    if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)
+        throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) +
+                        " differs from the header's " + std::to_string(info.stored_width) + "x" +
+                        std::to_string(info.stored_height),
+                    name);
+    RgbImage image;
+    image.width = info.stored_width;
+    image.height = info.stored_height;
+    image.pixels.assign(data.get(), data.get() + uint64_t{image.width} * image.height * 3);
+    return image;
+}
 
 void check_pixels(const RgbImage& image, const char* what) {
     if (image.width == 0 || image.height == 0)
@@ -37,10 +66,6 @@ void check_pixels(const RgbImage& image, const char* what) {
 void append_to_string(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
 }
-
-struct StbFree {
-    void operator()(stbi_uc* p) const { stbi_image_free(p); }
-};
 
 }  // namespace
 
@@ -84,32 +109,18 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_fo
         throw Error(std::string("cannot decode the pixels of a ") + image_format_name(info.format) +
                         " file (only JPEG, PNG, BMP and GIF are decoded); convert it to PNG or JPEG",
                     name_for_errors);
-    if (uint64_t{info.stored_width} * info.stored_height > kMaxDecodePixels)
+    // From the header, before any pixel buffer exists (Pillow checks at Image.open).
+    const uint64_t pixels = uint64_t{info.stored_width} * info.stored_height;
+    if (pixels > kImageMaxDecodePixels)
         throw Error("image is " + std::to_string(info.stored_width) + "x" +
-                        std::to_string(info.stored_height) + ", larger than the " +
-                        std::to_string(kMaxDecodePixels) + " pixels decode_image accepts",
+                        std::to_string(info.stored_height) + " (" + with_thousands(pixels) +
+                        " pixels), more than the " + with_thousands(kImageMaxDecodePixels) +
+                        " pixels decoding accepts (Pillow's limit)",
                     name_for_errors);
-    if (bytes.size() > INT_MAX)
-        throw Error("file is larger than 2 GiB, which stb_image cannot decode", name_for_errors);
 
-    if (info.format == ImageFormat::jpeg) check_jpeg_for_stb(bytes, name_for_errors);
-
-    int w = 0, h = 0, channels_in_file = 0;
-    std::unique_ptr<stbi_uc, StbFree> data(stbi_load_from_memory(
-        bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels_in_file, 3));
-    if (!data)
-        throw Error(std::string("cannot decode ") + image_format_name(info.format) + " pixels: " +
-                        stbi_failure_reason(),
-                    name_for_errors);
-    if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)
-        throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) +
-                        " differs from the header's " + std::to_string(info.stored_width) + "x" +
-                        std::to_string(info.stored_height),
-                    name_for_errors);
-    RgbImage image;
-    image.width = info.stored_width;
-    image.height = info.stored_height;
-    image.pixels.assign(data.get(), data.get() + uint64_t{image.width} * image.height * 3);
+    RgbImage image = info.format == ImageFormat::jpeg
+                         ? jpeg_decode_rgb(bytes, info.stored_width, info.stored_height, name_for_errors)
+                         : stb_decode_rgb(bytes, info, name_for_errors);
     if (info.exif_orientation == 1) return image;
     return orient_image(image, info.exif_orientation);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -735,22 +736,244 @@ TEST(DecodeImage, BmpBothRowOrdersGifAndUndecodableFormats) {
     }
 }
 
-TEST(DecodeImage, OversizedHuffmanTableIsRefusedBeforeStbSeesIt) {
-    // 16 counts of 32 = 512 codes: stb_image 2.27 would write past its tables
-    // (found by fuzzing under AddressSanitizer). The header reader does not
-    // look at DHT, so read_image_info still succeeds.
+// ---- JPEG pixels (libjpeg-turbo, as Pillow drives it) ---------------------
+
+// A hand-made 8x8 JPEG whose samples are all mid-grey (128): quantisation table of
+// 1s, one DC Huffman code ("0": difference 0) and one AC code ("0": end of block).
+// Baseline (SOF0) codes DC and AC in one scan; progressive (SOF2) has only the DC
+// scan (libjpeg takes the AC coefficients it never receives as 0). Components have
+// ids 1..n, all sampled 1x1, so 1 is grey, 3 YCbCr, 4 CMYK (no Adobe marker).
+Bytes flat_jpeg(bool progressive, uint8_t components, uint8_t precision = 8) {
+    Bytes b = {0xFF, 0xD8};
+    Bytes dqt = {0x00};
+    dqt.resize(65, 1);
+    append(b, jpeg_segment(0xDB, dqt));
+    Bytes frame = {precision};
+    put_be16(frame, 8);
+    put_be16(frame, 8);
+    frame.push_back(components);
+    for (uint8_t c = 1; c <= components; ++c) append(frame, {c, 0x11, 0});
+    append(b, jpeg_segment(progressive ? 0xC2 : 0xC0, frame));
+    Bytes tables = {0x00, 1};  // DC table 0: one code of length 1, for symbol 0
+    tables.resize(17, 0);
+    tables.push_back(0x00);
+    append(tables, {0x10, 1});  // AC table 0: one code of length 1, for end of block
+    tables.resize(35, 0);
+    tables.push_back(0x00);
+    append(b, jpeg_segment(0xC4, tables));
+    Bytes scan = {components};
+    for (uint8_t c = 1; c <= components; ++c) append(scan, {c, 0x00});
+    append(scan, {0, static_cast<uint8_t>(progressive ? 0 : 63), 0});
+    append(b, jpeg_segment(0xDA, scan));
+    // One 0 bit per code, padded with 1 bits to the byte (never a whole 0xFF byte).
+    const int bits = components * (progressive ? 1 : 2);
+    b.push_back(static_cast<uint8_t>(0xFF >> bits));
+    append(b, {0xFF, 0xD9});
+    return b;
+}
+
+// Offset of the first entropy-coded byte (after the first SOS segment).
+size_t scan_data_offset(const Bytes& jpeg) {
+    size_t i = 2;
+    while (jpeg.at(i + 1) != 0xDA) i += 2 + (size_t{jpeg.at(i + 2)} << 8 | jpeg.at(i + 3));
+    return i + 2 + (size_t{jpeg.at(i + 2)} << 8 | jpeg.at(i + 3));
+}
+
+// The message decode_image throws for `b` named `name`, or "" when it succeeds.
+std::string decode_error(const Bytes& b, const std::string& name = "x.jpg") {
+    try {
+        decode_image(b, name);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.place().file, name);
+        return e.what();
+    }
+    return "";
+}
+
+// Smooth gradients in every channel: what JPEG keeps best.
+RgbImage smooth_image(uint32_t w, uint32_t h) {
+    RgbImage img{w, h, {}};
+    img.pixels.resize(size_t{w} * h * 3);
+    for (uint32_t y = 0; y < h; ++y)
+        for (uint32_t x = 0; x < w; ++x) {
+            uint8_t* p = &img.pixels[(size_t{y} * w + x) * 3];
+            p[0] = static_cast<uint8_t>(40 + 160 * x / std::max(1u, w - 1));
+            p[1] = static_cast<uint8_t>(200 - 150 * y / std::max(1u, h - 1));
+            p[2] = static_cast<uint8_t>(90 + 60 * (x + y) / std::max(1u, w + h - 2));
+        }
+    return img;
+}
+
+TEST(DecodeJpeg, EncodedJpegsDecodeCloseToTheirSource) {
+    // stb_image_write writes 4:4:4 above quality 90 and 4:2:0 up to 90; its 4:2:0 of
+    // images 3 pixels thin is off by 12 levels (PIL decodes those files to the same
+    // pixels as we do), so thin images are checked at 4:4:4 only.
+    const std::vector<std::pair<uint32_t, uint32_t>> sizes = {{1, 1}, {17, 9}, {1023, 3}, {3, 31}, {64, 48}};
+    for (auto [w, h] : sizes)
+        for (int quality : {75, 95, 100}) {
+            if (quality == 75 && std::min(w, h) < 8) continue;
+            const RgbImage src = smooth_image(w, h);
+            const RgbImage back = decode_image(encoded_jpeg(src, quality), "small.jpg");
+            ASSERT_EQ(back.width, w);
+            ASSERT_EQ(back.height, h);
+            ASSERT_EQ(back.pixels.size(), size_t{w} * h * 3);
+            EXPECT_LT(mean_abs_diff(back, src), quality == 100 ? 1.0 : 3.0)
+                << w << "x" << h << " q" << quality;
+        }
+    // The same bytes always decode to the same pixels.
+    const Bytes jpeg = encoded_jpeg(blocks_image(40, 24), 90);
+    EXPECT_EQ(decode_image(jpeg, "a.jpg").pixels, decode_image(jpeg, "a.jpg").pixels);
+}
+
+TEST(DecodeJpeg, GreyColourAndCmykAsPillowConvertsThem) {
+    for (bool progressive : {false, true}) {
+        // Grey (mode L) replicated to R, G and B; YCbCr 128,128,128 is grey 128.
+        for (uint8_t components : {1, 3}) {
+            RgbImage img = decode_image(flat_jpeg(progressive, components), "flat.jpg");
+            EXPECT_EQ(img.width, 8u);
+            EXPECT_EQ(img.height, 8u);
+            EXPECT_EQ(img.pixels, Bytes(8 * 8 * 3, 128)) << int(components) << " progressive " << progressive;
+        }
+        // CMYK: Pillow inverts libjpeg's 128s to 127s (Adobe's convention), then
+        // nk = 255 - 127 = 128 and each channel is 128 - (127 * 128 + 128 + ...) / 65536 = 64.
+        RgbImage cmyk = decode_image(flat_jpeg(progressive, 4), "cmyk.jpg");
+        EXPECT_EQ(cmyk.pixels, Bytes(8 * 8 * 3, 64)) << "progressive " << progressive;
+    }
+}
+
+TEST(DecodeJpeg, ComponentCountsAndPrecisionsPillowRefuses) {
+    EXPECT_EQ(
+        decode_error(flat_jpeg(false, 2), "two.jpg"),
+        "two.jpg: cannot decode JPEG pixels: 2 components; Pillow decodes 1 (grey), 3 (colour) or 4 (CMYK)");
+    EXPECT_EQ(decode_error(flat_jpeg(false, 1, 12), "deep.jpg"),
+              "deep.jpg: cannot decode JPEG pixels: libjpeg: Unsupported JPEG data precision 12");
+}
+
+TEST(DecodeJpeg, OversizedHuffmanTableIsLibjpegsError) {
+    // 16 counts of 32 = 512 codes (stb_image 2.27 wrote past its tables on this; libjpeg
+    // checks). The header reader does not look at DHT, so read_image_info still succeeds.
     Bytes dht = {0x00};
     dht.resize(17, 0x20);
     Bytes bad = jpeg_with(encoded_jpeg(blocks_image(16, 16)), jpeg_segment(0xC4, dht));
     EXPECT_EQ(info_of(bad).width, 16u);
+    EXPECT_EQ(decode_error(bad, "bad.jpg"),
+              "bad.jpg: cannot decode JPEG pixels: libjpeg: Bogus Huffman table definition");
+}
+
+TEST(DecodeJpeg, TruncationsAreErrorsNamingTheFile) {
+    const Bytes jpeg = encoded_jpeg(gradient_image(48, 40), 90);
+    const size_t start = scan_data_offset(jpeg);
+    // Cut anywhere, without an end-of-image marker: refused by the header check (which
+    // names what is missing: the end marker, the scan, a segment's bytes).
+    for (size_t cut : {size_t{3}, start / 2, start, start + 1, (start + jpeg.size()) / 2, jpeg.size() - 3,
+                       jpeg.size() - 1})
+        EXPECT_TRUE(contains(decode_error(Bytes(jpeg.begin(), jpeg.begin() + cut), "cut.jpg"),
+                             "cut.jpg: truncated image: JPEG "))
+            << cut;
+    // A progressive JPEG whose data ends inside a segment after its scan (the segment's bytes
+    // end in FF D9, so the header check passes): libjpeg reads every scan before the first
+    // row and runs out of data, where Pillow says "image file is truncated".
+    Bytes progressive = flat_jpeg(true, 3);
+    progressive.resize(progressive.size() - 2);
+    append(progressive, {0xFF, 0xFE, 0x10, 0x00, 'c', 'u', 't', 0xFF, 0xD9});
+    EXPECT_EQ(decode_error(progressive, "cut.jpg"),
+              "cut.jpg: truncated image: the JPEG data ends before its last row (libjpeg: Premature end of "
+              "input file)");
+    // Baseline data cut short and closed with FF D9: libjpeg warns ("premature end of data
+    // segment") and fills the rest; Pillow accepts that image, and so does decode_image.
+    Bytes closed(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>((start + jpeg.size()) / 2));
+    append(closed, {0xFF, 0xD9});
+    RgbImage padded = decode_image(closed, "closed.jpg");
+    EXPECT_EQ(padded.width, 48u);
+    EXPECT_EQ(padded.height, 40u);
+}
+
+TEST(DecodeJpeg, CorruptDataIsAnErrorWarningsAreNot) {
+    const Bytes jpeg = encoded_jpeg(gradient_image(48, 40), 90);
+    const RgbImage clean = decode_image(jpeg, "clean.jpg");
+    const size_t mid = (scan_data_offset(jpeg) + jpeg.size()) / 2;
+    Bytes soi = jpeg;
+    soi[mid] = 0xFF;
+    soi[mid + 1] = 0xD8;
+    EXPECT_EQ(decode_error(soi, "soi.jpg"),
+              "soi.jpg: cannot decode JPEG pixels: libjpeg: Invalid JPEG file structure: two SOI markers");
+    // Junk bytes before the end marker: a libjpeg warning, the same pixels.
+    Bytes junk(jpeg.begin(), jpeg.end() - 2);
+    append(junk, {0x12, 0x34, 0x56, 0xFF, 0xD9});
+    EXPECT_EQ(decode_image(junk, "junk.jpg").pixels, clean.pixels);
+    // Garbage without 0xFF in the entropy data: bad Huffman codes are warnings, the image
+    // comes out (different, complete).
+    Bytes garbage = jpeg;
+    std::mt19937 rng(3);
+    for (size_t i = mid; i < mid + 40; ++i) garbage[i] = static_cast<uint8_t>(rng() % 255);
+    RgbImage damaged = decode_image(garbage, "garbage.jpg");
+    EXPECT_EQ(damaged.pixels.size(), clean.pixels.size());
+    EXPECT_NE(damaged.pixels, clean.pixels);
+}
+
+TEST_F(ImageFiles, JpegErrorsNameTheFile) {
+    const Bytes jpeg = encoded_jpeg(gradient_image(48, 40), 90);
+    Bytes soi = jpeg;
+    soi[jpeg.size() / 2] = 0xFF;
+    soi[jpeg.size() / 2 + 1] = 0xD8;
+    const fs::path corrupt = write("corrupt.jpg", soi);
     try {
-        decode_image(bad, "bad.jpg");
+        decode_image(corrupt);
         FAIL();
     } catch (const Error& e) {
-        EXPECT_EQ(std::string(e.what()),
-                  "bad.jpg: corrupt JPEG: Huffman table in the DHT segment at offset 2 defines 512 codes, "
-                  "at most 256 are possible");
+        EXPECT_EQ(e.place().file, corrupt.string());
+        EXPECT_TRUE(contains(e.what(), corrupt.string() + ": cannot decode JPEG pixels: libjpeg: "))
+            << e.what();
     }
+    const fs::path zeros = write("zeros.jpg", Bytes(1000, 0));
+    try {
+        decode_image(zeros);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), zeros.string() + ": not an image (file starts with bytes 00 00"))
+            << e.what();
+    }
+}
+
+// ---- the pixel limit --------------------------------------------------------
+
+// A PNG whose header claims w x h (its image data is one empty zlib stream).
+Bytes png_claiming(uint32_t w, uint32_t h) {
+    Bytes b = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    Bytes ihdr;
+    put_be32(ihdr, w);
+    put_be32(ihdr, h);
+    append(ihdr, {8, 2, 0, 0, 0});
+    append(b, png_chunk("IHDR", ihdr));
+    append(b, png_chunk("IDAT", {0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}));
+    append(b, png_chunk("IEND", {}));
+    return b;
+}
+
+TEST(DecodeImage, PixelLimitIsPillowsAndComesFromTheHeader) {
+    EXPECT_EQ(kImageMaxDecodePixels, 178956970u);  // 2 * PIL.Image.MAX_IMAGE_PIXELS
+    // A JPEG whose frame header says 60000 x 60000: refused before any pixel buffer or
+    // libjpeg (10.8 GB would be needed; under AddressSanitizer such an allocation aborts).
+    Bytes jpeg = encoded_jpeg(blocks_image(16, 16));
+    size_t sof = 2;
+    while (sof + 1 < jpeg.size() && !(jpeg[sof] == 0xFF && jpeg[sof + 1] == 0xC0)) ++sof;
+    ASSERT_LT(sof + 9, jpeg.size());
+    jpeg[sof + 5] = 60000 >> 8;
+    jpeg[sof + 6] = 60000 & 0xFF;
+    jpeg[sof + 7] = 60000 >> 8;
+    jpeg[sof + 8] = 60000 & 0xFF;
+    EXPECT_EQ(decode_error(jpeg, "huge.jpg"),
+              "huge.jpg: image is 60000x60000 (3,600,000,000 pixels), more than the 178,956,970 pixels "
+              "decoding accepts (Pillow's limit)");
+    EXPECT_EQ(decode_error(png_claiming(20000, 20000), "huge.png"),
+              "huge.png: image is 20000x20000 (400,000,000 pixels), more than the 178,956,970 pixels "
+              "decoding accepts (Pillow's limit)");
+    // 3 pixels over the limit; a GIF screen of 65535 x 65535.
+    EXPECT_TRUE(
+        contains(decode_error(png_claiming(29861, 5993), "over.png"), "29861x5993 (178,956,973 pixels)"));
+    Bytes gif = tiny_gif();
+    gif[6] = gif[7] = gif[8] = gif[9] = 0xFF;
+    EXPECT_TRUE(contains(decode_error(gif, "huge.gif"), "65535x65535 (4,294,836,225 pixels), more than"));
 }
 
 // ---- robustness -----------------------------------------------------------
@@ -782,6 +1005,9 @@ std::vector<Bytes> valid_samples() {
     append(webp_chunks, riff_chunk("EXIF", exif_block(false, 8, 0, false)));
     return {exif_jpeg,
             synthetic_jpeg(0xC2, 30, 20),
+            flat_jpeg(true, 3),
+            flat_jpeg(false, 4),
+            encoded_jpeg(gradient_image(20, 12), 100),
             png_with(encoded_png(gradient_image(6, 4)), png_chunk("eXIf", exif_block(false, 3, 0, false))),
             make_bmp(gradient_image(5, 3), true),
             tiny_gif(),

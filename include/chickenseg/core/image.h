@@ -51,10 +51,23 @@ struct RgbImage {
     std::vector<uint8_t> pixels;  // row-major RGB, 3 bytes per pixel
 };
 
-// Decodes JPEG (baseline and progressive), PNG, BMP and GIF (first frame) with
-// stb_image, drops any alpha channel, and applies the EXIF orientation, so the
-// result has the ImageInfo width/height. WebP and TIFF headers are read by
-// read_image_info but their pixels are not decoded. Throws Error naming the file.
+// The most pixels (stored width * stored height) decode_image accepts, for every
+// format: Pillow's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS
+// (2 * 89478485). Checked from the header, before any pixel buffer is allocated.
+inline constexpr uint64_t kImageMaxDecodePixels = 2 * uint64_t{89478485};
+
+// Decodes to RGB what PIL's ImageOps.exif_transpose(Image.open(p)).convert("RGB")
+// gives (python/chickenseg_model/images.py::load_rgb), and applies the EXIF
+// orientation, so the result has the ImageInfo width/height.
+// - JPEG (baseline, progressive, any subsampling; grey, YCbCr, RGB, CMYK, YCCK):
+//   libjpeg-turbo with Pillow's settings (JDCT_ISLOW, fancy upsampling), grey
+//   replicated to RGB, CMYK inverted and converted with Pillow's formula. libjpeg
+//   warnings are accepted as Pillow accepts them; data that ends before the last
+//   row is an Error ("truncated image: ...", Pillow: "image file is truncated").
+// - PNG (any bit depth, alpha dropped), BMP, GIF (first frame): stb_image.
+// - WebP and TIFF: read_image_info reads their headers, their pixels are refused.
+// Throws Error naming the file, also when the image has more than
+// kImageMaxDecodePixels pixels.
 RgbImage decode_image(const std::filesystem::path& path);
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_for_errors);
 
