@@ -43,6 +43,20 @@ else()
       separate_arguments(_chickenseg_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
       add_compile_options(${_chickenseg_torch_flags})
     endif()
+    # CUDA's runtime headers, for device memory statistics (c10/cuda). A CUDA build of torch
+    # brings them in its nvidia-* wheels; a CUDA toolkit has them too. Without them the plugin
+    # reports device memory as unknown.
+    get_filename_component(_chickenseg_site "${CHICKENSEG_TORCH_LIB_DIR}/../.." ABSOLUTE)
+    file(GLOB _chickenseg_cuda_hints "${_chickenseg_site}/nvidia/*/include" "${_chickenseg_site}/nvidia/cuda_runtime/include")
+    # crt/host_config.h: cuda_runtime.h needs it, and the runtime wheel alone lacks it.
+    find_path(CHICKENSEG_TORCH_CUDA_INCLUDE_DIR NAMES cuda_runtime_api.h crt/host_config.h
+              HINTS /usr/local/cuda/include ${_chickenseg_cuda_hints} NO_DEFAULT_PATH)
+    if(CHICKENSEG_TORCH_CUDA_INCLUDE_DIR AND NOT EXISTS "${CHICKENSEG_TORCH_CUDA_INCLUDE_DIR}/crt/host_config.h")
+      set(CHICKENSEG_TORCH_CUDA_INCLUDE_DIR "" CACHE PATH "" FORCE)
+    endif()
+    if(NOT EXISTS "${CHICKENSEG_TORCH_LIB_DIR}/libc10_cuda.so")
+      set(CHICKENSEG_TORCH_CUDA_INCLUDE_DIR "" CACHE PATH "" FORCE)  # a CPU-only torch
+    endif()
     message(STATUS "chickenseg: LibTorch ${Torch_VERSION} from ${CHICKENSEG_TORCH_LIB_DIR}"
                    " (TORCH_CXX_FLAGS: '${TORCH_CXX_FLAGS}')")
   elseif(_chickenseg_with_torch STREQUAL "ON")

@@ -1,10 +1,11 @@
-// run-package: the smallest real program on the runtime. It verifies a model package (every
-// file's SHA-256), loads its AOTInductor encoder and decoder through LibTorch, runs them on
-// the given pixels and one prompt, writes every output as safetensors and prints timings.
+// run-package: the smallest real program on the runtime's engine. It verifies a model package
+// (every file's SHA-256), loads its graphs through the backend plugin (LibTorch), runs them on
+// the given pixels and one prompt, writes every raw output as safetensors and prints timings.
 // It proves the export -> C++ load path; the test suite checks its outputs against PyTorch.
 //
 //   run-package PACKAGE (--pixels in.safetensors | --image photo.jpg) --out out.safetensors
-//               [--prompt-index 0] [--device cpu|cuda|cuda:N] [--repeat N]
+//               [--prompt-index 0] [--backend auto|torchscript|aoti] [--device cpu|cuda|cuda:N]
+//               [--repeat N]
 //
 // in.safetensors holds "pixel_values", F32 (1, 3, S, S), already normalised as the manifest's
 // "input" says; --image decodes an image (EXIF orientation applied) and preprocesses it here
@@ -20,7 +21,7 @@
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/text_format.h"
-#include "chickenseg/runtime/aoti_engine.h"
+#include "chickenseg/runtime/engine.h"
 #include "chickenseg/runtime/model_package.h"
 #include "chickenseg/runtime/preprocess.h"
 #include "chickenseg/runtime/safetensors.h"
@@ -36,7 +37,8 @@ struct Options {
     std::string image;
     std::string out;
     size_t prompt_index = 0;
-    std::string device;  // AotiEngineParams::device's default: the package's device
+    std::string backend = engine_default_params().backend;
+    std::string device;  // EngineParams::device's default: the package's device
     int repeat = 1;
 };
 
@@ -58,11 +60,20 @@ int run(const Options& opt) {
     double verify_ms = ms_since(start);
 
     start = Clock::now();
-    AotiEngine engine(package, AotiEngineParams{opt.device});
+    EngineParams params = engine_default_params();
+    params.backend = opt.backend;
+    params.device = opt.device;
+    params.verify = false;  // just done, and timed apart
+    Engine engine(opt.package, params);
     double load_ms = ms_since(start);
+    if (opt.prompt_index >= package.prompts.size())
+        throw Error("prompt index " + std::to_string(opt.prompt_index) + ": the package has " +
+                        std::to_string(package.prompts.size()) + " prompts (0 to " +
+                        std::to_string(package.prompts.size() - 1) + ")",
+                    package.manifest_path().string(), 0, "prompts");
 
     // The input: given pixels, or an image preprocessed here.
-    HostTensor pixels;
+    EngineInput input;
     std::string input_file = opt.pixels;
     std::string image_line;
     if (!opt.image.empty()) {
@@ -71,40 +82,42 @@ int run(const Options& opt) {
         RgbImage decoded = decode_image(opt.image);
         double decode_ms = ms_since(start);
         start = Clock::now();
-        pixels = image_to_pixel_values(decoded, package);
+        input = prepare_engine_input(decoded, package);
         image_line = opt.image + " " + std::to_string(decoded.width) + "x" + std::to_string(decoded.height) +
                      ": decoded in " + format_fixed(decode_ms, 1) + " ms, resized to " +
                      std::to_string(package.input.size) + " px and normalised in " +
                      format_fixed(ms_since(start), 1) + " ms";
     } else {
-        pixels = read_safetensors(opt.pixels).require(package.vision_encoder.inputs.at(0), opt.pixels);
+        input.pixels = read_safetensors(opt.pixels).require(package.vision_encoder.inputs.at(0), opt.pixels);
+        input.width = input.height = static_cast<uint32_t>(package.input.size);
     }
 
     // The first run pays one-time costs (memory pools, thread start-up); with --repeat the
     // median of the runs after it is printed too.
     std::vector<double> encoder_ms, decoder_ms;
-    EncodedImage encoded;
-    DecoderOutputs outputs;
+    EncodedBatch encoded;
+    RawOutputs outputs;
     for (int i = 0; i < std::max(opt.repeat, 1); ++i) {
         start = Clock::now();
         try {
-            encoded = engine.encode(pixels);
+            encoded = engine.encode({&input, 1});
         } catch (const Error& e) {
             throw Error(e.message(), input_file, 0, e.place().field);
         }
         encoder_ms.push_back(ms_since(start));
         start = Clock::now();
-        outputs = engine.decode(encoded, opt.prompt_index);
+        outputs = engine.raw(encoded, opt.prompt_index);
         decoder_ms.push_back(ms_since(start));
     }
 
     SafetensorsFile out;
     out.tensors = named_outputs(outputs);
-    for (auto& f : encoded.to_host()) out.tensors.push_back(std::move(f));
-    if (!opt.image.empty()) out.tensors.push_back({package.vision_encoder.inputs.at(0), pixels});
+    for (auto& f : encoded.features_to_host()) out.tensors.push_back(std::move(f));
+    if (!opt.image.empty()) out.tensors.push_back({package.vision_encoder.inputs.at(0), input.pixels});
     out.metadata = {{"package", package.folder.string()},
-                    {"prompt", engine.prompts().at(opt.prompt_index).prompt},
+                    {"prompt", package.prompts.at(opt.prompt_index)},
                     {"prompt_index", std::to_string(opt.prompt_index)},
+                    {"backend", engine.backend()},
                     {"device", engine.device()}};
     write_safetensors(opt.out, out);
 
@@ -117,20 +130,20 @@ int run(const Options& opt) {
     auto ms = [](double v) { return format_fixed(v, 1) + " ms"; };
     std::cout << "package  " << package.folder.string() << " (" << package.model_source << ", "
               << package.dtype << ", exported with torch " << package.torch_version << ")\n"
-              << "device   " << engine.device() << "\n"
+              << "backend  " << engine.backend() << " on " << engine.description() << "\n"
               << (image_line.empty() ? "" : "image    " + image_line + "\n") << "verify   "
               << package.files.size() << " files (SHA-256) in " << ms(verify_ms) << "\n"
-              << "load     " << kPackageVisionEncoderAoti << " + " << kPackageDecoderAoti << " in "
+              << "load     " << engine.backend() << " artefacts (vision encoder, decoder, mask decoder) in "
               << ms(load_ms) << "\n"
               << "encoder  " << ms(encoder_ms.front());
     if (encoder_ms.size() > 1)
         std::cout << " first run, " << ms(median({encoder_ms.begin() + 1, encoder_ms.end()})) << " median of "
                   << encoder_ms.size() - 1 << " after it";
-    std::cout << "\ndecoder  " << ms(decoder_ms.front());
+    std::cout << "\ndecoders " << ms(decoder_ms.front());
     if (decoder_ms.size() > 1)
         std::cout << " first run, " << ms(median({decoder_ms.begin() + 1, decoder_ms.end()})) << " median of "
                   << decoder_ms.size() - 1 << " after it";
-    std::cout << "\nprompt   " << opt.prompt_index << " \"" << engine.prompts().at(opt.prompt_index).prompt
+    std::cout << "\nprompt   " << opt.prompt_index << " \"" << package.prompts.at(opt.prompt_index)
               << "\": presence " << format_fixed(presence, 4) << ", " << above << " of " << logits.size()
               << " queries score >= " << format_fixed(package.score_threshold, 2) << "\n"
               << "wrote    " << opt.out << "\n";
@@ -142,10 +155,10 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
     Options opt;
     CLI::App app{
-        "Verify a model package, run its AOTInductor vision encoder + decoder (LibTorch) on "
-        "pixels, write the outputs as safetensors",
+        "Verify a model package, run its vision encoder, decoder and mask decoder (LibTorch, through the "
+        "backend plugin) on pixels, write the raw outputs as safetensors",
         "run-package"};
-    app.add_option("package", opt.package, "Model package folder (chickenseg model export --format aoti)")
+    app.add_option("package", opt.package, "Model package folder (chickenseg model export)")
         ->required();
     CLI::Option_group* input = app.add_option_group("input", "What to run on (one of them)");
     input->add_option(
@@ -159,10 +172,13 @@ int main(int argc, char** argv) {
         ->required();
     app.add_option("--prompt-index", opt.prompt_index, "Which of the package's prompts (manifest order)")
         ->capture_default_str();
+    app.add_option("--backend", opt.backend, "auto, torchscript or aoti (which of the package's artefacts run)")
+        ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
+        ->capture_default_str();
     app.add_option("--device", opt.device,
                    "cpu, cuda or cuda:N (default: the device the package was compiled for)");
     app.add_option("--repeat", opt.repeat,
-                   "Runs of encoder + decoder; the median after the first is printed too")
+                   "Runs of encoder + decoders; the median after the first is printed too")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     try {

@@ -55,9 +55,16 @@ def build_parser():
                               "(see docs/model.md)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--prompt", action="append", help="concept prompt (repeatable; default chicken)")
-    p.add_argument("--format", action="append", choices=["onnx", "aoti"],
-                   help="artefact format (repeatable; default onnx). aoti is experimental: on CUDA "
-                        "(torch 2.11) loading the full-size vision encoder package crashed; see docs/model.md")
+    p.add_argument("--format", action="append", choices=["torchscript", "aoti", "onnx"],
+                   help="artefact format (repeatable; default torchscript, which chickenseg predict runs). "
+                        "aoti: compiled by AOTInductor, tied to this torch version, experimental at full size on "
+                        "CUDA (docs/model.md); onnx: for ONNX Runtime / TensorRT")
+    p.add_argument("--max-batch", type=int, default=8, help="largest batch the graphs accept (default 8)")
+    p.add_argument("--score-threshold", type=float, default=0.5,
+                   help="manifest thresholds.score: a query is kept when its score reaches this (default 0.5)")
+    p.add_argument("--presence-threshold", type=float, default=0.5,
+                   help="manifest thresholds.presence: below it an image is 'no chicken' and the mask head "
+                        "does not run (default 0.5; 0 turns gating off)")
     p.add_argument("--dataset-version", help="dataset version id the model was trained from")
     p.add_argument("--train-config", help="training config file the model was trained from")
 
@@ -65,6 +72,15 @@ def build_parser():
     p.add_argument("package", type=Path)
     _model_args(p, required=False)
     p.add_argument("--samples", type=int, default=2)
+
+    p = sub.add_parser("bench-baseline", help="time Hugging Face Sam3Model eager end to end on images "
+                                              "(what `chickenseg bench --baseline` compares with)")
+    _model_args(p, dtype_help="auto (default: bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16")
+    p.set_defaults(dtype="auto")
+    p.add_argument("--images", type=Path, nargs="+", required=True, help="image files, timed in turn")
+    p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--prompt", default="chicken")
 
     p = sub.add_parser("train", prog="chickenseg train", help="fine-tune SAM 3 (config YAML + key=value overrides; docs/train.md)")
     p.add_argument("-c", "--config", type=Path, help="training config YAML (configs/train_default.yaml)")
@@ -123,12 +139,27 @@ def run(args) -> dict:
         # Loaded in fp32: the text embeddings are computed in fp32, then the vision encoder and
         # the decoder are converted to --dtype (softmax and RoPE kept in fp32; docs/model.md).
         dtype = parse_dtype(args.dtype)
-        check_export_request(args.format or ["onnx"], dtype)   # before the (slow) model load
+        formats = list(dict.fromkeys(args.format or ["torchscript"]))
+        check_export_request(formats, dtype, args.max_batch,   # before the (slow) model load
+                             {"score": args.score_threshold, "presence": args.presence_threshold})
         loaded = load_model(args.model, args.device, "fp32")
-        manifest = export_package(loaded, args.out, args.prompt or ["chicken"], args.format or ["onnx"],
-                                  args.dataset_version, args.train_config, dtype=dtype)
+        manifest = export_package(loaded, args.out, args.prompt or ["chicken"], formats,
+                                  args.dataset_version, args.train_config, score_threshold=args.score_threshold,
+                                  presence_threshold=args.presence_threshold, dtype=dtype,
+                                  max_batch=args.max_batch)
         return {"package": str(args.out), "dtype": manifest["dtype"], "files": manifest["files"],
                 "export_timings": manifest["export_timings"]}
+    if args.command == "bench-baseline":
+        from chickenseg_model.bench import time_reference
+        from chickenseg_model.loading import pick_device
+
+        dtype = args.dtype
+        if dtype == "auto":
+            dtype = "bf16" if pick_device(args.device).type == "cuda" else "fp32"
+        if args.iters < 1 or args.warmup < 0:
+            raise ModelError("bench-baseline: --iters must be >= 1 and --warmup >= 0")
+        loaded = load_model(args.model, args.device, dtype)
+        return time_reference(loaded, args.images, args.iters, args.warmup, args.prompt)
     if args.command == "verify":
         from chickenseg_model.package import check_package
         from chickenseg_model.verify import verify_package

@@ -1,6 +1,6 @@
 """The model package directory (DESIGN.md "Model package"): manifest.json + artefacts.
 
-manifest.json (schema chickenseg.package/1) records the prompts, input size, mean/std,
+manifest.json (schema chickenseg.package/2) records the prompts, input size, mean/std,
 thresholds, torch version and device the artefacts were made for, the model source, the
 dataset version / config the model was trained from, and the SHA-256 of every file, which
 `check_package` verifies before anything is loaded: a changed byte is refused.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chickenseg_model.errors import ModelError
 
-SCHEMA = "chickenseg.package/1"
+SCHEMA = "chickenseg.package/2"
 MANIFEST = "manifest.json"
 
 
@@ -32,7 +32,9 @@ def read_manifest(folder: Path) -> dict:
     except json.JSONDecodeError as e:
         raise ModelError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
     if manifest.get("schema") != SCHEMA:
-        raise ModelError(f"{path}: schema: expected {SCHEMA!r}, found {manifest.get('schema')!r}")
+        hint = (": exported by an earlier chickenseg; re-export it with `chickenseg model export`"
+                if manifest.get("schema") == "chickenseg.package/1" else "")
+        raise ModelError(f"{path}: schema: expected {SCHEMA!r}, found {manifest.get('schema')!r}{hint}")
     return manifest
 
 

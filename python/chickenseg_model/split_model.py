@@ -20,7 +20,11 @@ from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from transformers.models.sam3.modeling_sam3 import (Sam3ViTLayer, Sam3ViTRotaryEmbedding, box_cxcywh_to_xyxy,
                                                     inverse_sigmoid)
 
+# What the three graphs compute together (the unsplit Sam3Model's outputs, which verify compares).
 OUTPUT_NAMES = ["pred_logits", "pred_boxes", "presence_logits", "pred_masks"]
+# The prompt decoder's outputs: the scores and boxes, then what the mask decoder continues from.
+DECODER_OUTPUT_NAMES = ["pred_logits", "pred_boxes", "presence_logits", "queries", "encoder_hidden"]
+MASK_DECODER_OUTPUT_NAMES = ["pred_masks"]
 
 # What a reduced-precision export keeps in fp32 (recorded in the manifest's "precision").
 # attention_softmax and rope are forced by reduced_precision_guards; layer_norm is not ours:
@@ -155,11 +159,16 @@ class VisionEncoder(torch.nn.Module):
 
 
 class PromptDecoder(torch.nn.Module):
-    """(f0..f{L-1}, pos_last, text_features (B,T,D), text_mask (B,T)) -> logits, boxes (xyxy in
-    [0,1]), presence logit, mask logits.
+    """The prompt-conditioned detector up to presence: (fpn_last, pos_last, text_features (B,T,D),
+    text_mask (B,T)) -> query logits, boxes (xyxy in [0,1]), presence logit, and the two tensors
+    the mask decoder continues from (the last decoder layer's queries and the DETR encoder's
+    output). The mask head is a separate graph (MaskDecoder) so that the runtime can skip it
+    on an image without the concept (presence gating) or without a kept query.
 
     The features are in the model's dtype (the vision encoder's outputs); the text features
-    (text_embeddings.safetensors) and the four outputs are float32 whatever the model's dtype."""
+    (text_embeddings.safetensors) and the three score/box outputs are float32 whatever the
+    model's dtype; queries and encoder_hidden stay in the model's dtype (they only pass to the
+    mask decoder)."""
 
     def __init__(self, model):
         super().__init__()
@@ -170,14 +179,12 @@ class PromptDecoder(torch.nn.Module):
     def dtype(self) -> torch.dtype:
         return model_dtype(self)
 
-    def forward(self, *inputs):
+    def forward(self, feat_last, pos_last, text_features, text_mask):
         m = self.model
-        feats = list(inputs[: self.levels])
-        pos_last, text_features, text_mask = inputs[self.levels:]
         if self.dtype != torch.float32:
             text_features = text_features.to(self.dtype)
         mask = text_mask.bool()
-        height, width = feats[-1].shape[-2:]
+        height, width = feat_last.shape[-2:]
         decoder = m.detr_decoder
 
         def static_coords(h, w, dtype, device):
@@ -188,7 +195,7 @@ class PromptDecoder(torch.nn.Module):
         original = decoder._get_coords
         decoder._get_coords = static_coords
         try:
-            enc = m.detr_encoder(vision_features=[feats[-1]], text_features=text_features,
+            enc = m.detr_encoder(vision_features=[feat_last], text_features=text_features,
                                  vision_pos_embeds=[pos_last], text_mask=mask)
             dec = decoder(vision_features=enc.last_hidden_state, text_features=enc.text_features,
                           vision_pos_encoding=enc.pos_embeds_flattened, text_mask=mask,
@@ -200,13 +207,55 @@ class PromptDecoder(torch.nn.Module):
         boxes = box_cxcywh_to_xyxy((inverse_sigmoid(dec.reference_boxes[-1:]) + offsets).sigmoid())[-1]
         logits = m.dot_product_scoring(decoder_hidden_states=hidden, text_features=enc.text_features,
                                        text_mask=mask).squeeze(-1)[-1]
-        masks = m.mask_decoder(decoder_queries=hidden[-1], backbone_features=feats,
-                               encoder_hidden_states=enc.last_hidden_state,
-                               prompt_features=text_features, prompt_mask=mask)
-        outputs = (logits, boxes, dec.presence_logits[-1], masks.pred_masks)
+        scored = (logits, boxes, dec.presence_logits[-1])
         if self.dtype != torch.float32:
-            outputs = tuple(o.float() for o in outputs)
-        return outputs
+            scored = tuple(o.float() for o in scored)
+        return scored + (hidden[-1], enc.last_hidden_state)
 
     def input_names(self):
-        return [f"fpn_{i}" for i in range(self.levels)] + ["fpn_pos_last", "text_features", "text_mask"]
+        return [f"fpn_{self.levels - 1}", "fpn_pos_last", "text_features", "text_mask"]
+
+
+class MaskDecoder(torch.nn.Module):
+    """(f0..f{L-1}, encoder_hidden, queries, text_features, text_mask) -> mask logits (B,Q,H,W),
+    float32 whatever the model's dtype: SAM 3's mask head (pixel decoder over the FPN features
+    and the DETR encoder's output, the prompt cross-attention, one mask per query)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.levels = num_feature_levels(model)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return model_dtype(self)
+
+    def forward(self, *inputs):
+        feats = list(inputs[: self.levels])
+        encoder_hidden, queries, text_features, text_mask = inputs[self.levels:]
+        if self.dtype != torch.float32:
+            text_features = text_features.to(self.dtype)
+        masks = self.model.mask_decoder(decoder_queries=queries, backbone_features=feats,
+                                        encoder_hidden_states=encoder_hidden, prompt_features=text_features,
+                                        prompt_mask=text_mask.bool())
+        return masks.pred_masks.float()
+
+    def input_names(self):
+        return [f"fpn_{i}" for i in range(self.levels)] + ["encoder_hidden", "queries", "text_features",
+                                                            "text_mask"]
+
+
+def run_split(vision, decoder, mask_decoder, pixels, text_features, text_mask) -> tuple:
+    """The three graphs chained as the runtime chains them (every query's mask computed):
+    pixels -> (pred_logits, pred_boxes, presence_logits, pred_masks), the unsplit model's
+    outputs. `vision`, `decoder` and `mask_decoder` are callables with the modules'
+    signatures: the modules themselves or loaded artefacts."""
+    n = pixels.shape[0]
+    text_features = text_features.expand(n, -1, -1)
+    text_mask = text_mask.expand(n, -1)
+    feats = list(vision(pixels))
+    levels = len(feats) - 1
+    logits, boxes, presence, queries, encoder_hidden = decoder(feats[levels - 1], feats[levels], text_features,
+                                                               text_mask)
+    masks = mask_decoder(*feats[:levels], encoder_hidden, queries, text_features, text_mask)
+    return logits, boxes, presence, masks

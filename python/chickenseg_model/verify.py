@@ -1,6 +1,8 @@
-"""Verify a model package: every file's SHA-256, then each exported artefact (ONNX through
-onnxruntime, AOTInductor through torch._inductor.aoti_load_package) run on the same inputs
-as the PyTorch model (the unsplit Sam3Model forward), reporting the largest differences.
+"""Verify a model package: every file's SHA-256, then each exported format (TorchScript
+through torch.jit.load, AOTInductor through torch._inductor.aoti_load_package, ONNX through
+onnxruntime), its three graphs chained as the runtime chains them (split_model.run_split), on
+the same inputs as the PyTorch model (the unsplit Sam3Model forward), reporting the largest
+differences.
 
 Run it in a fresh process (the CLI does): an AOTInductor package loaded in the process that
 compiled it crashed in an earlier probe.
@@ -13,9 +15,9 @@ from safetensors.torch import load_file
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from chickenseg_model.errors import ModelError
-from chickenseg_model.export import TEXT_EMBEDDINGS
+from chickenseg_model.export import EXTENSIONS, GRAPHS, TEXT_EMBEDDINGS
 from chickenseg_model.package import check_package
-from chickenseg_model.split_model import OUTPUT_NAMES
+from chickenseg_model.split_model import OUTPUT_NAMES, run_split
 
 # Tolerances against the fp32 PyTorch model (the unsplit Sam3Model, loaded in fp32 by verify's
 # default --dtype); docs/model.md "Reduced precision" has the measurements behind them.
@@ -115,26 +117,43 @@ def onnx_feed(session, values: list) -> dict:
     return feed
 
 
-def onnx_runner(folder: Path):
-    vision = onnx_session(folder / "vision_encoder.onnx")
-    decoder = onnx_session(folder / "decoder.onnx")
+def onnx_graph(path: Path):
+    session = onnx_session(path)
 
-    def run(pixels: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> dict:
-        feats = vision.run(None, onnx_feed(vision, [pixels.numpy()]))
-        outs = decoder.run(None, onnx_feed(decoder, feats + [features.numpy(), mask.numpy()]))
-        return {k: v.astype(np.float32) for k, v in zip(OUTPUT_NAMES, outs)}
+    def run(*values):
+        outs = session.run(None, onnx_feed(session, [v.cpu().numpy() for v in values]))
+        outs = [torch.from_numpy(o) for o in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
     return run
 
 
-def aoti_runner(folder: Path, device, io: dict):
-    vision = torch._inductor.aoti_load_package(str(folder / "vision_encoder.pt2"))
-    decoder = torch._inductor.aoti_load_package(str(folder / "decoder.pt2"))
+def torch_graph(load, path: Path):
+    module = load(str(path))
+
+    def run(*values):
+        with torch.no_grad():
+            return module(*values)
+
+    return run
+
+
+def format_runner(folder: Path, fmt: str, device, io: dict):
+    """pixels, text features, text mask -> the four outputs as float32 numpy arrays, through
+    the format's three graphs."""
+    if fmt == "onnx":
+        graphs = [onnx_graph(folder / (g + EXTENSIONS[fmt])) for g in GRAPHS]
+    elif fmt == "aoti":
+        graphs = [torch_graph(torch._inductor.aoti_load_package, folder / (g + EXTENSIONS[fmt])) for g in GRAPHS]
+    else:
+        graphs = [torch_graph(lambda p: torch.jit.load(p, map_location=device), folder / (g + EXTENSIONS[fmt]))
+                  for g in GRAPHS]
 
     def run(pixels: torch.Tensor, features: torch.Tensor, mask: torch.Tensor) -> dict:
-        with torch.no_grad():
-            feats = vision(pixels.to(device, io["pixel_values"]))
-            outs = decoder(*feats, features.to(device, io["text_features"]), mask.to(device))
+        on_device = fmt != "onnx"
+        outs = run_split(*graphs, pixels.to(device if on_device else "cpu", io["pixel_values"]),
+                         features.to(device if on_device else "cpu", io["text_features"]),
+                         mask.to(device if on_device else "cpu"))
         return {k: v.float().cpu().numpy() for k, v in zip(OUTPUT_NAMES, outs)}
 
     return run
@@ -165,8 +184,7 @@ def verify_package(folder: Path, loaded, samples: int = 2, seed: int = 0) -> dic
     size = manifest["input"]["size"]
     if size != loaded.image_size:
         raise ModelError(f"{folder}: package input size {size} but the reference model takes {loaded.image_size}")
-    runners = {fmt: onnx_runner(folder) if fmt == "onnx" else aoti_runner(folder, device, io)
-               for fmt in manifest["formats"]}
+    runners = {fmt: format_runner(folder, fmt, device, io) for fmt in manifest["formats"]}
     gen = torch.Generator().manual_seed(seed)
     results = []
     scale = {"pred_logits": 0.0, "presence_logits": 0.0, "mask_logits": 0.0}

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cstdio>
 
 namespace chickenseg {
@@ -44,15 +45,25 @@ void Progress::finish() {
 
 void Progress::draw(bool final) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    // Items per second and the time left at that rate, once there is a rate to speak of.
+    char rate[64] = "";
+    if (done_ > 0 && secs > 0) {
+        double per_second = static_cast<double>(done_) / secs;
+        if (final || done_ >= total_)
+            std::snprintf(rate, sizeof rate, ", %.1f/s", per_second);
+        else
+            std::snprintf(rate, sizeof rate, ", %.1f/s, ETA %.0fs", per_second,
+                          static_cast<double>(total_ - done_) / per_second);
+    }
     if (tty_) {
         int width = 30;
-        int filled = total_ ? static_cast<int>(width * done_ / total_) : width;
+        int filled = total_ ? static_cast<int>(width * std::min(done_, total_) / total_) : width;
         std::string bar(static_cast<size_t>(filled), '#');
         bar.resize(static_cast<size_t>(width), '.');
-        std::fprintf(stderr, "\r%s [%s] %zu/%zu %.1fs%s", label_.c_str(), bar.c_str(), done_, total_, secs,
+        std::fprintf(stderr, "\r%s [%s] %zu/%zu %.1fs%s\033[K%s", label_.c_str(), bar.c_str(), done_, total_, secs, rate,
                      final ? "\n" : "");
     } else {
-        std::fprintf(stderr, "%s: %zu/%zu (%.1fs)\n", label_.c_str(), done_, total_, secs);
+        std::fprintf(stderr, "%s: %zu/%zu (%.1fs%s)\n", label_.c_str(), done_, total_, secs, rate);
     }
     std::fflush(stderr);
 }

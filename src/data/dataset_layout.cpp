@@ -50,11 +50,16 @@ DatasetFolder scan_dataset_folder(const fs::path& root, const std::string& label
         if (!s.empty()) skip_abs.push_back(fs::absolute(s).lexically_normal());
     fs::path root_abs = fs::absolute(root).lexically_normal();
 
-    auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+    // A folder that cannot be listed is an error, never skipped: its images would be lost
+    // without a word. The iterator fails while entering the folder it stands on, so that
+    // folder is the one named.
+    auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
     if (ec) throw Error("cannot list folder: " + ec.message(), root.string());
+    fs::path last = root;
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) throw Error("cannot list folder: " + ec.message(), it->path().string());
+        if (ec) throw Error("cannot list folder: " + ec.message(), last.string());
         const fs::path& p = it->path();
+        last = p;
         std::string name = p.filename().string();
         bool skipped = name.starts_with('.');
         if (!skipped && !skip_abs.empty()) {

@@ -18,7 +18,15 @@ constexpr Glyph kGlyphs[] = {
     {'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}}, {'3', {7, 1, 7, 1, 7}},
     {'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}}, {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}},
     {'8', {7, 5, 7, 5, 7}}, {'9', {7, 5, 7, 1, 7}}, {'.', {0, 0, 0, 0, 2}}, {':', {0, 2, 0, 2, 0}},
-    {'#', {5, 7, 5, 7, 5}},
+    {'#', {5, 7, 5, 7, 5}}, {' ', {0, 0, 0, 0, 0}}, {'-', {0, 0, 7, 0, 0}}, {'%', {5, 1, 2, 4, 5}},
+    {'(', {1, 2, 2, 2, 1}}, {')', {4, 2, 2, 2, 4}}, {'=', {0, 7, 0, 7, 0}}, {'_', {0, 0, 0, 0, 7}},
+    {'/', {1, 1, 2, 4, 4}}, {'A', {2, 5, 7, 5, 5}}, {'B', {6, 5, 6, 5, 6}}, {'C', {3, 4, 4, 4, 3}},
+    {'D', {6, 5, 5, 5, 6}}, {'E', {7, 4, 6, 4, 7}}, {'F', {7, 4, 6, 4, 4}}, {'G', {3, 4, 5, 5, 3}},
+    {'H', {5, 5, 7, 5, 5}}, {'I', {7, 2, 2, 2, 7}}, {'J', {1, 1, 1, 5, 2}}, {'K', {5, 5, 6, 5, 5}},
+    {'L', {4, 4, 4, 4, 7}}, {'M', {5, 7, 7, 5, 5}}, {'N', {6, 5, 5, 5, 5}}, {'O', {2, 5, 5, 5, 2}},
+    {'P', {6, 5, 6, 4, 4}}, {'Q', {2, 5, 5, 6, 3}}, {'R', {6, 5, 6, 5, 5}}, {'S', {3, 4, 2, 1, 6}},
+    {'T', {7, 2, 2, 2, 2}}, {'U', {5, 5, 5, 5, 7}}, {'V', {5, 5, 5, 5, 2}}, {'W', {5, 5, 7, 7, 5}},
+    {'X', {5, 5, 2, 5, 5}}, {'Y', {5, 5, 2, 2, 2}}, {'Z', {7, 1, 2, 4, 7}},
 };
 
 void set_pixel(RgbImage& img, uint32_t x, uint32_t y, const Rgb& c) {
@@ -59,7 +67,16 @@ std::vector<uint8_t> inner_outline(const std::vector<uint8_t>& mask, uint32_t w,
     return out;
 }
 
-void draw_label(RgbImage& img, long x0, long y0, const std::string& text, const Rgb& colour, uint32_t scale) {
+}  // namespace
+
+const uint8_t* label_glyph(char c) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    for (const Glyph& g : kGlyphs)
+        if (g.c == c) return g.rows;
+    return nullptr;
+}
+
+void draw_text(RgbImage& img, long x0, long y0, const std::string& text, const Rgb& colour, uint32_t scale) {
     std::string shown;
     for (char c : text)
         if (label_glyph(c)) shown += c;
@@ -90,12 +107,40 @@ void draw_label(RgbImage& img, long x0, long y0, const std::string& text, const 
     }
 }
 
-}  // namespace
 
-const uint8_t* label_glyph(char c) {
-    for (const Glyph& g : kGlyphs)
-        if (g.c == c) return g.rows;
-    return nullptr;
+void draw_box(RgbImage& img, const BoxXywh& box, const Rgb& colour, uint32_t thickness) {
+    if (img.width == 0 || img.height == 0 || !(box[2] >= 0) || !(box[3] >= 0)) return;
+    const long w = img.width, h = img.height, t = std::max<long>(1, thickness);
+    auto clamp = [](double v, long hi) { return static_cast<long>(std::clamp(std::floor(v), 0.0, static_cast<double>(hi))); };
+    const long x0 = clamp(box[0], w - 1), y0 = clamp(box[1], h - 1);
+    const long x1 = clamp(box[0] + box[2], w - 1), y1 = clamp(box[1] + box[3], h - 1);
+    for (long y = y0; y <= y1; ++y)
+        for (long x = x0; x <= x1; ++x)
+            if (x < x0 + t || x > x1 - t || y < y0 + t || y > y1 - t)
+                set_pixel(img, static_cast<uint32_t>(x), static_cast<uint32_t>(y), colour);
+}
+
+BoxXywh draw_mask(RgbImage& image, const Rle& mask, const Rgb& colour, double alpha, uint32_t outline_px) {
+    const uint32_t w = image.width, h = image.height;
+    std::vector<uint8_t> m = resample_mask(mask, w, h);
+    std::vector<uint8_t> edge = inner_outline(m, w, h, outline_px);
+    long min_x = w, min_y = h, max_x = -1, max_y = -1;
+    for (uint32_t y = 0; y < h; ++y)
+        for (uint32_t x = 0; x < w; ++x) {
+            size_t k = static_cast<size_t>(y) * w + x;
+            if (!m[k]) continue;
+            min_x = std::min<long>(min_x, x);
+            min_y = std::min<long>(min_y, y);
+            max_x = std::max<long>(max_x, x);
+            max_y = std::max<long>(max_y, y);
+            if (edge[k] && outline_px > 0)
+                set_pixel(image, x, y, colour);
+            else
+                blend_pixel(image, x, y, colour, alpha);
+        }
+    if (max_x < 0) return {0, 0, 0, 0};
+    return {static_cast<double>(min_x), static_cast<double>(min_y), static_cast<double>(max_x - min_x + 1),
+            static_cast<double>(max_y - min_y + 1)};
 }
 
 RgbImage downscale_to_width(const RgbImage& image, uint32_t max_width) {
@@ -144,27 +189,17 @@ void draw_overlay(RgbImage& image, std::span<const Rle> gt_masks, std::span<cons
         throw Error("draw_overlay: " + std::to_string(labels.size()) + " labels for " +
                     std::to_string(prediction_masks.size()) + " predictions");
     const uint32_t w = image.width, h = image.height;
+    (void)w;
     struct LabelAt {
         long x, y;
         const std::string* text;
     };
     std::vector<LabelAt> pending;
     for (size_t i = 0; i < prediction_masks.size(); ++i) {
-        std::vector<uint8_t> m = resample_mask(prediction_masks[i], w, h);
-        std::vector<uint8_t> edge = inner_outline(m, w, h, style.prediction_outline_px);
-        long min_x = w, min_y = h;
-        for (uint32_t y = 0; y < h; ++y)
-            for (uint32_t x = 0; x < w; ++x) {
-                size_t k = static_cast<size_t>(y) * w + x;
-                if (!m[k]) continue;
-                min_x = std::min<long>(min_x, x);
-                min_y = std::min<long>(min_y, y);
-                if (edge[k])
-                    set_pixel(image, x, y, style.prediction_colour);
-                else
-                    blend_pixel(image, x, y, style.prediction_colour, style.prediction_alpha);
-            }
-        if (!labels.empty() && min_x < static_cast<long>(w)) pending.push_back({min_x, min_y, &labels[i]});
+        BoxXywh drawn = draw_mask(image, prediction_masks[i], style.prediction_colour, style.prediction_alpha,
+                                  std::max<uint32_t>(1, style.prediction_outline_px));
+        if (!labels.empty() && drawn[2] > 0)
+            pending.push_back({static_cast<long>(drawn[0]), static_cast<long>(drawn[1]), &labels[i]});
     }
     for (const Rle& g : gt_masks) {
         std::vector<uint8_t> m = resample_mask(g, w, h);
@@ -174,7 +209,7 @@ void draw_overlay(RgbImage& image, std::span<const Rle> gt_masks, std::span<cons
                 if (edge[static_cast<size_t>(y) * w + x]) set_pixel(image, x, y, style.gt_colour);
     }
     // Labels last, so no outline covers a number.
-    for (const LabelAt& l : pending) draw_label(image, l.x, l.y, *l.text, style.prediction_colour, style.label_scale);
+    for (const LabelAt& l : pending) draw_text(image, l.x, l.y, *l.text, style.prediction_colour, style.label_scale);
 }
 
 }  // namespace chickenseg

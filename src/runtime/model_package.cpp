@@ -11,12 +11,15 @@
 namespace chickenseg {
 namespace {
 
-// The decoder's extra inputs after the encoder's outputs, and its outputs in call order: the
-// runtime reads the decoder's results by position, so a package that orders them otherwise
-// is refused (split_model.py's PromptDecoder and OUTPUT_NAMES).
-const std::vector<std::string> kDecoderTextInputs{"text_features", "text_mask"};
-const std::vector<std::string> kDecoderOutputs{"pred_logits", "pred_boxes", "presence_logits", "pred_masks"};
-const std::vector<std::string> kKnownFormats{"aoti", "onnx"};
+// The graphs' inputs and outputs in call order: the runtime passes and reads tensors by
+// position, so a package that orders them otherwise is refused (split_model.py's
+// PromptDecoder, MaskDecoder, DECODER_OUTPUT_NAMES).
+const std::vector<std::string> kTextInputs{"text_features", "text_mask"};
+const std::vector<std::string> kDecoderOutputs{"pred_logits", "pred_boxes", "presence_logits", "queries",
+                                               "encoder_hidden"};
+const std::vector<std::string> kMaskDecoderOutputs{"pred_masks"};
+const std::vector<std::string> kKnownFormats{kFormatTorchscript, kFormatAoti, kFormatOnnx};
+const std::vector<std::string> kGraphs{kGraphVisionEncoder, kGraphDecoder, kGraphMaskDecoder};
 const std::vector<std::string> kKnownDtypes{"float32", "bfloat16", "float16"};
 
 std::string list_string(const std::vector<std::string>& items) { return json(items).dump(); }
@@ -82,6 +85,13 @@ public:
         return out;
     }
 
+    void expect_names(const std::string& field, const std::vector<std::string>& found,
+                      const std::vector<std::string>& expected, const std::string& what) const {
+        if (found != expected)
+            fail(field, "expected " + (what.empty() ? "" : what + ", ") + list_string(expected) + ", found " +
+                            list_string(found));
+    }
+
     PackageGraph graph(const char* key) const {
         const json& g = object(root_, key, "");
         return {strings(g, "inputs", key), strings(g, "outputs", key)};
@@ -94,6 +104,16 @@ private:
     const json& root_;
     std::string file_;
 };
+
+// pixel_values -> fpn_0, ..., fpn_{L-1}, fpn_pos_last (L >= 1): the names the decoders'
+// inputs are checked against.
+void check_vision_encoder(const ManifestReader& r, const PackageGraph& g) {
+    r.expect_names("vision_encoder.inputs", g.inputs, {"pixel_values"}, "");
+    std::vector<std::string> expected;
+    for (size_t i = 0; i + 1 < std::max<size_t>(g.outputs.size(), 2); ++i) expected.push_back("fpn_" + std::to_string(i));
+    expected.push_back("fpn_pos_last");
+    r.expect_names("vision_encoder.outputs", g.outputs, expected, "the feature levels then the position encoding");
+}
 
 bool is_sha256_hex(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -115,6 +135,21 @@ bool ModelPackage::has_format(std::string_view format) const {
     return std::find(formats.begin(), formats.end(), format) != formats.end();
 }
 
+std::filesystem::path ModelPackage::artefact(std::string_view graph, std::string_view format) const {
+    return file(package_artefact_name(graph, format));
+}
+
+std::string package_artefact_name(std::string_view graph, std::string_view format) {
+    const char* extension = format == kFormatTorchscript ? ".ts"
+                            : format == kFormatAoti      ? ".pt2"
+                            : format == kFormatOnnx      ? ".onnx"
+                                                         : nullptr;
+    if (!extension)
+        throw Error("unknown artefact format \"" + std::string(format) + "\" (expected " +
+                    list_string(kKnownFormats) + ")");
+    return std::string(graph) + extension;
+}
+
 ModelPackage parse_model_package(const json& root, const std::filesystem::path& folder) {
     ModelPackage p;
     p.folder = folder;
@@ -123,6 +158,10 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
 
     // The schema first: a manifest of another version should say so, not fail on a field.
     std::string schema = r.string(root, "schema", "");
+    if (schema == "chickenseg.package/1")
+        r.fail("schema", std::string("found \"chickenseg.package/1\": exported by an earlier chickenseg (one decoder "
+                                     "graph, batch 1); re-export it with `chickenseg model export` (expected \"") +
+                             kModelPackageSchema + "\")");
     if (schema != kModelPackageSchema)
         r.fail("schema", std::string("expected \"") + kModelPackageSchema + "\", found \"" + schema + "\"");
 
@@ -145,31 +184,35 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
     const json& thresholds = r.object(root, "thresholds", "");
     p.score_threshold = r.number_in(thresholds, "score", "thresholds", 0.0, 1.0);
     p.mask_threshold = r.number_in(thresholds, "mask", "thresholds", 0.0, 1.0);
+    p.presence_threshold = r.number_in(thresholds, "presence", "thresholds", 0.0, 1.0);
 
     p.dtype = r.string(root, "dtype", "");
     if (std::find(kKnownDtypes.begin(), kKnownDtypes.end(), p.dtype) == kKnownDtypes.end())
         r.fail("dtype", "expected one of " + list_string(kKnownDtypes) + ", found \"" + p.dtype + "\"");
     p.device = r.string(root, "device", "");
-    long long batch = require_int(root, "batch", "", r.file());
-    if (batch != 1)
-        r.fail("batch",
-               "expected 1 (the artefacts are exported for one image), found " + std::to_string(batch));
-    p.batch = 1;
+    const json& batch = r.object(root, "batch", "");
+    long long max_batch = require_int(batch, "max", "batch", r.file());
+    if (max_batch < 1 || max_batch > 1024)
+        r.fail("batch.max", "expected the largest batch the graphs take, 1 to 1024, found " + std::to_string(max_batch));
+    p.max_batch = static_cast<int>(max_batch);
 
-    p.vision_encoder = r.graph("vision_encoder");
-    if (p.vision_encoder.inputs != std::vector<std::string>{"pixel_values"})
-        r.fail("vision_encoder.inputs",
-               "expected [\"pixel_values\"], found " + list_string(p.vision_encoder.inputs));
-    p.decoder = r.graph("decoder");
-    std::vector<std::string> decoder_inputs = p.vision_encoder.outputs;
-    decoder_inputs.insert(decoder_inputs.end(), kDecoderTextInputs.begin(), kDecoderTextInputs.end());
-    if (p.decoder.inputs != decoder_inputs)
-        r.fail("decoder.inputs", "expected the vision encoder's outputs then the text embedding, " +
-                                     list_string(decoder_inputs) + ", found " +
-                                     list_string(p.decoder.inputs));
-    if (p.decoder.outputs != kDecoderOutputs)
-        r.fail("decoder.outputs",
-               "expected " + list_string(kDecoderOutputs) + ", found " + list_string(p.decoder.outputs));
+    p.vision_encoder = r.graph(kGraphVisionEncoder);
+    check_vision_encoder(r, p.vision_encoder);
+    const std::vector<std::string>& features = p.vision_encoder.outputs;
+    const size_t levels = features.size() - 1;
+    p.decoder = r.graph(kGraphDecoder);
+    std::vector<std::string> decoder_inputs{features[levels - 1], features[levels]};
+    decoder_inputs.insert(decoder_inputs.end(), kTextInputs.begin(), kTextInputs.end());
+    r.expect_names("decoder.inputs", p.decoder.inputs, decoder_inputs,
+                   "the last feature level, its position encoding, then the text embedding");
+    r.expect_names("decoder.outputs", p.decoder.outputs, kDecoderOutputs, "");
+    p.mask_decoder = r.graph(kGraphMaskDecoder);
+    std::vector<std::string> mask_inputs(features.begin(), features.begin() + static_cast<long>(levels));
+    mask_inputs.insert(mask_inputs.end(), {"encoder_hidden", "queries"});
+    mask_inputs.insert(mask_inputs.end(), kTextInputs.begin(), kTextInputs.end());
+    r.expect_names("mask_decoder.inputs", p.mask_decoder.inputs, mask_inputs,
+                   "the feature levels, the decoder's encoder_hidden and queries, then the text embedding");
+    r.expect_names("mask_decoder.outputs", p.mask_decoder.outputs, kMaskDecoderOutputs, "");
 
     p.formats = r.strings(root, "formats", "");
     for (size_t i = 0; i < p.formats.size(); ++i)
@@ -196,6 +239,13 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
     if (!p.files.count(kPackageTextEmbeddings))
         r.fail("files", std::string("expected ") + kPackageTextEmbeddings +
                             " among the files (the prompts' text embeddings)");
+    for (const auto& format : p.formats)
+        for (const auto& graph : kGraphs) {
+            std::string name = package_artefact_name(graph, format);
+            if (!p.files.count(name))
+                r.fail("files", "format \"" + format + "\" is listed but its " + graph + " artefact " + name +
+                                    " is not among the files");
+        }
     return p;
 }
 

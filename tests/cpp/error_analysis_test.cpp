@@ -284,7 +284,9 @@ TEST(Overlay, DrawsFillOutlineGtAndLabel) {
     EXPECT_EQ(px(30, 10), (Rgb{0, 0, 0}));  // the label's box sits at the mask's top-left
     EXPECT_EQ(px(59, 39), (Rgb{100, 100, 100}));  // far from every mask and the label
     EXPECT_NE(label_glyph('7'), nullptr);
-    EXPECT_EQ(label_glyph('x'), nullptr);
+    EXPECT_EQ(label_glyph('x'), label_glyph('X'));  // lower case drawn as upper case
+    EXPECT_NE(label_glyph('x'), nullptr);
+    EXPECT_EQ(label_glyph('~'), nullptr);
     std::vector<std::string> wrong{"a", "b"};
     EXPECT_THROW(draw_overlay(img, gts, dets, wrong, style), Error);
 }

@@ -20,6 +20,7 @@ namespace chickenseg {
 namespace {
 
 const std::vector<std::string> kPrompts{"chicken", "hen"};
+const char* const kArtefacts[] = {"vision_encoder.ts", "decoder.ts", "mask_decoder.ts"};
 
 SafetensorsFile embeddings(const std::vector<std::string>& prompts, int64_t tokens = 4, int64_t dim = 3) {
     SafetensorsFile f;
@@ -40,11 +41,10 @@ struct Package {
     json manifest;
 
     explicit Package(const SafetensorsFile& text = embeddings(kPrompts)) {
-        write_file_atomic(dir / "vision_encoder.pt2", "encoder bytes");
-        write_file_atomic(dir / "decoder.pt2", "decoder bytes");
+        for (const char* name : kArtefacts) write_file_atomic(dir / name, std::string(name) + " bytes");
         write_safetensors(dir / "text_embeddings.safetensors", text);
         manifest = {
-            {"schema", "chickenseg.package/1"},
+            {"schema", "chickenseg.package/2"},
             {"model_source", "tiny:0"},
             {"tiny", true},
             {"prompts", kPrompts},
@@ -55,22 +55,25 @@ struct Package {
               {"mean", {0.5, 0.5, 0.5}},
               {"std", {0.5, 0.5, 0.5}},
               {"scale", 1.0 / 255.0}}},
-            {"thresholds", {{"score", 0.5}, {"mask", 0.5}}},
+            {"thresholds", {{"score", 0.5}, {"mask", 0.5}, {"presence", 0.4}}},
             {"score", "sigmoid(pred_logits) * sigmoid(presence_logits)"},
             {"dtype", "float32"},
             {"device", "cpu"},
-            {"batch", 1},
-            {"vision_encoder", {{"inputs", {"pixel_values"}}, {"outputs", {"fpn_0", "fpn_pos_last"}}}},
+            {"batch", {{"max", 8}}},
+            {"vision_encoder", {{"inputs", {"pixel_values"}}, {"outputs", {"fpn_0", "fpn_1", "fpn_pos_last"}}}},
             {"decoder",
-             {{"inputs", {"fpn_0", "fpn_pos_last", "text_features", "text_mask"}},
-              {"outputs", {"pred_logits", "pred_boxes", "presence_logits", "pred_masks"}}}},
-            {"formats", {"aoti"}},
+             {{"inputs", {"fpn_1", "fpn_pos_last", "text_features", "text_mask"}},
+              {"outputs", {"pred_logits", "pred_boxes", "presence_logits", "queries", "encoder_hidden"}}}},
+            {"mask_decoder",
+             {{"inputs", {"fpn_0", "fpn_1", "encoder_hidden", "queries", "text_features", "text_mask"}},
+              {"outputs", {"pred_masks"}}}},
+            {"formats", {"torchscript"}},
             {"versions", {{"torch", "2.14.1+cu130"}, {"transformers", "5.17.0"}}},
             {"dataset_version", nullptr},
             {"files", json::object()},
         };
-        for (const char* name : {"vision_encoder.pt2", "decoder.pt2", "text_embeddings.safetensors"})
-            manifest["files"][name] = sha256_file_hex(dir / name);
+        for (const char* name : kArtefacts) manifest["files"][name] = sha256_file_hex(dir / name);
+        manifest["files"]["text_embeddings.safetensors"] = sha256_file_hex(dir / "text_embeddings.safetensors");
     }
     void write() const { write_json_file(dir / "manifest.json", manifest); }
     std::string manifest_path() const { return dir / "manifest.json"; }
@@ -96,30 +99,39 @@ TEST(ModelPackage, OpensAValidPackage) {
     EXPECT_DOUBLE_EQ(m.input.mean[2], 0.5);
     EXPECT_DOUBLE_EQ(m.input.scale, 1.0 / 255.0);
     EXPECT_EQ(m.device, "cpu");
-    EXPECT_EQ(m.vision_encoder.outputs, (std::vector<std::string>{"fpn_0", "fpn_pos_last"}));
-    EXPECT_TRUE(m.has_format("aoti"));
+    EXPECT_EQ(m.vision_encoder.outputs, (std::vector<std::string>{"fpn_0", "fpn_1", "fpn_pos_last"}));
+    EXPECT_EQ(m.feature_levels(), 2u);
+    EXPECT_EQ(m.max_batch, 8);
+    EXPECT_DOUBLE_EQ(m.presence_threshold, 0.4);
+    EXPECT_EQ(m.mask_decoder.outputs, (std::vector<std::string>{"pred_masks"}));
+    EXPECT_TRUE(m.has_format("torchscript"));
     EXPECT_FALSE(m.has_format("onnx"));
-    EXPECT_EQ(m.files.size(), 3u);
-    EXPECT_EQ(m.file("decoder.pt2"), p.dir.path / "decoder.pt2");
+    EXPECT_EQ(m.files.size(), 4u);
+    EXPECT_EQ(m.artefact("decoder", "torchscript"), p.dir.path / "decoder.ts");
+    EXPECT_EQ(m.file("decoder.ts"), p.dir.path / "decoder.ts");
     EXPECT_THROW(m.file("decoder.onnx"), Error);
+    EXPECT_THROW(m.artefact("decoder", "aoti"), Error);
+    EXPECT_EQ(package_artefact_name("mask_decoder", "aoti"), "mask_decoder.pt2");
+    EXPECT_EQ(package_artefact_name("vision_encoder", "onnx"), "vision_encoder.onnx");
+    EXPECT_THROW(package_artefact_name("decoder", "tflite"), Error);
 }
 
 TEST(ModelPackage, ChangedByteIsRefusedNamingTheFile) {
     Package p;
-    std::string bytes = read_file(p.dir / "decoder.pt2");
+    std::string bytes = read_file(p.dir / "decoder.ts");
     bytes[3] ^= 0x01;
-    write_file_atomic(p.dir / "decoder.pt2", bytes);
+    write_file_atomic(p.dir / "decoder.ts", bytes);
     Error e = open_error(p);
-    EXPECT_EQ(e.place().file, p.dir / "decoder.pt2");
+    EXPECT_EQ(e.place().file, p.dir / "decoder.ts");
     EXPECT_NE(e.message().find("SHA-256 mismatch"), std::string::npos) << e.what();
     EXPECT_NE(e.message().find("re-export"), std::string::npos) << e.what();
 }
 
 TEST(ModelPackage, MissingFileIsRefusedNamingIt) {
     Package p;
-    std::filesystem::remove(p.dir / "vision_encoder.pt2");
+    std::filesystem::remove(p.dir / "vision_encoder.ts");
     Error e = open_error(p);
-    EXPECT_EQ(e.place().file, p.dir / "vision_encoder.pt2");
+    EXPECT_EQ(e.place().file, p.dir / "vision_encoder.ts");
     EXPECT_NE(e.message().find("listed in manifest.json but missing"), std::string::npos) << e.what();
 }
 
@@ -173,8 +185,10 @@ TEST_P(ModelPackageBadField, NamesManifestFieldAndExpectation) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ModelPackageBadField,
     ::testing::Values(
-        BadField{"schema", [](json& m) { m["schema"] = "chickenseg.package/2"; }, "schema",
-                 "expected \"chickenseg.package/1\", found \"chickenseg.package/2\""},
+        BadField{"schema", [](json& m) { m["schema"] = "chickenseg.package/3"; }, "schema",
+                 "expected \"chickenseg.package/2\", found \"chickenseg.package/3\""},
+        BadField{"schema_1", [](json& m) { m["schema"] = "chickenseg.package/1"; }, "schema",
+                 "exported by an earlier chickenseg (one decoder graph, batch 1); re-export it"},
         BadField{"no_schema", [](json& m) { m.erase("schema"); }, "schema", "missing required field"},
         BadField{"prompts_empty", [](json& m) { m["prompts"] = json::array(); }, "prompts",
                  "non-empty array of strings"},
@@ -199,32 +213,47 @@ INSTANTIATE_TEST_SUITE_P(
         BadField{"score", [](json& m) { m["thresholds"]["score"] = 1.5; }, "thresholds.score",
                  "expected a number in [0"},
         BadField{"dtype", [](json& m) { m["dtype"] = "int8"; }, "dtype", "expected one of"},
-        BadField{"batch", [](json& m) { m["batch"] = 2; }, "batch", "expected 1"},
+        BadField{"batch", [](json& m) { m["batch"] = 2; }, "batch", "expected an object"},
+        BadField{"batch_max", [](json& m) { m["batch"]["max"] = 0; }, "batch.max", "1 to 1024"},
+        BadField{"presence", [](json& m) { m["thresholds"].erase("presence"); }, "thresholds.presence",
+                 "missing required field"},
+        BadField{"encoder_outputs", [](json& m) { m["vision_encoder"]["outputs"] = {"fpn_0", "fpn_1"}; },
+                 "vision_encoder.outputs", "the feature levels then the position encoding"},
+        BadField{"mask_inputs",
+                 [](json& m) {
+                     m["mask_decoder"]["inputs"] = {"fpn_0", "fpn_1", "queries", "encoder_hidden", "text_features",
+                                                    "text_mask"};
+                 },
+                 "mask_decoder.inputs", "encoder_hidden and queries"},
+        BadField{"mask_missing", [](json& m) { m.erase("mask_decoder"); }, "mask_decoder", "missing required field"},
+        BadField{"artefact_missing", [](json& m) { m["files"].erase("mask_decoder.ts"); }, "files",
+                 "format \"torchscript\" is listed but its mask_decoder artefact mask_decoder.ts"},
         BadField{"encoder_inputs", [](json& m) { m["vision_encoder"]["inputs"] = {"image"}; },
                  "vision_encoder.inputs", "expected [\"pixel_values\"]"},
         BadField{"decoder_inputs",
                  [](json& m) {
-                     m["decoder"]["inputs"] = {"fpn_0", "text_features", "text_mask"};
+                     m["decoder"]["inputs"] = {"fpn_0", "fpn_pos_last", "text_features", "text_mask"};
                  },
-                 "decoder.inputs", "the vision encoder's outputs then the text embedding"},
+                 "decoder.inputs", "the last feature level, its position encoding, then the text embedding"},
         BadField{"decoder_outputs",
                  [](json& m) {
-                     m["decoder"]["outputs"] = {"pred_boxes", "pred_logits", "presence_logits", "pred_masks"};
+                     m["decoder"]["outputs"] = {"pred_boxes", "pred_logits", "presence_logits", "queries",
+                                                "encoder_hidden"};
                  },
                  "decoder.outputs", "expected [\"pred_logits\""},
         BadField{"format",
                  [](json& m) {
-                     m["formats"] = {"aoti", "tflite"};
+                     m["formats"] = {"torchscript", "tflite"};
                  },
                  "formats[1]", "expected one of"},
         BadField{"torch", [](json& m) { m["versions"].erase("torch"); }, "versions.torch",
                  "missing required field"},
         BadField{"files_empty", [](json& m) { m["files"] = json::object(); }, "files", "expected a map"},
-        BadField{"file_outside", [](json& m) { m["files"]["../other/decoder.pt2"] = std::string(64, 'a'); },
-                 "files[\"../other/decoder.pt2\"]", "inside the package folder"},
+        BadField{"file_outside", [](json& m) { m["files"]["../other/decoder.ts"] = std::string(64, 'a'); },
+                 "files[\"../other/decoder.ts\"]", "inside the package folder"},
         BadField{"file_absolute", [](json& m) { m["files"]["/etc/passwd"] = std::string(64, 'a'); },
                  "files[\"/etc/passwd\"]", "inside the package folder"},
-        BadField{"digest", [](json& m) { m["files"]["decoder.pt2"] = "ABC"; }, "files[\"decoder.pt2\"]",
+        BadField{"digest", [](json& m) { m["files"]["decoder.ts"] = "ABC"; }, "files[\"decoder.ts\"]",
                  "64 lower-case hex digits"},
         BadField{"no_embeddings", [](json& m) { m["files"].erase("text_embeddings.safetensors"); }, "files",
                  "text_embeddings.safetensors"}),

@@ -35,12 +35,13 @@ def cs():
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
-    """One export of the tiny model in both formats, shared by every suite that needs a model
+    """One export of the tiny model in every format, shared by every suite that needs a model
     package (AOTInductor compiles C++: the slow part of the model tests)."""
     out = tmp_path_factory.mktemp("pkg") / "package"
     r = subprocess.run([str(chickenseg_bin()), "model", "export", "--model", "tiny", "--device", "cpu",
                         "--out", str(out), "--prompt", "chicken", "--prompt", "hen",
-                        "--format", "aoti", "--format", "onnx"], capture_output=True, text=True)
+                        "--format", "torchscript", "--format", "aoti", "--format", "onnx"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 

@@ -123,15 +123,32 @@ def test_predict_rejects_size_mismatch(cs, tmp_path):
 
 
 @pytest.mark.model
-def test_export_writes_both_formats_and_manifest(exported):
+def test_export_writes_every_format_and_manifest(exported):
     manifest = json.loads((exported / "manifest.json").read_text())
-    assert manifest["schema"] == "chickenseg.package/1"
+    assert manifest["schema"] == "chickenseg.package/2"
     assert manifest["prompts"] == ["chicken", "hen"]
-    for name in ("vision_encoder.onnx", "decoder.onnx", "vision_encoder.pt2", "decoder.pt2",
-                 "text_embeddings.safetensors"):
+    names = [f"{graph}{ext}" for graph in ("vision_encoder", "decoder", "mask_decoder")
+             for ext in (".ts", ".pt2", ".onnx")] + ["text_embeddings.safetensors"]
+    for name in names:
         assert name in manifest["files"], name
         assert (exported / name).exists()
+    assert sorted(manifest["files"]) == sorted(names)
     assert manifest["input"]["mean"] == [0.5, 0.5, 0.5] and manifest["input"]["size"] == 224
+    assert manifest["thresholds"] == {"score": 0.5, "mask": 0.5, "presence": 0.5}
+    assert manifest["batch"] == {"max": 8}
+    assert manifest["decoder"]["outputs"] == ["pred_logits", "pred_boxes", "presence_logits", "queries",
+                                              "encoder_hidden"]
+    assert manifest["mask_decoder"]["outputs"] == ["pred_masks"]
+
+
+def test_export_refuses_bad_requests_before_loading(cs, tmp_path):
+    r = cs("model", "export", "--model", "tiny", "--device", "cpu", "--out", tmp_path / "p", "--format", "tflite")
+    assert r.returncode == 2 and "tflite" in r.stderr
+    r = cs("model", "export", "--model", "tiny", "--device", "cpu", "--out", tmp_path / "p", "--max-batch", "0")
+    assert r.returncode == 1 and "--max-batch 0: expected 1 to 1024" in r.stderr, r.stderr
+    r = cs("model", "export", "--model", "tiny", "--device", "cpu", "--out", tmp_path / "p",
+           "--presence-threshold", "1.5")
+    assert r.returncode == 1 and "presence threshold 1.5" in r.stderr, r.stderr
 
 
 @pytest.mark.model
@@ -140,17 +157,19 @@ def test_verify_passes_in_a_fresh_process(exported, cs):
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout)
     assert report["passed"]
-    for fmt in ("onnx", "aoti"):
+    assert sorted(report["formats"]) == ["aoti", "onnx", "torchscript"]
+    for fmt in ("onnx", "aoti", "torchscript"):
         assert report["formats"][fmt]["pred_logits"] <= 1e-4
         assert report["formats"][fmt]["mask_iou"] >= 0.99
+    assert len(report["samples"]) == 3 * 2 * 2  # formats x prompts x samples
 
 
 @pytest.mark.model
 def test_corrupted_package_is_refused(exported, cs, tmp_path):
-    bad = package_with_flipped_byte(exported, "decoder.onnx", tmp_path / "bad")
+    bad = package_with_flipped_byte(exported, "mask_decoder.onnx", tmp_path / "bad")
     r = cs("model", "verify", bad, "--device", "cpu")
     assert r.returncode == 1
-    assert "decoder.onnx" in r.stderr and "SHA-256 mismatch" in r.stderr
+    assert "mask_decoder.onnx" in r.stderr and "SHA-256 mismatch" in r.stderr
 
 
 def test_doctor_loads_a_configured_checkpoint(cs, tmp_path):

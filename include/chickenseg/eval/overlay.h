@@ -42,7 +42,21 @@ void draw_overlay(RgbImage& image, std::span<const Rle> gt_masks, std::span<cons
                   std::span<const std::string> labels, const OverlayStyle& style);
 
 // The pixel glyph rows of a label character (3 columns x 5 rows, bit 2 = left
-// column), or nullptr for a character the font does not have.
+// column), or nullptr for a character the font does not have. The font has digits,
+// letters (lower case drawn as upper case), space and . : # - % ( ) = _ /.
 const uint8_t* label_glyph(char c);
+
+// `text` in the 3x5 font, each cell `scale` pixels, on a black box whose top-left corner is
+// (x, y), moved inside the picture when it would cross an edge. Characters the font does
+// not have are skipped.
+void draw_text(RgbImage& image, long x, long y, const std::string& text, const Rgb& colour, uint32_t scale);
+
+// The outline of a box (pixels of `image`), `thickness` pixels inwards; clipped to the image.
+void draw_box(RgbImage& image, const BoxXywh& box, const Rgb& colour, uint32_t thickness);
+
+// A mask (at any size; resampled to the image by nearest neighbour) filled with `colour` at
+// opacity `alpha`, its inner outline (`outline_px` thick, 0: none) solid. Returns the box the
+// mask covers in the image's pixels (zeros when it covers none).
+BoxXywh draw_mask(RgbImage& image, const Rle& mask, const Rgb& colour, double alpha, uint32_t outline_px);
 
 }  // namespace chickenseg

@@ -1,8 +1,14 @@
 // The model package directory that `chickenseg model export` writes (python/chickenseg_model/
-// export.py) and the runtime loads: manifest.json (schema chickenseg.package/1) beside the
+// export.py) and the runtime loads: manifest.json (schema chickenseg.package/2) beside the
 // artefacts it lists with their SHA-256. Nothing here needs LibTorch: the manifest says what
 // the artefacts expect (input size, normalisation, tensor names, thresholds), and checking
 // the files comes before any of them is loaded.
+//
+// Three graphs per format, each taking a batch of 1 to `max_batch` images: the vision encoder
+// (pixels -> FPN features), the prompt decoder (features + a prompt's text embedding -> query
+// logits, boxes, the presence logit, and what the mask head continues from) and the mask
+// decoder (-> one mask per query). The split lets the runtime cache the backbone (one encoder
+// run per image, one decoder run per prompt) and skip the mask head when the concept is absent.
 #pragma once
 
 #include <array>
@@ -15,11 +21,23 @@
 
 namespace chickenseg {
 
-inline constexpr const char* kModelPackageSchema = "chickenseg.package/1";
+inline constexpr const char* kModelPackageSchema = "chickenseg.package/2";
 inline constexpr const char* kModelPackageManifest = "manifest.json";
 inline constexpr const char* kPackageTextEmbeddings = "text_embeddings.safetensors";
-inline constexpr const char* kPackageVisionEncoderAoti = "vision_encoder.pt2";
-inline constexpr const char* kPackageDecoderAoti = "decoder.pt2";
+
+// The three graphs, in the order they run.
+inline constexpr const char* kGraphVisionEncoder = "vision_encoder";
+inline constexpr const char* kGraphDecoder = "decoder";
+inline constexpr const char* kGraphMaskDecoder = "mask_decoder";
+
+// Artefact formats: the two LibTorch runs (TorchScript, AOTInductor) and ONNX (for ONNX Runtime
+// and TensorRT users; not run by chickenseg's runtime).
+inline constexpr const char* kFormatTorchscript = "torchscript";
+inline constexpr const char* kFormatAoti = "aoti";
+inline constexpr const char* kFormatOnnx = "onnx";
+
+// "decoder.ts", "vision_encoder.pt2", "mask_decoder.onnx". Throws Error for an unknown format.
+std::string package_artefact_name(std::string_view graph, std::string_view format);
 
 // How an image becomes the vision encoder's input (manifest "input").
 struct PackageInput {
@@ -43,14 +61,16 @@ struct ModelPackage {
     std::string model_source;          // "tiny:0" or the checkpoint folder exported from
     std::vector<std::string> prompts;  // the concept prompts, in text-embedding order
     PackageInput input;
-    double score_threshold = 0.5;  // a query counts when its score reaches this
-    double mask_threshold = 0.5;   // on sigmoid(mask logit)
+    double score_threshold = 0.5;     // a query counts when its score reaches this
+    double mask_threshold = 0.5;      // on sigmoid(mask logit)
+    double presence_threshold = 0.5;  // below it an image is "no <concept>" (0: never gated)
     std::string dtype;             // "float32", "bfloat16"
     std::string device;            // what the AOTInductor artefacts were compiled for: "cpu", "cuda"
-    int batch = 1;
+    int max_batch = 1;  // every graph takes 1 to max_batch images
     PackageGraph vision_encoder;
     PackageGraph decoder;
-    std::vector<std::string> formats;          // "aoti", "onnx"
+    PackageGraph mask_decoder;
+    std::vector<std::string> formats;          // "torchscript", "aoti", "onnx"
     std::string torch_version;                 // torch that exported the package
     std::map<std::string, std::string> files;  // file name (relative) -> lower-case SHA-256 hex
 
@@ -58,6 +78,10 @@ struct ModelPackage {
     // A file of the package; throws Error naming the manifest when it is not listed there.
     std::filesystem::path file(std::string_view name) const;
     bool has_format(std::string_view format) const;
+    // The artefact of `graph` in `format` (listed in files, checked by the parser).
+    std::filesystem::path artefact(std::string_view graph, std::string_view format) const;
+    // Feature levels the vision encoder returns besides the position encoding (fpn_0..fpn_{L-1}).
+    size_t feature_levels() const { return vision_encoder.outputs.size() - 1; }
 };
 
 // Reads and checks every field the runtime uses (type, range, consistency); each problem is

@@ -17,6 +17,8 @@
 //   to_string {h, w, counts: [..]} -> {counts}
 //   from_string {h, w, bytes: [..]} -> {counts: [..]}  (raw bytes, so any byte string fits in JSON)
 //   assign {rows, cols, matrix, maximize} -> {pairs: [[row, col], ...]}
+//   mask_logits {mask_h, mask_w, out_h, out_w, threshold, logits: [..] row-major}
+//                                  -> {counts, reference}  (runtime post-processing: fast path, per-pixel path)
 #include <iostream>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "chickenseg/core/json_file.h"
 #include "chickenseg/core/rle.h"
 #include "chickenseg/eval/hungarian.h"
+#include "chickenseg/runtime/postprocess.h"
 
 using namespace chickenseg;
 
@@ -97,6 +100,14 @@ json run_op(const json& op) {
         for (const auto& p : solve_assignment(m, rows, cols, goal))
             pairs.push_back({p.row, p.col});
         return {{"pairs", pairs}};
+    }
+    if (name == "mask_logits") {
+        auto logits = op.at("logits").get<std::vector<float>>();
+        auto mh = op.at("mask_h").get<uint32_t>(), mw = op.at("mask_w").get<uint32_t>();
+        auto oh = op.at("out_h").get<uint32_t>(), ow = op.at("out_w").get<uint32_t>();
+        auto t = op.at("threshold").get<float>();
+        return {{"counts", rle_to_string(mask_logits_to_rle(logits, mh, mw, oh, ow, t))},
+                {"reference", rle_to_string(mask_logits_to_rle_reference(logits, mh, mw, oh, ow, t))}};
     }
     throw Error("unknown op '" + name + "'");
 }

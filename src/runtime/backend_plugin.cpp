@@ -1,0 +1,88 @@
+#include "backend_plugin.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+namespace {
+
+std::filesystem::path program_folder() {
+    std::error_code ec;
+    std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::path() : exe.parent_path();
+}
+
+std::string dl_error() {
+    const char* e = dlerror();
+    return e ? e : "unknown error";
+}
+
+template <class Fn>
+Fn symbol(void* handle, const char* name, const std::filesystem::path& path) {
+    void* s = dlsym(handle, name);
+    if (!s) throw Error(std::string("not a chickenseg backend plugin: no symbol ") + name, path.string());
+    return reinterpret_cast<Fn>(s);
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> plugin_search_path(const std::filesystem::path& plugin_dir) {
+    if (!plugin_dir.empty()) return {plugin_dir};
+    std::vector<std::filesystem::path> dirs;
+    if (const char* env = std::getenv("CHICKENSEG_PLUGIN_DIR"); env && *env) dirs.emplace_back(env);
+    if (auto exe = program_folder(); !exe.empty()) {
+        dirs.push_back(exe);
+        dirs.push_back(exe.parent_path() / "lib" / "chickenseg");
+    }
+    return dirs;
+}
+
+const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir) {
+    static std::mutex mutex;
+    static std::map<std::filesystem::path, std::unique_ptr<BackendPlugin>> loaded;
+    std::lock_guard lock(mutex);
+
+    std::filesystem::path path;
+    std::string looked;
+    for (const auto& dir : plugin_search_path(plugin_dir)) {
+        looked += (looked.empty() ? "" : ", ") + dir.string();
+        if (std::filesystem::is_regular_file(dir / kTorchPluginFile)) {
+            path = dir / kTorchPluginFile;
+            break;
+        }
+    }
+    if (path.empty())
+        throw Error(std::string("the LibTorch backend plugin ") + kTorchPluginFile + " was not found (looked in: " +
+                    (looked.empty() ? "nothing" : looked) +
+                    "); build chickenseg with LibTorch (scripts/setup does), or set CHICKENSEG_PLUGIN_DIR");
+    if (auto it = loaded.find(path); it != loaded.end()) return *it->second;
+
+    // OpenMP's threads spin after each parallel region by default. Beside the image decoding
+    // threads (and anything else the machine runs) the spinning threads take the cores the
+    // others need, and every small operator's barrier waits for a preempted thread: on this
+    // project's 2-core machine the tiny model ran 20-30x slower. libgomp reads the setting when
+    // it loads, with LibTorch, below; a value the user set is kept.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+    // RTLD_LOCAL: LibTorch's symbols stay inside the plugin. Never closed: LibTorch registers
+    // operators and threads that do not survive unloading.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) throw Error("cannot load the backend plugin: " + dl_error(), path.string());
+    int abi = symbol<BackendAbiVersionFn>(handle, "chickenseg_backend_abi_version", path)();
+    if (abi != kBackendAbiVersion)
+        throw Error("backend plugin built for interface version " + std::to_string(abi) + ", this program uses " +
+                        std::to_string(kBackendAbiVersion) + ": rebuild chickenseg (scripts/setup)",
+                    path.string());
+    auto plugin = std::make_unique<BackendPlugin>();
+    plugin->path = path;
+    plugin->runtime_version = symbol<BackendRuntimeVersionFn>(handle, "chickenseg_backend_runtime_version", path)();
+    plugin->create = symbol<BackendCreateFn>(handle, "chickenseg_backend_create", path);
+    return *loaded.emplace(path, std::move(plugin)).first->second;
+}
+
+}  // namespace chickenseg

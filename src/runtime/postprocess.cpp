@@ -1,0 +1,197 @@
+#include "chickenseg/runtime/postprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "chickenseg/core/error.h"
+
+namespace chickenseg {
+namespace {
+
+// One output index's two source indices and weights along an axis, as PyTorch's
+// upsample_bilinear2d computes them for align_corners=False and no scale factor
+// (area_pixel_compute_source_index, guard_index_and_lambda), in float32.
+struct Tap {
+    uint32_t i0 = 0;
+    uint32_t i1 = 0;
+    float w0 = 1;
+    float w1 = 0;
+};
+
+std::vector<Tap> linear_taps(uint32_t in, uint32_t out) {
+    const float scale = static_cast<float>(in) / static_cast<float>(out);
+    std::vector<Tap> taps(out);
+    for (uint32_t i = 0; i < out; ++i) {
+        float src = scale * (static_cast<float>(i) + 0.5f) - 0.5f;
+        if (src < 0) src = 0;
+        const int64_t index = std::min<int64_t>(static_cast<int64_t>(std::floor(src)), int64_t{in} - 1);
+        const float lambda = std::min(std::max(src - static_cast<float>(index), 0.0f), 1.0f);
+        Tap& t = taps[i];
+        t.i0 = static_cast<uint32_t>(index);
+        t.i1 = t.i0 + (t.i0 + 1 < in ? 1 : 0);
+        t.w0 = 1.0f - lambda;
+        t.w1 = lambda;
+    }
+    return taps;
+}
+
+// Appends pixels in column-major order and keeps COCO's alternating runs (zeros first).
+class RunBuilder {
+public:
+    void add(bool value, uint32_t n) {
+        if (value != value_) {
+            counts_.push_back(run_);
+            run_ = 0;
+            value_ = value;
+        }
+        run_ += n;
+    }
+    Rle finish(uint32_t h, uint32_t w) {
+        counts_.push_back(run_);
+        return Rle{h, w, std::move(counts_)};
+    }
+
+private:
+    std::vector<uint32_t> counts_;
+    uint32_t run_ = 0;
+    bool value_ = false;
+};
+
+// The mask's probabilities transposed to column-major (x outer), so that blending two source
+// columns reads contiguous memory.
+std::vector<float> probabilities_by_column(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w) {
+    std::vector<float> p(logits.size());
+    for (uint32_t y = 0; y < mask_h; ++y)
+        for (uint32_t x = 0; x < mask_w; ++x) p[size_t{x} * mask_h + y] = sigmoid_f32(logits[size_t{y} * mask_w + x]);
+    return p;
+}
+
+void check_sizes(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h, uint32_t out_w) {
+    if (mask_h == 0 || mask_w == 0 || out_h == 0 || out_w == 0)
+        throw Error("mask resize: sizes must be positive (mask " + std::to_string(mask_h) + "x" +
+                    std::to_string(mask_w) + ", output " + std::to_string(out_h) + "x" + std::to_string(out_w) + ")");
+    if (logits.size() != size_t{mask_h} * mask_w)
+        throw Error("mask resize: " + std::to_string(logits.size()) + " logits for a " + std::to_string(mask_h) + "x" +
+                    std::to_string(mask_w) + " mask");
+    if (uint64_t{out_h} * out_w > std::numeric_limits<uint32_t>::max())
+        throw Error("mask resize: " + std::to_string(out_w) + "x" + std::to_string(out_h) +
+                    " has more pixels than COCO RLE counts hold (2^32 - 1)");
+}
+
+// Row r of the column being built: the two source columns blended, as PyTorch's inner loop does.
+void blend_columns(const std::vector<float>& p, uint32_t mask_h, const Tap& t, std::vector<float>& column) {
+    const float* a = p.data() + size_t{t.i0} * mask_h;
+    const float* b = p.data() + size_t{t.i1} * mask_h;
+    for (uint32_t j = 0; j < mask_h; ++j) column[j] = a[j] * t.w0 + b[j] * t.w1;
+}
+
+inline float blend_rows(const std::vector<float>& column, const Tap& t) {
+    return column[t.i0] * t.w0 + column[t.i1] * t.w1;
+}
+
+// Output rows sharing the same two source rows: between them the value is a convex
+// combination of two numbers, so it lies between them.
+struct Segment {
+    uint32_t begin = 0;
+    uint32_t end = 0;
+    uint32_t i0 = 0;
+    uint32_t i1 = 0;
+};
+
+std::vector<Segment> row_segments(const std::vector<Tap>& rows) {
+    std::vector<Segment> segments;
+    for (uint32_t y = 0; y < rows.size(); ++y) {
+        if (segments.empty() || segments.back().i0 != rows[y].i0 || segments.back().i1 != rows[y].i1)
+            segments.push_back({y, y, rows[y].i0, rows[y].i1});
+        segments.back().end = y + 1;
+    }
+    return segments;
+}
+
+// How far from the threshold a source value must be for every blend of it to fall on the
+// same side: the blend's rounding moves it by a few float32 ulps of 1 at most.
+constexpr float kSideMargin = 1e-5f;
+
+}  // namespace
+
+float sigmoid_f32(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+std::vector<KeptQuery> select_queries(std::span<const float> logits, float presence, double threshold) {
+    const auto limit = static_cast<float>(threshold);
+    std::vector<KeptQuery> kept;
+    for (size_t q = 0; q < logits.size(); ++q) {
+        const float score = sigmoid_f32(logits[q]) * presence;
+        if (score >= limit) kept.push_back({static_cast<int>(q), score});
+    }
+    std::stable_sort(kept.begin(), kept.end(), [](const KeptQuery& a, const KeptQuery& b) { return a.score > b.score; });
+    return kept;
+}
+
+BoxXywh box_to_pixels(std::span<const float> xyxy, uint32_t width, uint32_t height) {
+    if (xyxy.size() != 4) throw Error("box: expected 4 values (x0, y0, x1, y1), found " + std::to_string(xyxy.size()));
+    const double x0 = xyxy[0], y0 = xyxy[1], x1 = xyxy[2], y1 = xyxy[3];
+    return {x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height};
+}
+
+Rle mask_logits_to_rle(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h, uint32_t out_w,
+                       float threshold) {
+    check_sizes(logits, mask_h, mask_w, out_h, out_w);
+    const std::vector<float> p = probabilities_by_column(logits, mask_h, mask_w);
+    // Per source column, its extremes: an output column blended from two columns that lie
+    // wholly on one side of the threshold is one run.
+    std::vector<float> column_max(mask_w), column_min(mask_w);
+    for (uint32_t x = 0; x < mask_w; ++x) {
+        const auto [lo, hi] = std::minmax_element(p.begin() + size_t{x} * mask_h, p.begin() + size_t{x + 1} * mask_h);
+        column_min[x] = *lo;
+        column_max[x] = *hi;
+    }
+    const std::vector<Tap> columns = linear_taps(mask_w, out_w);
+    const std::vector<Tap> rows = linear_taps(mask_h, out_h);
+    const std::vector<Segment> segments = row_segments(rows);
+    const float below = threshold - kSideMargin, above = threshold + kSideMargin;
+
+    RunBuilder runs;
+    std::vector<float> column(mask_h);
+    for (uint32_t x = 0; x < out_w; ++x) {
+        const Tap& t = columns[x];
+        if (std::max(column_max[t.i0], column_max[t.i1]) < below) {
+            runs.add(false, out_h);
+            continue;
+        }
+        if (std::min(column_min[t.i0], column_min[t.i1]) > above) {
+            runs.add(true, out_h);
+            continue;
+        }
+        blend_columns(p, mask_h, t, column);
+        for (const Segment& s : segments) {
+            const float a = column[s.i0], b = column[s.i1];
+            if (std::min(a, b) > above) {
+                runs.add(true, s.end - s.begin);
+            } else if (std::max(a, b) < below) {
+                runs.add(false, s.end - s.begin);
+            } else {
+                for (uint32_t y = s.begin; y < s.end; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
+            }
+        }
+    }
+    return runs.finish(out_h, out_w);
+}
+
+Rle mask_logits_to_rle_reference(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h,
+                                 uint32_t out_w, float threshold) {
+    check_sizes(logits, mask_h, mask_w, out_h, out_w);
+    const std::vector<float> p = probabilities_by_column(logits, mask_h, mask_w);
+    const std::vector<Tap> columns = linear_taps(mask_w, out_w);
+    const std::vector<Tap> rows = linear_taps(mask_h, out_h);
+    RunBuilder runs;
+    std::vector<float> column(mask_h);
+    for (uint32_t x = 0; x < out_w; ++x) {
+        blend_columns(p, mask_h, columns[x], column);
+        for (uint32_t y = 0; y < out_h; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
+    }
+    return runs.finish(out_h, out_w);
+}
+
+}  // namespace chickenseg
