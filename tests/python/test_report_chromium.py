@@ -6,6 +6,7 @@ exists, text must be escaped, and a rerun must give the same bytes."""
 import json
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -187,10 +188,23 @@ def test_report_json_and_errors(report, tmp_path):
     assert run_tool("report", "--gt", root / "val.json").returncode == 2
 
 
+def require_chromium():
+    """Fails (not skips: the rendering is what this suite checks) when chromium is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is missing (not at {CHROMIUM}): this test renders the report in a real browser; "
+                    "scripts/test installs it (Debian package `chromium`), or run "
+                    "`apt-get install chromium` and rerun")
+
+
+def test_a_missing_chromium_says_that_scripts_test_installs_it(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception, match="chromium is missing.*scripts/test installs it"):
+        require_chromium()
+
+
 def test_chromium_renders_the_page_with_its_overlays(report, tmp_path):
     root, out, _ = report
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium not found at {CHROMIUM}: install the Debian package `chromium`")
+    require_chromium()
     shot = tmp_path / "shot.png"
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
