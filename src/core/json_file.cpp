@@ -1,32 +1,114 @@
 #include "chickenseg/core/json_file.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 
 namespace chickenseg {
 
+namespace {
+
+struct TextPlace {
+    long line = 1;
+    size_t column = 1;
+};
+
+TextPlace place_of(std::string_view text, size_t byte) {
+    byte = std::min(byte, text.size());
+    TextPlace place;
+    size_t line_start = 0;
+    for (size_t i = 0; i < byte; ++i) {
+        if (text[i] == '\n') {
+            ++place.line;
+            line_start = i + 1;
+        }
+    }
+    place.column = byte - line_start + 1;
+    return place;
+}
+
+bool is_number_char(char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+// The first number token (outside strings) that overflows a double, as nlohmann reads numbers
+// (strtod; an underflow such as 1e-400 reads as 0 and is no error): offset and text, or npos.
+std::pair<size_t, std::string> find_overflowing_number(std::string_view text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '"') {
+            for (++i; i < text.size() && text[i] != '"'; ++i)
+                if (text[i] == '\\') ++i;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t end = i;
+            while (end < text.size() && is_number_char(text[end])) ++end;
+            std::string token(text.substr(i, end - i));
+            if (std::isinf(std::strtod(token.c_str(), nullptr))) return {i, token.substr(0, 40)};
+            i = end - 1;
+        }
+    }
+    return {std::string_view::npos, {}};
+}
+
+}  // namespace
+
+void check_json_depth(std::string_view text, const std::string& name, int max_depth) {
+    const char* p = text.data();
+    const size_t n = text.size();
+    int depth = 0;
+    for (size_t i = 0; i < n; ++i) {
+        char c = p[i];
+        if (c == '"') {
+            // Skip the string: its end is the next quote not escaped by an odd run of backslashes.
+            for (size_t j = i + 1;;) {
+                const void* q = std::memchr(p + j, '"', n - j);
+                if (q == nullptr) return;  // unterminated: the parser reports it
+                size_t k = static_cast<const char*>(q) - p;
+                size_t backslashes = 0;
+                while (k - backslashes > i + 1 && p[k - backslashes - 1] == '\\') ++backslashes;
+                j = k + 1;
+                if (backslashes % 2 == 0) {
+                    i = k;
+                    break;
+                }
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) {
+                TextPlace place = place_of(text, i);
+                throw Error("JSON nested deeper than " + std::to_string(max_depth) + " levels (column " +
+                                std::to_string(place.column) + ")",
+                            name, place.line);
+            }
+        } else if (c == ']' || c == '}') {
+            --depth;  // below 0 only in malformed text, which the parser reports
+        }
+    }
+}
+
 json parse_json_text(std::string_view text, const std::string& name) {
+    check_json_depth(text, name);
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {
         // nlohmann reports a byte offset; turn it into line and column.
-        size_t byte = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
-        long line = 1;
-        size_t line_start = 0;
-        for (size_t i = 0; i < byte; ++i) {
-            if (text[i] == '\n') {
-                ++line;
-                line_start = i + 1;
-            }
-        }
+        TextPlace place = place_of(text, e.byte > 0 ? e.byte - 1 : 0);
         std::string what = e.what();
         // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
         auto colon = what.find(": ", what.find("parse error"));
         std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-        throw Error("malformed JSON (column " + std::to_string(byte - line_start + 1) + "): " + detail,
-                    name, line);
+        throw Error("malformed JSON (column " + std::to_string(place.column) + "): " + detail, name, place.line);
+    } catch (const json::out_of_range&) {
+        // nlohmann's only out_of_range while parsing: a number a double cannot hold (1e400).
+        auto [at, token] = find_overflowing_number(text);
+        if (at == std::string_view::npos) throw Error("a number is beyond the range of a double", name);
+        TextPlace place = place_of(text, at);
+        throw Error("number " + token + " is beyond the range of a double (column " + std::to_string(place.column) +
+                        ")",
+                    name, place.line);
     }
 }
 

@@ -132,8 +132,11 @@ BoxXywh read_box(const json& b, const std::string& path, const std::string& file
 
 json parse_json_rejecting_nonfinite(std::string_view text, const std::string& file, const std::string& root_name,
                                     const std::string& value_name) {
+    check_json_depth(text, file);
     try {
         return json::parse(text);
+    } catch (const json::out_of_range&) {
+        return parse_json_text(text, file);  // throws: a number beyond a double, with its line
     } catch (const json::parse_error&) {
         if (auto bad = find_nonfinite_token(text, root_name)) {
             std::string what = bad->key == "score" ? "score" : !value_name.empty() ? value_name : "value";

@@ -15,9 +15,21 @@ namespace chickenseg {
 
 using json = nlohmann::json;
 
-// Parses a JSON file; a syntax error becomes Error(file, line, "column N: ...").
+// The deepest nesting of arrays and objects a JSON text may have. nlohmann's dump() and the
+// readers' walks recurse once per level, so a file nested 100,000 deep would overflow the stack;
+// no file this project reads needs more than a few levels.
+inline constexpr int kMaxJsonDepth = 256;
+
+// Parses a JSON file; a syntax error becomes Error(file, line, "column N: ..."), nesting deeper
+// than kMaxJsonDepth and a number beyond the range of a double too (checked before parsing).
 json read_json_file(const std::filesystem::path& path);
 json parse_json_text(std::string_view text, const std::string& name_for_errors);
+
+// Throws Error(name, line, "JSON nested deeper than 256 levels (column C)") when `text` nests
+// arrays and objects deeper than `max_depth`. One pass over the bytes, strings skipped; every
+// path that hands untrusted text to nlohmann calls it first (parse_json_text does).
+void check_json_depth(std::string_view text, const std::string& name_for_errors,
+                      int max_depth = kMaxJsonDepth);
 
 // Reads and parses `path` for readers that collect problems instead of stopping:
 // an unreadable file or malformed JSON is added to `diagnostics` (named `file`)

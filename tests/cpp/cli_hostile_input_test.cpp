@@ -1,0 +1,124 @@
+// Hostile inputs to the real binary (issue 11): each must give a clear error naming the file
+// (exit 1 or 2), never a signal. One test per input that crashed or lost data before.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/json_file.h"
+#include "cli_support.h"
+#include "convert_fixtures.h"
+
+namespace fs = std::filesystem;
+using namespace chickenseg;
+using chickenseg::test::CliResult;
+using chickenseg::test::run_chickenseg;
+using chickenseg::test::shell_args;
+using chickenseg::test::Stderr;
+using chickenseg::test::TempDir;
+
+namespace {
+
+constexpr int kDeep = 100'000;
+
+// `[[[...0...]]]` nested `depth` deep.
+std::string nested_array(int depth) { return std::string(depth, '[') + "0" + std::string(depth, ']'); }
+
+json image(long long id, const std::string& file_name) {
+    return {{"id", id},       {"file_name", file_name}, {"width", 64}, {"height", 48}, {"text_input", "chicken"},
+            {"is_instance_exhaustive", 1}};
+}
+
+json annotation(long long id, long long image_id) {
+    return {{"id", id},
+            {"image_id", image_id},
+            {"category_id", 1},
+            {"segmentation", {{2, 2, 12, 2, 12, 22, 2, 22}}},
+            {"bbox", {2, 2, 10, 20}},
+            {"area", 200},
+            {"iscrowd", 0}};
+}
+
+// `n` images (ids 1..n) in two pens, every image with one box.
+json dataset(int n = 4) {
+    json images = json::array(), anns = json::array();
+    for (int i = 1; i <= n; ++i) {
+        images.push_back(image(i, (i % 2 ? "penA/" : "penB/") + std::to_string(i) + ".jpg"));
+        anns.push_back(annotation(i, i));
+    }
+    return {{"images", images}, {"annotations", anns}, {"categories", {{{"id", 1}, {"name", "chicken"}}}}};
+}
+
+// The dataset's text with the first box's value replaced by `value`.
+std::string with_first_bbox(const std::string& value) {
+    std::string text = dataset().dump();
+    std::string box = "\"bbox\":[2,2,10,20]";
+    text.replace(text.find(box), box.size(), "\"bbox\":" + value);
+    return text;
+}
+
+void expect_clear_error(const CliResult& r, const std::string& file, const std::string& what) {
+    EXPECT_EQ(r.code, 1) << r.out;  // -1: killed by a signal
+    EXPECT_NE(r.out.find(file), std::string::npos) << r.out.substr(0, 2000);
+    EXPECT_NE(r.out.find(what), std::string::npos) << r.out.substr(0, 2000);
+    EXPECT_LT(r.out.size(), 4000u) << "the message should not echo the input";
+}
+
+}  // namespace
+
+// --------------------------------------------------------------- deeply nested JSON
+
+TEST(CliHostile, DeeplyNestedPredictionsToEval) {
+    TempDir d;
+    write_json_file(d.path / "gt.json", dataset());
+    write_file_atomic(d.path / "deep.json", nested_array(kDeep));
+    CliResult r = run_chickenseg(shell_args({"eval", "--gt", d / "gt.json", "--pred", d / "deep.json"}));
+    expect_clear_error(r, "deep.json:1", "nested deeper than");
+}
+
+TEST(CliHostile, DeeplyNestedLabelmePointsToConvert) {
+    TempDir d;
+    fixtures::write_test_png(d.path / "in/a.png", 64, 48);
+    fixtures::write_text(d.path / "in/a.json",
+                         "{\"version\": \"5.0.1\", \"flags\": {}, \"imagePath\": \"a.png\", \"imageData\": null,\n"
+                         "\"imageHeight\": 48, \"imageWidth\": 64, \"shapes\": [{\"label\": \"chicken\",\n"
+                         "\"shape_type\": \"polygon\", \"flags\": {}, \"group_id\": null, \"points\": " +
+                             nested_array(kDeep) + "}]}\n");
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "in", "-o", d / "out.json"}));
+    expect_clear_error(r, "a.json:3", "nested deeper than");
+    EXPECT_FALSE(fs::exists(d.path / "out.json"));
+}
+
+TEST(CliHostile, DeeplyNestedBboxToValidateAndSplit) {
+    TempDir d;
+    write_file_atomic(d.path / "all.json", with_first_bbox(nested_array(kDeep)));
+    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"})), "all.json:1",
+                       "nested deeper than");
+    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split"})),
+                       "all.json:1", "nested deeper than");
+    EXPECT_FALSE(fs::exists(d.path / "split"));
+}
+
+TEST(CliHostile, NestingWithinTheLimitIsReadAndJudgedByTheReader) {
+    TempDir d;
+    write_file_atomic(d.path / "all.json", with_first_bbox(nested_array(200)));
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("annotations[0].bbox"), std::string::npos) << r.out.substr(0, 2000);
+    EXPECT_EQ(r.out.find("nested deeper than"), std::string::npos) << r.out.substr(0, 2000);
+}
+
+// --------------------------------------------------------------- numbers beyond a double
+
+TEST(CliHostile, NumberBeyondADoubleNamesFileAndLine) {
+    TempDir d;
+    write_json_file(d.path / "gt.json", dataset());
+    write_file_atomic(d.path / "pred.json",
+                      "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1, 2, 3, 4],\n \"score\": 1e400}]\n");
+    expect_clear_error(run_chickenseg(shell_args({"eval", "--gt", d / "gt.json", "--pred", d / "pred.json"})),
+                       "pred.json:2", "number 1e400 is beyond the range of a double");
+    write_file_atomic(d.path / "all.json", with_first_bbox("[2, 2, 1e400, 20]"));
+    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"})),
+                       "all.json:1", "number 1e400 is beyond the range of a double");
+}
