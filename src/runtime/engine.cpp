@@ -229,11 +229,11 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
 
     DecodeResult decoded = s.backend->decode(*b.features, prompt);
     auto start = Clock::now();
-    const auto logits = decoded.pred_logits.values<float>();
+    const auto scores = decoded.scores.values<float>();
     const auto boxes = decoded.pred_boxes.values<float>();
-    const auto presence_logits = decoded.presence_logits.values<float>();
+    const auto presence = decoded.presence.values<float>();
     const size_t n = b.sizes.size();
-    const size_t queries = decoded.pred_logits.shape.at(1);
+    const size_t queries = decoded.scores.shape.at(1);
 
     std::vector<ImageDetections> out(n);
     std::vector<MaskRequest> requests;
@@ -242,10 +242,10 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
         d.width = b.sizes[i].first;
         d.height = b.sizes[i].second;
         d.prompt = prompt;
-        d.presence = sigmoid_f32(presence_logits[i]);
+        d.presence = presence[i];
         d.gated = d.presence < presence_threshold;
         if (d.gated) continue;
-        for (const KeptQuery& k : select_queries(logits.subspan(i * queries, queries), d.presence, score_threshold)) {
+        for (const KeptQuery& k : select_queries(scores.subspan(i * queries, queries), score_threshold)) {
             Detection det;
             det.query = k.query;
             det.score = k.score;
@@ -257,12 +257,12 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
     double post_ms = ms_since(start);
 
     if (!requests.empty()) {
-        MaskResult masks = s.backend->masks(*b.features, decoded, prompt, requests);
+        MaskResult masks = s.backend->masks(*b.features, decoded, prompt, requests, /*probabilities=*/true);
         if (timings) timings->mask_decoder_ms += total_ms(masks.times);
         start = Clock::now();
-        const auto& shape = masks.logits.shape;
+        const auto& shape = masks.values.shape;
         const auto mh = static_cast<uint32_t>(shape.at(1)), mw = static_cast<uint32_t>(shape.at(2));
-        const auto values = masks.logits.values<float>();
+        const auto values = masks.values.values<float>();
         // Requests were made image by image, detection by detection: the k-th mask is theirs.
         std::vector<Detection*> targets;
         for (auto& d : out)
@@ -271,8 +271,8 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
         for (const auto& r : requests) owners.push_back(static_cast<uint32_t>(r.image));
         parallel_for(requests.size(), 0, [&](size_t k) {
             const ImageDetections& d = out[owners[k]];
-            targets[k]->mask = mask_logits_to_rle(values.subspan(k * mh * mw, size_t{mh} * mw), mh, mw, d.height,
-                                                  d.width, mask_threshold);
+            targets[k]->mask = mask_probabilities_to_rle(values.subspan(k * mh * mw, size_t{mh} * mw), mh, mw,
+                                                         d.height, d.width, mask_threshold);
         });
         post_ms += ms_since(start);
     }
@@ -298,8 +298,8 @@ RawOutputs Engine::raw(const EncodedBatch& batch, size_t prompt) const {
     std::vector<MaskRequest> all;
     for (int64_t i = 0; i < n; ++i)
         for (int64_t q = 0; q < queries; ++q) all.push_back({static_cast<int>(i), static_cast<int>(q)});
-    MaskResult masks = s.backend->masks(*b.features, decoded, prompt, all);
-    RawOutputs out{decoded.pred_logits, decoded.pred_boxes, decoded.presence_logits, std::move(masks.logits)};
+    MaskResult masks = s.backend->masks(*b.features, decoded, prompt, all, /*probabilities=*/false);
+    RawOutputs out{decoded.pred_logits, decoded.pred_boxes, decoded.presence_logits, std::move(masks.values)};
     out.pred_masks.shape = {n, queries, out.pred_masks.shape.at(1), out.pred_masks.shape.at(2)};
     return out;
 }

@@ -10,6 +10,16 @@
 namespace chickenseg {
 namespace {
 
+// a * b + c rounded once, as the fused multiply-add PyTorch's CPU kernels are compiled to
+// (its float32 bilinear kernel matches this bit for bit, the separate multiply and add do
+// not). The product of two floats is exact in a double; the sum is rounded to a double, then
+// to a float: that double rounding differs from one rounding only when the exact sum lies
+// within 2^-29 ulp of a float midpoint, and a plain double costs no FMA instruction
+// (the baseline x86-64 build has none, and a libm fmaf call per pixel is slow).
+inline float fma_f32(float a, float b, float c) {
+    return static_cast<float>(static_cast<double>(a) * static_cast<double>(b) + static_cast<double>(c));
+}
+
 // One output index's two source indices and weights along an axis, as PyTorch's
 // upsample_bilinear2d computes them for align_corners=False and no scale factor
 // (area_pixel_compute_source_index, guard_index_and_lambda), in float32.
@@ -24,7 +34,7 @@ std::vector<Tap> linear_taps(uint32_t in, uint32_t out) {
     const float scale = static_cast<float>(in) / static_cast<float>(out);
     std::vector<Tap> taps(out);
     for (uint32_t i = 0; i < out; ++i) {
-        float src = scale * (static_cast<float>(i) + 0.5f) - 0.5f;
+        float src = fma_f32(scale, static_cast<float>(i) + 0.5f, -0.5f);
         if (src < 0) src = 0;
         const int64_t index = std::min<int64_t>(static_cast<int64_t>(std::floor(src)), int64_t{in} - 1);
         const float lambda = std::min(std::max(src - static_cast<float>(index), 0.0f), 1.0f);
@@ -59,36 +69,54 @@ private:
     bool value_ = false;
 };
 
-// The mask's probabilities transposed to column-major (x outer), so that blending two source
-// columns reads contiguous memory.
-std::vector<float> probabilities_by_column(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w) {
-    std::vector<float> p(logits.size());
+// The values transposed to column-major (x outer), so that blending two source columns reads
+// contiguous memory.
+std::vector<float> by_column(std::span<const float> values, uint32_t mask_h, uint32_t mask_w) {
+    std::vector<float> p(values.size());
     for (uint32_t y = 0; y < mask_h; ++y)
-        for (uint32_t x = 0; x < mask_w; ++x) p[size_t{x} * mask_h + y] = sigmoid_f32(logits[size_t{y} * mask_w + x]);
+        for (uint32_t x = 0; x < mask_w; ++x) p[size_t{x} * mask_h + y] = values[size_t{y} * mask_w + x];
     return p;
 }
 
-void check_sizes(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h, uint32_t out_w) {
+void check_sizes(std::span<const float> values, uint32_t mask_h, uint32_t mask_w, uint32_t out_h, uint32_t out_w) {
     if (mask_h == 0 || mask_w == 0 || out_h == 0 || out_w == 0)
         throw Error("mask resize: sizes must be positive (mask " + std::to_string(mask_h) + "x" +
                     std::to_string(mask_w) + ", output " + std::to_string(out_h) + "x" + std::to_string(out_w) + ")");
-    if (logits.size() != size_t{mask_h} * mask_w)
-        throw Error("mask resize: " + std::to_string(logits.size()) + " logits for a " + std::to_string(mask_h) + "x" +
+    if (values.size() != size_t{mask_h} * mask_w)
+        throw Error("mask resize: " + std::to_string(values.size()) + " values for a " + std::to_string(mask_h) + "x" +
                     std::to_string(mask_w) + " mask");
     if (uint64_t{out_h} * out_w > std::numeric_limits<uint32_t>::max())
         throw Error("mask resize: " + std::to_string(out_w) + "x" + std::to_string(out_h) +
                     " has more pixels than COCO RLE counts hold (2^32 - 1)");
 }
 
-// Row r of the column being built: the two source columns blended, as PyTorch's inner loop does.
+// The two source columns blended for every source row, as PyTorch's inner (width) step does:
+// t0 * w0 + t1 * w1 with the first product fused.
 void blend_columns(const std::vector<float>& p, uint32_t mask_h, const Tap& t, std::vector<float>& column) {
     const float* a = p.data() + size_t{t.i0} * mask_h;
     const float* b = p.data() + size_t{t.i1} * mask_h;
-    for (uint32_t j = 0; j < mask_h; ++j) column[j] = a[j] * t.w0 + b[j] * t.w1;
+    for (uint32_t j = 0; j < mask_h; ++j) column[j] = fma_f32(a[j], t.w0, b[j] * t.w1);
 }
 
+// The outer (height) step on a blended column, the same way.
 inline float blend_rows(const std::vector<float>& column, const Tap& t) {
-    return column[t.i0] * t.w0 + column[t.i1] * t.w1;
+    return fma_f32(column[t.i0], t.w0, column[t.i1] * t.w1);
+}
+
+// PyTorch resizes an output whose height + width is at most 128 with another CPU kernel (its
+// channels-last one: _use_vectorized_kernel_cond_2d), which weighs the four neighbours at
+// once: ((a w00 + b w01) + c w10) + d w11 with w00 = wy0 wx0 ..., fused left to right. Such
+// outputs are a few thousand pixels: they are evaluated pixel by pixel that way.
+constexpr uint32_t kSmallOutputSides = 128;
+
+bool small_output(uint32_t out_h, uint32_t out_w) { return uint64_t{out_h} + out_w <= kSmallOutputSides; }
+
+// `p` column-major (by_column), mask_h rows.
+float small_value(const std::vector<float>& p, uint32_t mask_h, const Tap& ty, const Tap& tx) {
+    const float a = p[size_t{tx.i0} * mask_h + ty.i0], b = p[size_t{tx.i1} * mask_h + ty.i0];
+    const float c = p[size_t{tx.i0} * mask_h + ty.i1], d = p[size_t{tx.i1} * mask_h + ty.i1];
+    const float w00 = ty.w0 * tx.w0, w01 = ty.w0 * tx.w1, w10 = ty.w1 * tx.w0, w11 = ty.w1 * tx.w1;
+    return fma_f32(d, w11, fma_f32(c, w10, fma_f32(a, w00, b * w01)));
 }
 
 // Output rows sharing the same two source rows: between them the value is a convex
@@ -116,15 +144,11 @@ constexpr float kSideMargin = 1e-5f;
 
 }  // namespace
 
-float sigmoid_f32(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-
-std::vector<KeptQuery> select_queries(std::span<const float> logits, float presence, double threshold) {
+std::vector<KeptQuery> select_queries(std::span<const float> scores, double threshold) {
     const auto limit = static_cast<float>(threshold);
     std::vector<KeptQuery> kept;
-    for (size_t q = 0; q < logits.size(); ++q) {
-        const float score = sigmoid_f32(logits[q]) * presence;
-        if (score >= limit) kept.push_back({static_cast<int>(q), score});
-    }
+    for (size_t q = 0; q < scores.size(); ++q)
+        if (scores[q] >= limit) kept.push_back({static_cast<int>(q), scores[q]});
     std::stable_sort(kept.begin(), kept.end(), [](const KeptQuery& a, const KeptQuery& b) { return a.score > b.score; });
     return kept;
 }
@@ -135,10 +159,12 @@ BoxXywh box_to_pixels(std::span<const float> xyxy, uint32_t width, uint32_t heig
     return {x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height};
 }
 
-Rle mask_logits_to_rle(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h, uint32_t out_w,
-                       float threshold) {
-    check_sizes(logits, mask_h, mask_w, out_h, out_w);
-    const std::vector<float> p = probabilities_by_column(logits, mask_h, mask_w);
+Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mask_h, uint32_t mask_w, uint32_t out_h,
+                              uint32_t out_w, float threshold) {
+    check_sizes(probabilities, mask_h, mask_w, out_h, out_w);
+    if (small_output(out_h, out_w))
+        return mask_probabilities_to_rle_reference(probabilities, mask_h, mask_w, out_h, out_w, threshold);
+    const std::vector<float> p = by_column(probabilities, mask_h, mask_w);
     // Per source column, its extremes: an output column blended from two columns that lie
     // wholly on one side of the threshold is one run.
     std::vector<float> column_max(mask_w), column_min(mask_w);
@@ -179,19 +205,43 @@ Rle mask_logits_to_rle(std::span<const float> logits, uint32_t mask_h, uint32_t 
     return runs.finish(out_h, out_w);
 }
 
-Rle mask_logits_to_rle_reference(std::span<const float> logits, uint32_t mask_h, uint32_t mask_w, uint32_t out_h,
-                                 uint32_t out_w, float threshold) {
-    check_sizes(logits, mask_h, mask_w, out_h, out_w);
-    const std::vector<float> p = probabilities_by_column(logits, mask_h, mask_w);
+Rle mask_probabilities_to_rle_reference(std::span<const float> probabilities, uint32_t mask_h, uint32_t mask_w,
+                                        uint32_t out_h, uint32_t out_w, float threshold) {
+    check_sizes(probabilities, mask_h, mask_w, out_h, out_w);
+    const std::vector<float> p = by_column(probabilities, mask_h, mask_w);
     const std::vector<Tap> columns = linear_taps(mask_w, out_w);
     const std::vector<Tap> rows = linear_taps(mask_h, out_h);
     RunBuilder runs;
+    if (small_output(out_h, out_w)) {
+        for (uint32_t x = 0; x < out_w; ++x)
+            for (uint32_t y = 0; y < out_h; ++y) runs.add(small_value(p, mask_h, rows[y], columns[x]) > threshold, 1);
+        return runs.finish(out_h, out_w);
+    }
     std::vector<float> column(mask_h);
     for (uint32_t x = 0; x < out_w; ++x) {
         blend_columns(p, mask_h, columns[x], column);
         for (uint32_t y = 0; y < out_h; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
     }
     return runs.finish(out_h, out_w);
+}
+
+std::vector<float> resize_bilinear_f32(std::span<const float> values, uint32_t in_h, uint32_t in_w, uint32_t out_h,
+                                       uint32_t out_w) {
+    check_sizes(values, in_h, in_w, out_h, out_w);
+    const std::vector<float> p = by_column(values, in_h, in_w);
+    const std::vector<Tap> columns = linear_taps(in_w, out_w);
+    const std::vector<Tap> rows = linear_taps(in_h, out_h);
+    std::vector<float> out(size_t{out_h} * out_w), column(in_h);
+    if (small_output(out_h, out_w)) {
+        for (uint32_t x = 0; x < out_w; ++x)
+            for (uint32_t y = 0; y < out_h; ++y) out[size_t{y} * out_w + x] = small_value(p, in_h, rows[y], columns[x]);
+        return out;
+    }
+    for (uint32_t x = 0; x < out_w; ++x) {
+        blend_columns(p, in_h, columns[x], column);
+        for (uint32_t y = 0; y < out_h; ++y) out[size_t{y} * out_w + x] = blend_rows(column, rows[y]);
+    }
+    return out;
 }
 
 }  // namespace chickenseg

@@ -230,7 +230,7 @@ private:
         if (jsonl_) jsonl_->write(r);
         ++summary_.failed;
         if (summary_.errors.size() < 100) summary_.errors.emplace_back(image.file, error);
-        if (params_.progress) std::cerr << "\nerror: " << error << '\n';
+        std::cerr << (params_.progress ? "\n" : "") << "error: " << error << '\n';
         if (params_.stop_on_error)
             throw Error(error + " (stopped: --on-error stop; the finished images are in the JSONL file, if any)");
         records_[index] = std::move(r);

@@ -13,27 +13,20 @@
 namespace chickenseg {
 namespace {
 
-TEST(Postprocess, SigmoidInFloat) {
-    EXPECT_EQ(sigmoid_f32(0.0f), 0.5f);
-    EXPECT_NEAR(sigmoid_f32(2.0f), 0.880797, 1e-6);
-    EXPECT_EQ(sigmoid_f32(-200.0f), 0.0f);
-    EXPECT_EQ(sigmoid_f32(200.0f), 1.0f);
-}
-
 TEST(Postprocess, SelectQueriesKeepsAtThresholdHighestFirstTiesInQueryOrder) {
-    // sigmoid(0) * 1.0 = 0.5 exactly: kept at threshold 0.5 (>=), as the reference compares.
-    std::vector<float> logits{0.0f, 3.0f, -5.0f, 3.0f, 1.0f};
-    auto kept = select_queries(logits, 1.0f, 0.5);
+    // 0.5 exactly is kept at threshold 0.5 (>=), as the reference compares.
+    std::vector<float> scores{0.5f, 0.95f, 0.01f, 0.95f, 0.7f};
+    auto kept = select_queries(scores, 0.5);
     ASSERT_EQ(kept.size(), 4u);
     EXPECT_EQ(kept[0].query, 1);
     EXPECT_EQ(kept[1].query, 3);  // the same score: query order
     EXPECT_EQ(kept[2].query, 4);
     EXPECT_EQ(kept[3].query, 0);
     EXPECT_EQ(kept[3].score, 0.5f);
-    // The presence multiplies every score: at 0.5 nothing reaches 0.5 but a sure query.
-    EXPECT_TRUE(select_queries(logits, 0.5f, 0.5).empty());
-    EXPECT_EQ(select_queries(logits, 0.5f, 0.0).size(), logits.size());
-    EXPECT_FLOAT_EQ(select_queries(logits, 0.5f, 0.0)[0].score, sigmoid_f32(3.0f) * 0.5f);
+    EXPECT_TRUE(select_queries(scores, 0.96).empty());
+    EXPECT_EQ(select_queries(scores, 0.0).size(), scores.size());
+    // Compared in float32: a threshold between two floats keeps what a float32 tensor >= it keeps.
+    EXPECT_EQ(select_queries(std::vector<float>{0.3f}, 0.30000000000000004).size(), 1u);
 }
 
 TEST(Postprocess, BoxToPixels) {
@@ -46,8 +39,8 @@ TEST(Postprocess, BoxToPixels) {
     EXPECT_THROW(box_to_pixels(std::vector<float>{1, 2, 3}, 1, 1), Error);
 }
 
-// Smooth blobs (what a mask head gives) plus noise near zero (where the threshold cuts).
-std::vector<float> blob_logits(uint32_t h, uint32_t w, unsigned seed, float noise) {
+// Smooth blobs (what a mask head gives) plus noise near the threshold, as probabilities.
+std::vector<float> blob_probabilities(uint32_t h, uint32_t w, unsigned seed, float noise) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(0, 1);
     std::vector<float> out(size_t{h} * w);
@@ -55,7 +48,7 @@ std::vector<float> blob_logits(uint32_t h, uint32_t w, unsigned seed, float nois
     for (uint32_t y = 0; y < h; ++y)
         for (uint32_t x = 0; x < w; ++x) {
             const float d = std::hypot(x - cx, y - cy);
-            out[size_t{y} * w + x] = (r - d) * 0.7f + noise * (u(rng) - 0.5f);
+            out[size_t{y} * w + x] = 1.0f / (1.0f + std::exp(-((r - d) * 0.7f + noise * (u(rng) - 0.5f))));
         }
     return out;
 }
@@ -71,10 +64,10 @@ TEST(Postprocess, FastMaskResizeEqualsThePerPixelReference) {
     for (const auto& s : sizes)
         for (unsigned seed = 0; seed < 6; ++seed)
             for (float noise : {0.0f, 0.5f, 8.0f}) {
-                std::vector<float> logits = blob_logits(s.mh, s.mw, seed * 31 + s.mh, noise);
+                std::vector<float> p = blob_probabilities(s.mh, s.mw, seed * 31 + s.mh, noise);
                 for (float threshold : {0.5f, 0.2f, 0.9f}) {
-                    Rle fast = mask_logits_to_rle(logits, s.mh, s.mw, s.oh, s.ow, threshold);
-                    Rle ref = mask_logits_to_rle_reference(logits, s.mh, s.mw, s.oh, s.ow, threshold);
+                    Rle fast = mask_probabilities_to_rle(p, s.mh, s.mw, s.oh, s.ow, threshold);
+                    Rle ref = mask_probabilities_to_rle_reference(p, s.mh, s.mw, s.oh, s.ow, threshold);
                     ASSERT_EQ(fast, ref) << s.mh << "x" << s.mw << " -> " << s.oh << "x" << s.ow << " seed " << seed;
                     ASSERT_EQ(fast.h, s.oh);
                     ASSERT_EQ(fast.w, s.ow);
@@ -89,16 +82,26 @@ TEST(Postprocess, FastMaskResizeEqualsThePerPixelReference) {
 }
 
 TEST(Postprocess, MaskResizeOfAConstantMaskIsOneRun) {
-    std::vector<float> ones(32 * 32, 5.0f), zeros(32 * 32, -5.0f);
-    EXPECT_EQ(mask_logits_to_rle(ones, 32, 32, 100, 50, 0.5f).counts, (std::vector<uint32_t>{0, 5000}));
-    EXPECT_EQ(mask_logits_to_rle(zeros, 32, 32, 100, 50, 0.5f).counts, (std::vector<uint32_t>{5000}));
+    std::vector<float> ones(32 * 32, 0.99f), zeros(32 * 32, 0.01f);
+    EXPECT_EQ(mask_probabilities_to_rle(ones, 32, 32, 100, 50, 0.5f).counts, (std::vector<uint32_t>{0, 5000}));
+    EXPECT_EQ(mask_probabilities_to_rle(zeros, 32, 32, 100, 50, 0.5f).counts, (std::vector<uint32_t>{5000}));
+}
+
+TEST(Postprocess, ResizeKeepsValuesOnTheSameSizeAndInterpolatesBetween) {
+    std::vector<float> v{0.0f, 1.0f, 2.0f, 3.0f};  // 2x2
+    EXPECT_EQ(resize_bilinear_f32(v, 2, 2, 2, 2), v);
+    std::vector<float> up = resize_bilinear_f32(v, 2, 2, 4, 4);
+    ASSERT_EQ(up.size(), 16u);
+    EXPECT_FLOAT_EQ(up[0], 0.0f);       // clamped at the corner
+    EXPECT_FLOAT_EQ(up[1], 0.25f);      // a quarter of the way to the right neighbour
+    EXPECT_FLOAT_EQ(up[15], 3.0f);
 }
 
 TEST(Postprocess, MaskResizeRejectsBadSizes) {
-    std::vector<float> logits(16, 0.0f);
-    EXPECT_THROW(mask_logits_to_rle(logits, 4, 5, 10, 10, 0.5f), Error);   // 16 logits for 4x5
-    EXPECT_THROW(mask_logits_to_rle(logits, 4, 4, 0, 10, 0.5f), Error);    // empty output
-    EXPECT_THROW(mask_logits_to_rle(logits, 4, 4, 70000, 70000, 0.5f), Error);  // > 2^32 - 1 pixels
+    std::vector<float> p(16, 0.5f);
+    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 5, 10, 10, 0.5f), Error);   // 16 values for 4x5
+    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 4, 0, 10, 0.5f), Error);    // empty output
+    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 4, 70000, 70000, 0.5f), Error);  // > 2^32 - 1 pixels
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ namespace chickenseg {
 
 // Bumped whenever this header changes in a way a plugin must be rebuilt for: a plugin built
 // from another version is refused with a message instead of crashing.
-inline constexpr int kBackendAbiVersion = 1;
+inline constexpr int kBackendAbiVersion = 2;
 
 // Tensors held on the backend's device (features of a batch, a decoder's state).
 class DeviceTensors {
@@ -58,6 +58,10 @@ struct DecodeResult {
     HostTensor pred_logits;      // F32 (B, Q): query logits
     HostTensor pred_boxes;       // F32 (B, Q, 4): xyxy in [0, 1]
     HostTensor presence_logits;  // F32 (B, 1)
+    // As the Python reference computes them, with the device's own kernels (postprocess.h says
+    // why): presence = sigmoid(presence logit), scores = sigmoid(query logit) * presence.
+    HostTensor presence;         // F32 (B, 1)
+    HostTensor scores;           // F32 (B, Q)
     std::shared_ptr<const DeviceTensors> state;  // what the mask decoder continues from
     BackendTimes times;
 };
@@ -69,7 +73,7 @@ struct MaskRequest {
 };
 
 struct MaskResult {
-    HostTensor logits;  // F32 (K, H, W): mask logits, in request order
+    HostTensor values;  // F32 (K, H, W) in request order: mask logits, or their sigmoid
     BackendTimes times;
 };
 
@@ -86,9 +90,9 @@ public:
     // The decoder on every image of the batch with prompt `prompt` (text embedding index).
     virtual DecodeResult decode(const DeviceTensors& features, size_t prompt) const = 0;
     // The mask decoder on the images the requests name (the others are skipped), then the
-    // requested queries' mask logits.
+    // requested queries' mask logits, or with `probabilities` their sigmoid (on the device).
     virtual MaskResult masks(const DeviceTensors& features, const DecodeResult& decoded, size_t prompt,
-                             std::span<const MaskRequest> requests) const = 0;
+                             std::span<const MaskRequest> requests, bool probabilities) const = 0;
     // The features as host tensors, named as the manifest's vision_encoder.outputs (checks).
     virtual std::vector<NamedTensor> features_to_host(const DeviceTensors& features) const = 0;
 

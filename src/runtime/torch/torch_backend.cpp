@@ -149,6 +149,10 @@ public:
         result.pred_logits = to_host(out[0]);
         result.pred_boxes = to_host(out[1]);
         result.presence_logits = to_host(out[2]);
+        // The reference's arithmetic: presence = sigmoid(presence logit), scores = sigmoid(logits) * presence.
+        at::Tensor presence = out[2].to(at::kFloat).sigmoid();
+        result.presence = to_host(presence);
+        result.scores = to_host(out[0].to(at::kFloat).sigmoid() * presence);
         result.times.download_ms = ms_since(start);
         auto state = std::make_shared<TorchTensors>();
         state->tensors = {out[3], out[4]};  // queries, encoder_hidden
@@ -157,10 +161,10 @@ public:
     }
 
     MaskResult masks(const DeviceTensors& features, const DecodeResult& decoded, size_t prompt,
-                     std::span<const MaskRequest> requests) const override {
+                     std::span<const MaskRequest> requests, bool probabilities) const override {
         MaskResult result;
         if (requests.empty()) {
-            result.logits = make_host_tensor(DType::float32, {0, 0, 0});
+            result.values = make_host_tensor(DType::float32, {0, 0, 0});
             return result;
         }
         const auto& f = torch_tensors(features).tensors;
@@ -209,10 +213,11 @@ public:
         }
         at::Tensor flat = masks.reshape({n * queries, masks.size(2), masks.size(3)});
         at::Tensor kept = flat.index_select(0, at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(device_));
+        if (probabilities) kept = kept.to(at::kFloat).sigmoid();
         wait_if_profiling();
         result.times.compute_ms = ms_since(start);
         start = Clock::now();
-        result.logits = to_host(kept);
+        result.values = to_host(kept);
         result.times.download_ms = ms_since(start);
         return result;
     }

@@ -17,8 +17,9 @@
 //   to_string {h, w, counts: [..]} -> {counts}
 //   from_string {h, w, bytes: [..]} -> {counts: [..]}  (raw bytes, so any byte string fits in JSON)
 //   assign {rows, cols, matrix, maximize} -> {pairs: [[row, col], ...]}
-//   mask_logits {mask_h, mask_w, out_h, out_w, threshold, logits: [..] row-major}
-//                                  -> {counts, reference}  (runtime post-processing: fast path, per-pixel path)
+//   mask_resize {mask_h, mask_w, out_h, out_w, threshold, values: [..] row-major probabilities}
+//                                  -> {counts, reference, resized: [..]}  (runtime post-processing: the
+//                                     fast path, the per-pixel path, the resized values themselves)
 #include <iostream>
 #include <string>
 #include <vector>
@@ -101,13 +102,14 @@ json run_op(const json& op) {
             pairs.push_back({p.row, p.col});
         return {{"pairs", pairs}};
     }
-    if (name == "mask_logits") {
-        auto logits = op.at("logits").get<std::vector<float>>();
+    if (name == "mask_resize") {
+        auto values = op.at("values").get<std::vector<float>>();
         auto mh = op.at("mask_h").get<uint32_t>(), mw = op.at("mask_w").get<uint32_t>();
         auto oh = op.at("out_h").get<uint32_t>(), ow = op.at("out_w").get<uint32_t>();
         auto t = op.at("threshold").get<float>();
-        return {{"counts", rle_to_string(mask_logits_to_rle(logits, mh, mw, oh, ow, t))},
-                {"reference", rle_to_string(mask_logits_to_rle_reference(logits, mh, mw, oh, ow, t))}};
+        return {{"counts", rle_to_string(mask_probabilities_to_rle(values, mh, mw, oh, ow, t))},
+                {"reference", rle_to_string(mask_probabilities_to_rle_reference(values, mh, mw, oh, ow, t))},
+                {"resized", resize_bilinear_f32(values, mh, mw, oh, ow)}};
     }
     throw Error("unknown op '" + name + "'");
 }
