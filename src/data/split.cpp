@@ -1,7 +1,12 @@
 #include "chickenseg/data/split.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <exception>
+#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -28,6 +33,64 @@ uint64_t random_below(std::mt19937_64& rng, uint64_t n) {
 namespace {
 
 enum class Side { train, val };
+
+// libstdc++'s std::regex matches by recursion, one or more stack frames per character (a
+// 40,000-character file_name overflowed the 8 MiB main stack with `^([^/]+)/`, and a pattern
+// such as `(a?)*` needs far more per character). So the names are bounded
+// (kMaxFileNameLength) and matched on a thread whose stack is large enough for that bound with
+// a wide margin; the stack is reserved address space, committed only as far as it is used.
+constexpr size_t kRegexStackBytes = size_t{512} << 20;
+
+void run_on_large_stack(const std::function<void()>& work) {
+    struct Job {
+        const std::function<void()>* work;
+        std::exception_ptr error;
+    } job{&work, nullptr};
+    auto body = [](void* arg) -> void* {
+        auto* j = static_cast<Job*>(arg);
+        try {
+            (*j->work)();
+        } catch (...) {
+            j->error = std::current_exception();
+        }
+        return nullptr;
+    };
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_t thread;
+    int rc = pthread_attr_setstacksize(&attr, kRegexStackBytes);
+    if (rc == 0) rc = pthread_create(&thread, &attr, body, &job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) throw Error(std::string("cannot start the regex matching thread: ") + std::strerror(rc));
+    pthread_join(thread, nullptr);
+    if (job.error) std::rethrow_exception(job.error);
+}
+
+// The group key of each image: the regex's first capture group (or whole match), nullopt when
+// the regex does not match.
+std::vector<std::optional<std::string>> regex_group_keys(const SacoDataset& ds, const std::regex& re,
+                                                         const SplitParams& params, const std::string& file) {
+    for (size_t i = 0; i < ds.images.size(); ++i)
+        if (ds.images[i].file_name.size() > kMaxFileNameLength)
+            throw Error("file_name is " + std::to_string(ds.images[i].file_name.size()) +
+                            " characters long; expected a path of at most " + std::to_string(kMaxFileNameLength) +
+                            " (run `chickenseg data validate`)",
+                        file, 0, json_key(json_index("images", i), "file_name"));
+    std::vector<std::optional<std::string>> keys(ds.images.size());
+    run_on_large_stack([&] {
+        for (size_t i = 0; i < ds.images.size(); ++i) {
+            std::smatch m;
+            try {
+                if (std::regex_search(ds.images[i].file_name, m, re))
+                    keys[i] = (m.size() > 1 && m[1].matched) ? m[1].str() : m[0].str();
+            } catch (const std::regex_error& e) {
+                throw Error("group regex '" + params.group_regex + "' failed on this file_name: " + e.what(),
+                            file, 0, json_key(json_index("images", i), "file_name"));
+            }
+        }
+    });
+    return keys;
+}
 
 struct Group {
     std::string key;
@@ -136,13 +199,14 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
     std::map<std::pair<bool, std::string>, Group> groups;
     std::vector<size_t> unmatched;
     const auto counts = ds.annotation_counts();
+    std::vector<std::optional<std::string>> regex_keys;
+    if (re) regex_keys = regex_group_keys(ds, *re, params, file);
     for (size_t i = 0; i < ds.images.size(); ++i) {
         const std::string& name = ds.images[i].file_name;
         std::pair<bool, std::string> key{false, name};
         if (re) {
-            std::smatch m;
-            if (std::regex_search(name, m, *re)) {
-                key.second = (m.size() > 1 && m[1].matched) ? m[1].str() : m[0].str();
+            if (regex_keys[i]) {
+                key.second = *regex_keys[i];
             } else {
                 unmatched.push_back(i);
                 key.first = true;

@@ -16,6 +16,7 @@
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/rle.h"
+#include "chickenseg/data/saco.h"
 
 namespace chickenseg {
 
@@ -363,7 +364,9 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
         const json& im = images[i];
         if (!im.is_object()) continue;
         auto name_it = im.find("file_name");
-        if (name_it == im.end() || !name_it->is_string() || name_it->get<std::string>().empty()) continue;
+        if (name_it == im.end() || !name_it->is_string() || name_it->get<std::string>().empty() ||
+            name_it->get_ref<const std::string&>().size() > kMaxFileNameLength)
+            continue;  // reported with the image's fields
         const std::string name = name_it->get<std::string>();
         std::string path = json_key(json_index("images", i), "file_name");
         auto [it, first] = seen.emplace(name, std::nullopt);
@@ -485,6 +488,11 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
             c.error(json_key(path, "file_name"), "missing required field");
         } else if (!it->is_string() || it->get<std::string>().empty()) {
             c.error(json_key(path, "file_name"), "expected a non-empty path, found " + it->dump());
+        } else if (it->get_ref<const std::string&>().size() > kMaxFileNameLength) {
+            const std::string& long_name = it->get_ref<const std::string&>();
+            c.error(json_key(path, "file_name"),
+                    "expected a path of at most " + std::to_string(kMaxFileNameLength) + " characters, found " +
+                        std::to_string(long_name.size()) + " (\"" + long_name.substr(0, 40) + "...\")");
         } else {
             name = it->get<std::string>();
             std::filesystem::path p(name);

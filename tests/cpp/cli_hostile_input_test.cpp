@@ -122,3 +122,41 @@ TEST(CliHostile, NumberBeyondADoubleNamesFileAndLine) {
     expect_clear_error(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"})),
                        "all.json:1", "number 1e400 is beyond the range of a double");
 }
+
+// --------------------------------------------------------------- absurd file names
+
+TEST(CliHostile, GroupRegexOnAFortyThousandCharacterFileName) {
+    TempDir d;
+    json doc = dataset(8);
+    doc["images"][0]["file_name"] = "penA/" + std::string(40'000, 'x') + ".jpg";
+    write_json_file(d.path / "all.json", doc);
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out-dir",
+                                             d / "split", "--group-regex", "^([^/]+)/"}));
+    expect_clear_error(r, "all.json: images[0].file_name", "file_name is 40009 characters long");
+    EXPECT_FALSE(fs::exists(d.path / "split"));
+
+    r = run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"}));
+    expect_clear_error(r, "all.json: images[0].file_name", "expected a path of at most 4096 characters, found 40009");
+}
+
+TEST(CliHostile, GroupRegexThatRecursesDeeplyPerCharacterStillMatches) {
+    // Nested capture groups take several stack frames per character in libstdc++: with this
+    // pattern a name within the length bound overflowed an 8 MiB stack.
+    TempDir d;
+    json doc = dataset(8);
+    json anns = json::array();
+    for (size_t i = 0; i < doc["images"].size(); ++i) {
+        doc["images"][i]["file_name"] = std::string(4080, 'a') + "/pen" + std::to_string(i) + ".jpg";
+        if (i % 2 == 0) anns.push_back(doc["annotations"][i]);  // odd images negative
+    }
+    doc["annotations"] = anns;
+    write_json_file(d.path / "all.json", doc);
+    CliResult r = run_chickenseg(
+        shell_args({"--json", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split",
+                    "--group-regex", "^(?=[^/]*/(pen[0-9]))(?:(((((((a|b)|c)|d)|e)|f)|g)|h))*/", "--train-ratio",
+                    "0.5"}),
+        Stderr::Drop);
+    ASSERT_EQ(r.code, 0) << r.out;
+    json summary = json::parse(r.out);
+    EXPECT_EQ(summary["input"]["groups"], 8) << r.out;  // one per pen: the key is the lookahead's group
+}

@@ -19,6 +19,10 @@ namespace chickenseg {
 
 inline constexpr const char* kSacoSchema = "chickenseg.saco/1";
 
+// The longest file_name accepted (PATH_MAX on Linux): anything longer is not a path. validate
+// flags it and split refuses it before matching --group-regex (std::regex recurses per character).
+inline constexpr size_t kMaxFileNameLength = 4096;
+
 struct Segmentation {
     bool is_rle = false;
     std::vector<Polygon> polygons;  // when !is_rle
