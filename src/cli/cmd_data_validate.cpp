@@ -11,6 +11,7 @@ namespace {
 struct ValidateOptions {
     std::vector<std::string> datasets;
     std::string image_root;
+    bool decode = false;
 };
 
 CommandRegistrar registrar{{
@@ -25,13 +26,18 @@ CommandRegistrar registrar{{
                "SA-Co dataset JSON; repeat for files used together (train + val) to also check that each "
                "holds negatives and positives and that no image is in two of them")
             ->required();
-        cmd.add_option(
+        auto* image_root = cmd.add_option(
             "--image-root", o->image_root,
             "Folder the file_names are relative to: check each file exists and its size (after EXIF "
-            "orientation) equals width/height");
+            "orientation) equals width/height (headers only; see --decode)");
+        cmd.add_flag("--decode", o->decode,
+                     "With --image-root: decode every image in full, so corrupt pixel data is found here (slower: "
+                     "reads every pixel)")
+            ->needs(image_root);
         return [o]() {
             ValidateParams params;
             params.image_root = o->image_root;
+            params.decode = o->decode;
             std::vector<std::filesystem::path> files(o->datasets.begin(), o->datasets.end());
             const Diagnostics d = validate_saco_files(files, params);
             if (global_options().json) {

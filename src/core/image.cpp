@@ -15,6 +15,8 @@
 
 namespace chickenseg {
 
+void stb_clear_failure_reason();  // stb_impl.cpp
+
 namespace {
 
 struct StbFree {
@@ -32,12 +34,16 @@ std::string with_thousands(uint64_t v) {
 RgbImage stb_decode_rgb(std::span<const uint8_t> bytes, const ImageInfo& info, const std::string& name) {
     if (bytes.size() > INT_MAX) throw Error("file is larger than 2 GiB, which stb_image cannot decode", name);
     int w = 0, h = 0, channels_in_file = 0;
+    stb_clear_failure_reason();
     std::unique_ptr<stbi_uc, StbFree> data(
         stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels_in_file, 3));
-    if (!data)
+    if (!data) {
+        // stb sets no reason for some corrupt streams (a reserved deflate block type): null then.
+        const char* reason = stbi_failure_reason();
         throw Error(std::string("cannot decode ") + image_format_name(info.format) +
-                        " pixels: " + stbi_failure_reason(),
+                        " pixels: " + (reason != nullptr ? reason : "corrupt image data"),
                     name);
+    }
     if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)
         throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) +
                         " differs from the header's " + std::to_string(info.stored_width) + "x" +

@@ -28,3 +28,11 @@
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
+
+namespace chickenseg {
+
+// stb keeps its last failure reason (per thread) and sets none for some corrupt streams: image.cpp
+// clears it before each decode, so a failure never reports an earlier file's reason (or null).
+void stb_clear_failure_reason() { stbi__g_failure_reason = nullptr; }
+
+}  // namespace chickenseg

@@ -383,6 +383,21 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
                 c.error(path, "cannot read image " + disk.string() + ": " + e.message());
                 continue;
             }
+            if (params.decode) {
+                ImageFormat format = it->second->format;
+                if (format == ImageFormat::webp || format == ImageFormat::tiff) {
+                    c.warn(path, std::string("only the header of ") + image_format_name(format) + " image " +
+                                     disk.string() + " was checked (--decode reads JPEG, PNG, BMP and GIF pixels)");
+                } else {
+                    try {
+                        decode_image(disk);
+                    } catch (const Error& e) {
+                        c.error(path, "cannot decode image " + disk.string() + ": " + e.message());
+                        it->second.reset();
+                        continue;
+                    }
+                }
+            }
         }
         if (!it->second) continue;  // already reported for the first entry of this file
         const ImageInfo& info = *it->second;

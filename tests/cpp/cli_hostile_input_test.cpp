@@ -6,6 +6,7 @@
 #include <string>
 
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/image.h"
 #include "chickenseg/core/json_file.h"
 #include "cli_support.h"
 #include "convert_fixtures.h"
@@ -159,4 +160,32 @@ TEST(CliHostile, GroupRegexThatRecursesDeeplyPerCharacterStillMatches) {
     ASSERT_EQ(r.code, 0) << r.out;
     json summary = json::parse(r.out);
     EXPECT_EQ(summary["input"]["groups"], 8) << r.out;  // one per pen: the key is the lookahead's group
+}
+
+// --------------------------------------------------------------- corrupt pixel data
+
+TEST(CliHostile, ValidateDecodeFindsAPngWithCorruptPixelData) {
+    TempDir d;
+    std::string png = encode_png(RgbImage{64, 48, std::vector<uint8_t>(64 * 48 * 3, 90)});
+    size_t idat = png.find("IDAT");
+    ASSERT_NE(idat, std::string::npos);
+    for (size_t k = idat + 6; k < idat + 12; ++k) png[k] = '\xff';  // a reserved deflate block type
+    json doc = dataset(2);
+    for (int i = 0; i < 2; ++i) {
+        doc["images"][i]["file_name"] = "im" + std::to_string(i) + ".png";
+        if (i == 0) write_file_atomic(d.path / "images/im0.png", png);
+        else write_png(d.path / "images/im1.png", RgbImage{64, 48, std::vector<uint8_t>(64 * 48 * 3, 90)});
+    }
+    write_json_file(d.path / "all.json", doc);
+    // The default check reads headers only (documented): this file passes it.
+    CliResult header = run_chickenseg(
+        shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images"}));
+    EXPECT_EQ(header.out.find("im0.png"), std::string::npos) << header.out;
+    CliResult r = run_chickenseg(shell_args(
+        {"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images", "--decode"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("all.json: images[0].file_name: cannot decode image " + d / "images/im0.png"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--decode"})).code, 2);
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chickenseg/core/error.h"
@@ -733,6 +734,47 @@ TEST(DecodeImage, BmpBothRowOrdersGifAndUndecodableFormats) {
         FAIL();
     } catch (const Error& e) {
         EXPECT_TRUE(contains(e.what(), "broken.jpg: cannot decode JPEG pixels: ")) << e.what();
+    }
+}
+
+// A PNG whose header, CRCs and IEND pass read_image_info but whose first deflate block has the
+// reserved type 3, for which stb sets no failure reason.
+Bytes png_with_corrupt_idat(size_t from, size_t to) {
+    Bytes png = encoded_png(gradient_image(8, 6));
+    std::string text(png.begin(), png.end());
+    size_t idat = text.find("IDAT");
+    EXPECT_NE(idat, std::string::npos);
+    for (size_t k = idat + from; k < idat + to; ++k) png[k] = 0xFF;
+    return png;
+}
+Bytes png_with_reserved_deflate_block() { return png_with_corrupt_idat(6, 12); }
+
+TEST(DecodeImage, CorruptPixelDataWithNoStbReasonIsAnErrorNotACrash) {
+    EXPECT_NO_THROW(read_image_info(png_with_reserved_deflate_block(), "bad.png"));
+    // In a fresh thread: stb's failure reason is per thread and still unset there (it was null,
+    // and appending it to the message crashed).
+    std::string message;
+    std::thread([&] {
+        try {
+            decode_image(png_with_reserved_deflate_block(), "bad.png");
+        } catch (const Error& e) {
+            message = e.what();
+        }
+    }).join();
+    EXPECT_EQ(message, "bad.png: cannot decode PNG pixels: corrupt image data");
+    // An earlier failure's reason is not reported for this file.
+    try {
+        decode_image(png_with_corrupt_idat(4, 6), "bad-header.png");  // the zlib header: stb names it
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), "bad-header.png: cannot decode PNG pixels: ")) << e.what();
+        EXPECT_FALSE(contains(e.what(), "corrupt image data")) << e.what();
+    }
+    try {
+        decode_image(png_with_reserved_deflate_block(), "bad.png");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "bad.png: cannot decode PNG pixels: corrupt image data");
     }
 }
 

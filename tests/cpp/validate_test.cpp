@@ -309,6 +309,31 @@ TEST(Validate, ImageFilesMustExistWithTheirSizeAfterExif) {
     EXPECT_TRUE(has(d, Severity::error, "images[3]", ": 100x80")) << dump(d);
 }
 
+// A PNG whose header and IEND are intact but whose pixel data (the IDAT's deflate stream) is not.
+std::string png_with_corrupt_pixels(uint32_t w, uint32_t h) {
+    std::string png = encode_png(RgbImage{w, h, std::vector<uint8_t>(size_t{w} * h * 3, 90)});
+    size_t idat = png.find("IDAT");
+    EXPECT_NE(idat, std::string::npos);
+    // After "IDAT": the 2-byte zlib header, then the first deflate block's header; 0xFF there
+    // is block type 3, which deflate reserves.
+    for (size_t k = idat + 6; k < idat + 12; ++k) png[k] = '\xff';
+    return png;
+}
+
+TEST(Validate, DecodeFindsCorruptPixelDataTheHeaderCheckPasses) {
+    TempDir dir;
+    write_file_atomic(dir.path / "a" / "one.jpg", png_with_corrupt_pixels(100, 80));
+    write_png(dir.path / "a" / "two.jpg", RgbImage{100, 80, std::vector<uint8_t>(100 * 80 * 3, 128)});
+    ValidateParams params;
+    params.image_root = dir.path;
+    EXPECT_EQ(check(good_doc(), params).error_count(), 0u) << dump(check(good_doc(), params));  // headers only
+    params.decode = true;
+    Diagnostics d = check(good_doc(), params);
+    EXPECT_EQ(d.error_count(), 1u) << dump(d);
+    EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "cannot decode image")) << dump(d);
+    EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "one.jpg")) << dump(d);
+}
+
 TEST(Validate, ImageSizeHonoursExifOrientation) {
     // A real phone photo stored 1600x1200 with EXIF orientation 6: displayed 1200x1600.
     const fs::path root =
