@@ -114,6 +114,28 @@ def test_trained_weights_predict_through_the_tool(run_a, data, tmp_path):
     assert info["base_model"] == "tiny" and info["dataset_version"]["version_id"]
 
 
+def test_a_corrupt_image_fails_before_the_first_step(data, tmp_path):
+    """data.check_images (on by default) decodes every image first: a PNG whose pixel data is
+    corrupt (its header, which `data validate` reads by default, is intact) fails the run at once,
+    naming the file, instead of after an epoch."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    victim = copy / json.loads((copy / "val.json").read_text())["images"][-1]["file_name"]
+    png = bytearray(victim.read_bytes())
+    idat = png.index(b"IDAT")
+    png[idat + 6:idat + 12] = b"\xff" * 6  # a reserved deflate block type
+    victim.write_bytes(bytes(png))
+    out = tmp_path / "run"
+    args = overrides(copy, out, **{"logging.wandb": "disabled", "logging.tensorboard": "false"})
+    r = run_tool("train", "-c", CONFIG, *args)
+    assert r.returncode == 1, r.stderr
+    assert f"{victim}: cannot decode image" in r.stderr and "data.check_images" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().strip()  # no step ran
+
+
 def test_ddp_with_two_processes(data, tmp_path):
     out = tmp_path / "ddp"
     r = run_tool("--json", "train", "-c", CONFIG, *overrides(data, out, **{"train.max_epochs": 1,

@@ -121,6 +121,8 @@ SCHEMA: dict[str, Key] = {
                                "share of negative images in every training batch; null = "
                                "the dataset's natural mix, shuffled"),
     "data.num_workers": Key(0, _int(0), "DataLoader worker processes (0 = in the main process)"),
+    "data.check_images": Key(True, _bool, "decode every train and val image before the first step, so a "
+                                          "corrupt or missing image fails now, not after an epoch"),
     "data.augment.hflip_prob": Key(0.5, _float(0.0, 1.0), "probability of a horizontal flip"),
     "data.augment.scale_jitter": Key([0.8, 1.2], _range_pair,
                                      "[min, max] scale of the square-resized image before it is "

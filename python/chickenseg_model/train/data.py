@@ -15,6 +15,7 @@ is `present` when any instance, crowd regions included, is visible. Crowd region
 (`iscrowd` = 1) teach presence only: they are not matched, and an image holding one skips
 the per-query classification loss (its queries there are neither right nor wrong).
 """
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +122,37 @@ def read_saco(path: Path, img_dir: Path | None, use_text_prompts: bool, prompt_c
         rec.annotations.append({"bbox": [float(v) for v in bbox], "segmentation": seg,
                                 "iscrowd": int(ann.get("iscrowd", 0) or 0)})
     return [records[k] for k in sorted(records)]
+
+
+def check_images(records: list[ImageRecord], rank: int = 0, world: int = 1, limit: int = 5) -> int:
+    """Decodes every image in full (the decoder training uses: a header check passes a file whose
+    pixel data is corrupt) and checks its size against the dataset; each of `world` processes takes
+    every world-th image. Raises ModelError listing the first `limit` problems, each naming the
+    file; returns how many images were decoded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mine = records[rank::world]
+    paths = sorted({r.path: r for r in mine}.items())
+
+    def problem(item):
+        path, rec = item
+        try:
+            image = load_rgb(path)
+        except ModelError as e:
+            return str(e)
+        if image.size != (rec.width, rec.height):
+            return (f"{path}: image is {image.size[0]}x{image.size[1]} but the dataset says "
+                    f"{rec.width}x{rec.height} (image id {rec.image_id})")
+        return None
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
+        problems = [p for p in pool.map(problem, paths) if p]
+    if problems:
+        more = f"\n... and {len(problems) - limit} more" if len(problems) > limit else ""
+        raise ModelError(f"{len(problems)} of {len(paths)} images cannot be used for training "
+                         f"(data.check_images):\n" + "\n".join(problems[:limit]) + more +
+                         "\n(`chickenseg data validate --image-root DIR --decode` lists them all)")
+    return len(paths)
 
 
 def _rasterise(ann: dict, height: int, width: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from chickenseg_model.io import write_json_atomic
 from chickenseg_model.loading import LoadedModel, load_model, pick_device
 from chickenseg_model.train import checkpoint as ckpt_io
 from chickenseg_model.train.config import Config, monitor_mode
-from chickenseg_model.train.data import Augment, SacoTrainSet, collate, read_saco
+from chickenseg_model.train.data import Augment, SacoTrainSet, check_images, collate, read_saco
 from chickenseg_model.train.dataset_version import dataset_version
 from chickenseg_model.train.detector import (Detector, TextCache, count_parameters, enable_gradient_checkpointing,
                                              set_trainable)
@@ -127,6 +127,8 @@ class Trainer:
             Path(cfg["val_json"]).parent if cfg["val_json"] else None)
         if cfg["val_json"] and cfg["val.metrics"]:
             check_chickenseg_binary()  # fail now, not after the first epoch
+        if cfg["data.check_images"]:  # a corrupt image fails now, not after an epoch
+            check_images(self.train_records + self.val_records, d.rank, d.world)
 
         self.loaded = load_model(cfg["model.checkpoint"], str(self.device), "fp32")
         model = self.loaded.model
