@@ -52,12 +52,14 @@ DatasetFolder scan_dataset_folder(const fs::path& root, const std::string& label
 
     // A folder that cannot be listed is an error, never skipped: its images would be lost
     // without a word. The iterator fails while entering the folder it stands on, so that
-    // folder is the one named.
+    // folder is the one named. A failed increment also leaves the iterator at its end, so the
+    // error is checked before the end is.
     auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
     if (ec) throw Error("cannot list folder: " + ec.message(), root.string());
     fs::path last = root;
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    for (;; it.increment(ec)) {
         if (ec) throw Error("cannot list folder: " + ec.message(), last.string());
+        if (it == fs::recursive_directory_iterator()) break;
         const fs::path& p = it->path();
         last = p;
         std::string name = p.filename().string();

@@ -189,3 +189,30 @@ TEST(CliHostile, ValidateDecodeFindsAPngWithCorruptPixelData) {
         << r.out;
     EXPECT_EQ(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--decode"})).code, 2);
 }
+
+// --------------------------------------------------------------- unreadable folders
+
+TEST(CliHostile, ConvertRefusesAFolderItCannotReadNamingIt) {
+    // Permission bits do not stop root (CI runs as root): the tool then runs as nobody. The data
+    // lies under the system temp folder, which nobody can traverse.
+    TempDir d;
+    fixtures::write_text(d.path / "yolo/classes.txt", "chicken\n");
+    fixtures::write_test_png(d.path / "yolo/images/a.png", 40, 20);
+    fixtures::write_text(d.path / "yolo/labels/a.txt", "0 0.5 0.5 0.5 0.5\n");
+    fixtures::write_test_png(d.path / "yolo/images/pen2/b.png", 40, 20);
+    for (const auto& e : fs::recursive_directory_iterator(d.path))
+        fs::permissions(e.path(), e.is_directory() ? fs::perms::all & ~fs::perms::others_write & ~fs::perms::group_write
+                                                   : fs::perms::owner_read | fs::perms::owner_write |
+                                                         fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(d.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(d.path / "yolo/images/pen2", fs::perms::none);
+    const std::string as_user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "--dry-run"}), Stderr::Merge,
+                                 as_user);
+    fs::permissions(d.path / "yolo/images/pen2", fs::perms::owner_all);  // so TempDir can remove it
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find(d / "yolo/images/pen2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("cannot list folder: Permission denied"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("warnings 0"), std::string::npos) << r.out;
+}
