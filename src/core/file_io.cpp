@@ -16,6 +16,10 @@
 namespace chickenseg {
 
 std::string read_file(const fs::path& path) {
+    // An ifstream opens a folder on Linux and reports its size as huge: without this check a
+    // folder given for a file was std::bad_alloc, naming nothing.
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw Error("is a folder, expected a file", path.string());
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(std::string("cannot open file: ") + std::strerror(errno), path.string());
     std::string data;

@@ -216,3 +216,25 @@ TEST(CliHostile, ConvertRefusesAFolderItCannotReadNamingIt) {
     EXPECT_NE(r.out.find("cannot list folder: Permission denied"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("warnings 0"), std::string::npos) << r.out;
 }
+
+// --------------------------------------------------------------- a folder given for a file
+
+TEST(CliHostile, AFolderGivenForAFileIsNamed) {
+    TempDir d;
+    fs::create_directories(d.path / "folder");
+    write_json_file(d.path / "gt.json", dataset());
+    const std::string folder = d / "folder";
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"data", "validate", "--dataset", folder},
+             {"data", "split", "--dataset", folder, "--out-dir", d / "split"},
+             {"data", "stats", "--dataset", folder},
+             {"data", "holdout", "--dataset", folder, "--negatives-only", "--out", d / "neg.json"},
+         }) {
+        std::vector<std::string> all{"-q"};
+        all.insert(all.end(), args.begin(), args.end());
+        CliResult r = run_chickenseg(shell_args(all));
+        EXPECT_EQ(r.code, 1) << args[1] << ": " << r.out;
+        EXPECT_NE(r.out.find(folder + ": is a folder, expected a file"), std::string::npos) << args[1] << ": " << r.out;
+        EXPECT_EQ(r.out.find("bad_alloc"), std::string::npos) << r.out;
+    }
+}

@@ -38,6 +38,19 @@ TEST(MappedFile, MissingFileNamesThePath) {
     }
 }
 
+TEST(ReadFile, AFolderIsNamedNotAnAllocationFailure) {
+    test::TempDir dir;
+    for (int mapped = 0; mapped < 2; ++mapped) {
+        try {
+            if (mapped) MappedFile m(dir.path);
+            else read_file(dir.path);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_EQ(std::string(e.what()), dir.path.string() + ": is a folder, expected a file");
+        }
+    }
+}
+
 TEST(WriteFilesAtomic, AFailureChangesNoTarget) {
     // The second target's folder cannot be made (its parent is a file): the first target,
     // already staged, must keep its old content and no temporary file may be left.
