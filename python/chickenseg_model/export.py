@@ -67,11 +67,14 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 def batch_dims(module, args, max_batch: int):
     """torch.export's dynamic_shapes for a graph whose every input has the batch first, shaped
-    like the forward's signature (one entry per parameter; a *inputs parameter takes a tuple)."""
+    like the forward's signature (one entry per parameter; a *inputs parameter takes a tuple).
+    None for --max-batch 1: a static graph, which AOTInductor compiles without shape guards."""
     import inspect
 
     from torch.export import Dim
 
+    if max_batch == 1:
+        return None
     batch = Dim("batch", min=1, max=max_batch)
     specs = tuple({0: batch} for _ in args)
     params = list(inspect.signature(module.forward).parameters.values())
@@ -164,8 +167,8 @@ def export_package(loaded, out: Path, prompts: list[str], formats: list[str],
 
     files, timings = [], {}
     with torch.no_grad(), guards:
-        args = example_graph_inputs(graphs, example_inputs(loaded), tensors["prompt_0.features"].to(device),
-                                    tensors["prompt_0.mask"].to(device))
+        args = example_graph_inputs(graphs, example_inputs(loaded, batch=1 if max_batch == 1 else 2),
+                                    tensors["prompt_0.features"].to(device), tensors["prompt_0.mask"].to(device))
         names = graph_names(graphs)
         for fmt in formats:
             t = time.time()

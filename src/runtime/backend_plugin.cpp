@@ -63,12 +63,14 @@ const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir
                     "); build chickenseg with LibTorch (scripts/setup does), or set CHICKENSEG_PLUGIN_DIR");
     if (auto it = loaded.find(path); it != loaded.end()) return *it->second;
 
-    // OpenMP's threads spin after each parallel region by default. Beside the image decoding
-    // threads (and anything else the machine runs) the spinning threads take the cores the
-    // others need, and every small operator's barrier waits for a preempted thread: on this
-    // project's 2-core machine the tiny model ran 20-30x slower. libgomp reads the setting when
-    // it loads, with LibTorch, below; a value the user set is kept.
-    setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+    // OpenMP's idle threads spin for a while before they sleep (libgomp's default is long). Beside
+    // the image decoding threads (and anything else the machine runs) spinning threads take the
+    // cores the others need, and a small operator's barrier then waits for a preempted thread:
+    // forced spinning made the tiny model's worst latencies a hundred times its median on this
+    // project's 2-core machine under load, no spinning doubled the median, a short spin did
+    // neither (measured in docs/runtime.md). libgomp reads the setting when it loads, with
+    // LibTorch, below; a setting the user made is kept.
+    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 0);
     // RTLD_LOCAL: LibTorch's symbols stay inside the plugin. Never closed: LibTorch registers
     // operators and threads that do not survive unloading.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -76,8 +76,9 @@ def trained(tmp_path_factory):
          f"train_json={data / 'train.json'}", f"val_json={data / 'val.json'}", f"output_dir={root / 'run'}",
          "img_dir=null", "resume=null", "seed=0", "model.checkpoint=tiny:0", "model.backbone.freeze=false",
          "optimizer.lr=2e-2", "trainer.gradient_clip_val=1.0", "loss.presence_loss=bce", "loss.class_focal_alpha=0.9",
-         "train.max_epochs=3", "train.batch_size=4", "data.negative_ratio=0.5", "data.augment.scale_jitter=[1.0,1.0]",
-         "val.every_n_epochs=3", "val.num_overlays=0", "checkpoint.save_top_k=1", "logging.wandb=disabled",
+         "train.max_epochs=5", "train.batch_size=4", "data.negative_ratio=0.5",
+         "data.augment.scale_jitter=[1.0,1.0]", "val.every_n_epochs=5", "val.num_overlays=0",
+         "checkpoint.save_top_k=1", "logging.wandb=disabled",
          env={"CHICKENSEG_QUIET": "1"})
     model = root / "run" / "last"
     return {"model": model, "package": export_torchscript(model, root / "package"), "dataset": data / "val.json",
@@ -194,16 +195,19 @@ def test_batch_size_and_threads_do_not_change_the_results(present, sample, tmp_p
             "--batch-size", "1", "--threads", "1")
     runtime(package, sample["dataset"], sample["images"], tmp_path / "b4.json", "--min-score", "0",
             "--batch-size", "4", "--threads", "3")
-    assert json.loads((tmp_path / "b1.json").read_text())  # not empty
-    assert (tmp_path / "b1.json").read_bytes() == (tmp_path / "b4.json").read_bytes()
-    assert (tmp_path / "b1.presence.json").read_bytes() == (tmp_path / "b4.presence.json").read_bytes()
+    # A batch of 4 runs other kernels than 4 batches of 1 (as in PyTorch): the same detections,
+    # scores within float rounding.
+    assert_same_detections(tmp_path / "b1.json", tmp_path / "b4.json", min_detections=5)
+    p1, p4 = presence_map(tmp_path / "b1.presence.json"), presence_map(tmp_path / "b4.presence.json")
+    assert sorted(p1) == sorted(p4) and max(abs(p1[k] - p4[k]) for k in p1) <= 1e-6
 
 
 def test_predict_equals_the_reference_on_real_photos(exported, chicken_egg_yolo, tmp_path):
     """The shared chicken-egg-yolo photos: all JPEG bytes (173 of 270 named .png), odd sizes,
     decoded by libjpeg-turbo with Pillow's settings on both sides."""
     data = tmp_path / "real.json"
-    tool("data", "convert", chicken_egg_yolo, "--format", "yolo", "-o", data)
+    (tmp_path / "labels.yaml").write_text("concept: chicken\nbackground: [Egg]\n")
+    tool("data", "convert", chicken_egg_yolo, "--label-map", tmp_path / "labels.yaml", "-o", data)
     doc = json.loads(data.read_text())
     root = chicken_egg_yolo
     assert len(doc["images"]) == 270
@@ -249,7 +253,7 @@ def test_gating_with_presence_forced_high_changes_nothing(present, sample, tmp_p
 
 def test_folder_input_with_two_prompts_lists_its_pairs(exported, sample, tmp_path):
     r = tool("--json", "predict", "--package", exported, "--images", sample["images"], "--prompt", "chicken",
-             "--prompt", "hen", "--out", tmp_path / "p.json", "--min-score", "0")
+             "--prompt", "hen", "--out", tmp_path / "p.json", "--min-score", "0", "--presence-threshold", "0")
     summary = json.loads(r.stdout)
     files = sorted(p.relative_to(sample["images"]).as_posix() for p in sample["images"].rglob("*")
                    if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
@@ -296,57 +300,54 @@ def test_jsonl_resume_after_a_kill_gives_the_uninterrupted_result(present, sampl
     assert sorted((tmp_path / "cut.jsonl").read_text().splitlines()) == sorted(x.rstrip("\n") for x in lines)
 
 
-def test_labelme_output_opens_in_labelme_and_converts_back(present, sample, tmp_path):
+def union_mask(segmentation, height, width):
+    rles = mask_utils.frPyObjects(segmentation, height, width)
+    return mask_utils.merge(rles) if isinstance(rles, list) else rles
+
+
+def test_labelme_output_opens_in_labelme_and_converts_back(trained, tmp_path):
     from labelme import LabelFile  # the real package (PyPI), as annotators use it
 
-    _, package = present
     images = tmp_path / "images"
-    shutil.copytree(sample["images"], images, ignore=shutil.ignore_patterns("*.json"))
-    r = tool("--json", "predict", "--package", package, "--images", images, "--labelme", images, "--out",
-             tmp_path / "p.json", "--min-score", "0.4")
+    images.mkdir()
+    for p in trained["images"].glob("val_*.png"):
+        shutil.copy(p, images / p.name)
+    r = tool("--json", "predict", "--package", trained["package"], "--images", images, "--labelme", images,
+             "--out", tmp_path / "p.json")
+    summary = json.loads(r.stdout)
     results = by_image(json.loads((tmp_path / "p.json").read_text()))
     presence = json.loads((tmp_path / "p.presence.json").read_text())
-    assert sum(len(v) for v in results.values()) > 0
-    files = sorted(images.rglob("*.json"))
-    assert len(files) == json.loads(r.stdout)["predicted"]
+    assert summary["detections"] > 0 and summary["predicted"] == len(list(images.glob("*.png")))
+    files = sorted(images.glob("*.json"))
+    assert len(files) == summary["predicted"]
+    shapes = 0
     for f in files:
-        lf = LabelFile(filename=str(f))
-        assert Path(f.parent / lf.imagePath).resolve() in {p.resolve() for p in images.rglob("*") if p.suffix != ".json"}
+        lf = LabelFile(filename=str(f))  # labelme's own loader validates the file
+        assert (f.parent / lf.imagePath).resolve() == (images / (f.stem + ".png")).resolve()
         for shape in lf.shapes:
             assert shape["label"] == "chicken" and shape["shape_type"] == "polygon"
             assert shape["description"].startswith("score ")
+            shapes += 1
+    assert shapes > 0
     # Back through chickenseg's own LabelMe reader: the same instances.
-    (tmp_path / "labels.yaml").write_text("chicken: chicken\n")
+    (tmp_path / "labels.yaml").write_text("concept: chicken\n")
     tool("data", "convert", images, "--label-map", tmp_path / "labels.yaml", "-o", tmp_path / "back.json")
     back = json.loads((tmp_path / "back.json").read_text())
-    id_of = {im["file_name"]: im["id"] for im in presence["images"]}
-    back_by_file = {im["file_name"]: im for im in back["images"]}
+    back_id = {im["file_name"]: im for im in back["images"]}
     anns = {}
     for a in back["annotations"]:
         anns.setdefault(a["image_id"], []).append(a)
-    checked = 0
-    for file_name, pid in id_of.items():
-        im = back_by_file[file_name]
-        mine = results.get(pid, [])
-        theirs = anns.get(im["id"], [])
-        assert len(theirs) == len([d for d in mine if mask_utils.area(d["segmentation"]) >= 4]), file_name
-        for d in mine:
-            if mask_utils.area(d["segmentation"]) < 100:
-                continue
-            polys = mask_utils.frPyObjects([p for p in (t["segmentation"] for t in theirs) for p in p],
-                                           im["height"], im["width"])
-            best = max(mask_iou(d["segmentation"], mask_utils.merge([mask_utils.frPyObjects(t["segmentation"],
-                                                                                             im["height"],
-                                                                                             im["width"])[0]
-                                                                      if len(t["segmentation"]) == 1 else
-                                                                      mask_utils.merge(mask_utils.frPyObjects(
-                                                                          t["segmentation"], im["height"],
-                                                                          im["width"]))]))
-                       for t in theirs)
-            assert best >= 0.95, (file_name, best)
-            checked += 1
-            del polys
-    assert checked > 0
+    positives = 0
+    for im in presence["images"]:
+        mine = results.get(im["id"], [])
+        theirs = anns.get(back_id[im["file_name"]]["id"], [])
+        assert len(theirs) == len(mine), im["file_name"]
+        positives += bool(mine)
+        h, w = im["height"], im["width"]
+        for d in mine:  # each detection has its own instance back, IoU >= 0.95
+            best = max(mask_iou(d["segmentation"], union_mask(t["segmentation"], h, w)) for t in theirs)
+            assert best >= 0.95, (im["file_name"], best)
+    assert positives > 0
 
 
 # --- bad inputs -----------------------------------------------------------------------------

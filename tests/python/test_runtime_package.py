@@ -4,6 +4,7 @@ PyTorch reference (the unsplit Sam3Model, and the VisionEncoder wrapper for the 
 its refusals: a changed byte in the package, a truncated or misshapen input, a package for
 another device, a package without runnable artefacts."""
 import json
+import os
 import shutil
 import subprocess
 
@@ -235,3 +236,17 @@ def test_onnx_only_package_is_refused(run_package, exported, tmp_path):
     r = run_package(pkg, "--pixels", tmp_path / "in.safetensors", "--out", tmp_path / "o.safetensors",
                     "--backend", "aoti")
     assert r.returncode == 1 and "no aoti artefacts (formats: onnx)" in r.stderr, r.stderr
+
+
+def test_one_engine_serves_concurrent_callers(exported, tmp_path):
+    tool = run_package_bin().parent / "tests" / "cpp" / "engine_tool"
+    images = []
+    for i, (w, h) in enumerate([(320, 240), (97, 211), (640, 480), (224, 224)]):
+        path = tmp_path / f"im{i}.png"
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+        images.append(path)
+    env = {**os.environ, "CHICKENSEG_PLUGIN_DIR": str(run_package_bin().parent)}  # the tool is not beside the plugin
+    r = subprocess.run([str(tool), str(exported), "--threads", "4", *map(str, images)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("identical: 20 detections, 4 threads"), r.stdout  # 4 images x 5 queries
