@@ -19,19 +19,26 @@ struct CompareOptions {
     std::string registry;
     std::string candidate_name;
     std::string tag_prefix = PromotionRecord{}.tag_prefix;
+    std::string checkpoint;
+    std::string dataset_version;
+    double max_mean_presence = *GateParams{}.max_mean_presence;
+    bool no_mean_presence_check = false;
     GateParams params;
 };
 
 int run_compare(CompareOptions& o) {
     o.params.improvement = parse_improvement_mode(o.improvement);
     o.params.iou_type = o.iou_type == "bbox" ? IouType::bbox : IouType::segm;
+    o.params.max_mean_presence =
+        o.no_mean_presence_check ? std::nullopt : std::optional<double>(o.max_mean_presence);
     MetricsSummary baseline = read_metrics_summary(o.baseline, o.params.iou_type);
     MetricsSummary candidate = read_metrics_summary(o.candidate, o.params.iou_type);
+    PromotionRecord record{o.registry, o.candidate_name, o.tag_prefix, o.checkpoint, o.dataset_version};
+    if (!o.registry.empty()) record = resolve_promotion_record(record, candidate);  // before deciding
     Comparison comparison = compare_metrics(baseline, candidate, o.params);
 
     std::optional<RegistrationResult> registered;
-    if (!o.registry.empty())
-        registered = record_promotion(comparison, PromotionRecord{o.registry, o.candidate_name, o.tag_prefix});
+    if (!o.registry.empty()) registered = record_promotion(comparison, record);
 
     if (global_options().json) {
         json doc = comparison_to_json(comparison);
@@ -73,6 +80,14 @@ const CommandRegistrar kRegistrar{CommandSpec{
                        "The candidate's hard-negative pass rate must be more than this")
             ->check(CLI::Range(0.0, 1.0))
             ->capture_default_str();
+        auto* max_presence =
+            cmd.add_option("--max-mean-presence", o->max_mean_presence,
+                           "The candidate's mean presence on the negatives must be strictly below this (plan 5.2.3)")
+                ->check(CLI::Range(0.0, 1.0))
+                ->capture_default_str();
+        cmd.add_flag("--no-mean-presence-check", o->no_mean_presence_check,
+                     "Leave the mean presence out of the gate")
+            ->excludes(max_presence);
         cmd.add_option("--iou-type", o->iou_type, "Which metrics to compare: segm or bbox")
             ->check(CLI::IsMember({"segm", "bbox"}))
             ->capture_default_str();
@@ -80,8 +95,15 @@ const CommandRegistrar kRegistrar{CommandSpec{
                                         "Model registry JSON; a promoted candidate is tagged there");
         auto* name = cmd.add_option("--candidate-name", o->candidate_name,
                                     "Name recorded for the candidate in the registry (e.g. the run id)");
+        auto* checkpoint = cmd.add_option("--checkpoint", o->checkpoint,
+                                          "The candidate's checkpoint folder (e.g. RUN/best), recorded in the registry");
+        cmd.add_option("--dataset-version", o->dataset_version,
+                       "The dataset version the candidate was trained on (default: CHECKPOINT/training.json's)")
+            ->needs(registry);
         registry->needs(name);
+        registry->needs(checkpoint);
         name->needs(registry);
+        checkpoint->needs(registry);
         cmd.add_option("--tag-prefix", o->tag_prefix, "Registry tags are <prefix>-v1, -v2, ...")
             ->needs(registry)
             ->capture_default_str();

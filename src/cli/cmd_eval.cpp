@@ -94,7 +94,7 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_flag("--negatives-only", o->params.negatives_only,
                      "Hard-negative holdout: the GT must have no instance; only the negatives test runs");
         cmd.add_option("--max-mean-presence", o->params.negatives.max_mean_presence,
-                       "Negatives pass only if the mean presence is <= this")
+                       "Negatives pass only if the mean presence is strictly below this (plan 5.2.3)")
             ->check(CLI::Range(0.0, 1.0))
             ->capture_default_str();
         cmd.add_option("--hallucination-presence", o->params.negatives.hallucination_presence,

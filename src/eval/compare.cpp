@@ -7,6 +7,7 @@
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/sha256.h"
+#include "chickenseg/eval/negative_test.h"
 #include "chickenseg/eval/saco_metrics.h"
 
 namespace chickenseg {
@@ -60,6 +61,32 @@ public:
         double d = v->get<double>();
         if (!std::isfinite(d)) throw Error("expected a finite number", file_, 0, path);
         return d * scale;
+    }
+
+    // A number in [lo, hi] (before scaling) or null/absent.
+    std::optional<double> number_in(std::initializer_list<const char*> keys, double lo, double hi,
+                                    double scale = 1.0) const {
+        std::optional<double> v = number(keys);
+        if (v && !(*v >= lo && *v <= hi)) {
+            std::string path;
+            find(keys, &path);
+            throw Error("expected a number in [" + plain_number(lo) + ", " + plain_number(hi) + "], found " +
+                            plain_number(*v) + " (not a value `chickenseg eval` writes)",
+                        file_, 0, path);
+        }
+        if (v) *v *= scale;
+        return v;
+    }
+
+    // A whole non-negative number (a count) or null/absent.
+    std::optional<double> count(std::initializer_list<const char*> keys) const {
+        std::optional<double> v = number(keys);
+        if (v && !(*v >= 0 && *v == std::floor(*v) && *v <= 9007199254740992.0)) {
+            std::string path;
+            find(keys, &path);
+            throw Error("expected a count (a whole number >= 0), found " + plain_number(*v), file_, 0, path);
+        }
+        return v;
     }
 
     std::optional<std::string> string(std::initializer_list<const char*> keys) const {
@@ -151,6 +178,33 @@ GateCheck check_improvement(const MetricsSummary& b, const MetricsSummary& c, co
     return check;
 }
 
+GateCheck check_mean_presence(const MetricsSummary& c, const GateParams& p, std::optional<double>& mean) {
+    GateCheck check{"hard-negative mean presence", false, {}};
+    if (!p.max_mean_presence) {
+        check.passed = true;
+        check.detail = "not checked (switched off)";
+        return check;
+    }
+    std::string required = "below " + plain_number(*p.max_mean_presence);
+    if (!c.has_negatives) {
+        check.detail = "the candidate metrics have no negatives section (no negative images were evaluated), so "
+                       "its presence without chickens is unknown (required: " + required + ")";
+        return check;
+    }
+    if (!c.presence_mean) {
+        check.detail = "the candidate's mean presence is null (no negative images) (required: " + required + ")";
+        return check;
+    }
+    mean = c.presence_mean;
+    check.passed = mean_presence_below(*mean, *p.max_mean_presence);
+    check.detail = "candidate " + format_fixed(*mean, 4);
+    if (c.presence_source)
+        check.detail += *c.presence_source == "presence_file" ? " (presence head)"
+                                                               : " (proxy: the highest prediction score per image)";
+    check.detail += ", required " + required;
+    return check;
+}
+
 GateCheck check_pass_rate(const MetricsSummary& c, const GateParams& p, std::optional<double>& pass_rate) {
     GateCheck check{"hard-negative pass rate", false, {}};
     std::string required = "more than " + plain_number(p.min_pass_rate);
@@ -195,13 +249,27 @@ MetricsSummary metrics_summary_from_json(const json& doc, const std::string& fil
                         " (write it with `chickenseg eval`)",
                     file, 0, "schema");
     FieldReader r(doc, file);
+    // What `chickenseg eval` stamps on every metrics file: a hand-written or foreign file is
+    // not evidence for a promotion.
+    std::optional<std::string> tool = r.string({"tool"});
+    if (!tool || tool->rfind("chickenseg", 0) != 0)
+        throw Error("not written by `chickenseg eval`: expected \"tool\": \"chickenseg ...\", found " +
+                        (tool ? "\"" + tool->substr(0, 60) + "\"" : std::string("none")),
+                    file, 0, "tool");
+    for (const char* role : {"gt", "predictions"})
+        if (!r.string({"inputs", role, "sha256"}))
+            throw Error("missing: `chickenseg eval` records the SHA-256 of each input (write the file with it)", file,
+                        0, json_key(json_key("inputs", role), "sha256"));
     MetricsSummary m;
     m.file = file;
     m.gt_sha256 = r.string({"inputs", "gt", "sha256"});
     m.dataset_version = r.string({"dataset_version"});
     if (!m.dataset_version) m.dataset_version = r.string({"inputs", "gt", "dataset_version"});
-    m.score_threshold = r.number({"score_threshold"});
+    m.score_threshold = r.number_in({"score_threshold"}, 0.0, 1.0);
     m.epsilon = r.string({"convention", "epsilon"});
+    if (!m.epsilon || (*m.epsilon != "official" && *m.epsilon != "none"))
+        throw Error("expected \"official\" or \"none\", found " + (m.epsilon ? "\"" + *m.epsilon + "\"" : "none"),
+                    file, 0, "convention.epsilon");
 
     const char* type = iou_type_name(iou_type);
     const json* section = r.find({type});
@@ -216,17 +284,18 @@ MetricsSummary metrics_summary_from_json(const json& doc, const std::string& fil
         if (it != u->end() && it->is_string()) m.undefined_reasons[row] = it->get<std::string>();
     };
     // cgF1 and pmF1 are stored as fractions; compare shows and gates them x100.
-    m.cgf1 = r.number({type, "cgF1"}, 100.0);
-    m.cgf1_50 = r.number({type, "cgF1@0.5"}, 100.0);
-    m.cgf1_75 = r.number({type, "cgF1@0.75"}, 100.0);
-    m.pmf1 = r.number({type, "pmF1"}, 100.0);
+    // cgF1 = pmF1 x IL_MCC: pmF1 in [0, 1], MCC in [-1, 1].
+    m.cgf1 = r.number_in({type, "cgF1"}, -1.0, 1.0, 100.0);
+    m.cgf1_50 = r.number_in({type, "cgF1@0.5"}, -1.0, 1.0, 100.0);
+    m.cgf1_75 = r.number_in({type, "cgF1@0.75"}, -1.0, 1.0, 100.0);
+    m.pmf1 = r.number_in({type, "pmF1"}, 0.0, 1.0, 100.0);
     for (auto [key, row] : {std::pair{"cgF1", "cgF1"}, {"cgF1@0.5", "cgF1@0.5"}, {"cgF1@0.75", "cgF1@0.75"},
                             {"pmF1", "pmF1"}})
         note_undefined(section, key, row);
-    m.il_mcc = r.number({"image_level", "IL_MCC"});
-    m.il_precision = r.number({"image_level", "IL_precision"});
-    m.il_recall = r.number({"image_level", "IL_recall"});
-    m.il_fpr = r.number({"image_level", "IL_FPR"});
+    m.il_mcc = r.number_in({"image_level", "IL_MCC"}, -1.0, 1.0);
+    m.il_precision = r.number_in({"image_level", "IL_precision"}, 0.0, 1.0);
+    m.il_recall = r.number_in({"image_level", "IL_recall"}, 0.0, 1.0);
+    m.il_fpr = r.number_in({"image_level", "IL_FPR"}, 0.0, 1.0);
     const json* il = r.find({"image_level"});
     for (auto [key, row] : {std::pair{"IL_MCC", "IL_MCC"}, {"IL_precision", "IL_precision"},
                             {"IL_recall", "IL_recall"}, {"IL_FPR", "IL_FPR"}})
@@ -237,12 +306,16 @@ MetricsSummary metrics_summary_from_json(const json& doc, const std::string& fil
     if (neg && !neg->is_null() && !neg->is_object())
         throw Error("expected a JSON object, found " + std::string(neg->type_name()), file, 0, "negatives");
     if (m.has_negatives) {
-        m.negative_images = r.number({"negatives", "image_count"});
-        m.pass_rate = r.number({"negatives", "pass_rate"});
-        m.presence_mean = r.number({"negatives", "presence", "mean"});
-        m.presence_p95 = r.number({"negatives", "presence", "p95"});
-        m.presence_max = r.number({"negatives", "presence", "max"});
-        m.hallucinations = r.number({"negatives", "hallucinations", "count"});
+        m.negative_images = r.count({"negatives", "image_count"});
+        m.pass_rate = r.number_in({"negatives", "pass_rate"}, 0.0, 1.0);
+        m.presence_mean = r.number_in({"negatives", "presence", "mean"}, 0.0, 1.0);
+        m.presence_p95 = r.number_in({"negatives", "presence", "p95"}, 0.0, 1.0);
+        m.presence_max = r.number_in({"negatives", "presence", "max"}, 0.0, 1.0);
+        m.hallucinations = r.count({"negatives", "hallucinations", "count"});
+        if (m.hallucinations && m.negative_images && *m.hallucinations > *m.negative_images)
+            throw Error("expected at most negatives.image_count (" + plain_number(*m.negative_images) +
+                            ") hallucinating images, found " + plain_number(*m.hallucinations),
+                        file, 0, "negatives.hallucinations.count");
         m.presence_source = r.string({"negatives", "presence_source"});
     }
     return m;
@@ -262,6 +335,7 @@ GateDecision decide_promotion(const MetricsSummary& baseline, const MetricsSumma
     d.checks.push_back(check_comparable(baseline, candidate, params));
     d.checks.push_back(check_improvement(baseline, candidate, params, d.improvement));
     d.checks.push_back(check_pass_rate(candidate, params, d.pass_rate));
+    d.checks.push_back(check_mean_presence(candidate, params, d.presence_mean));
     d.promote = true;
     for (const GateCheck& c : d.checks) {
         if (c.passed) continue;
@@ -331,6 +405,8 @@ json comparison_to_json(const Comparison& c) {
                  {"candidate_cgF1", optional_json(c.candidate.cgf1)},
                  {"min_pass_rate", d.params.min_pass_rate},
                  {"pass_rate", optional_json(d.pass_rate)},
+                 {"max_mean_presence", optional_json(d.params.max_mean_presence)},
+                 {"presence_mean", optional_json(d.presence_mean)},
                  {"checks", checks}};
     j["reasons"] = d.reasons;
     return j;
@@ -357,12 +433,45 @@ std::string format_comparison(const Comparison& c) {
     out += "\npromotion gate (" + std::string(iou_type_name(d.params.iou_type)) + "): cgF1 must improve by more than " +
            plain_number(d.params.min_improvement) +
            (d.params.improvement == ImprovementMode::relative ? "% (relative)" : " points (absolute)") +
-           " and the candidate's hard-negative pass rate must be more than " + plain_number(d.params.min_pass_rate) +
+           ", the candidate's hard-negative pass rate must be more than " + plain_number(d.params.min_pass_rate) +
+           (d.params.max_mean_presence
+                ? " and its mean presence on the negatives below " + plain_number(*d.params.max_mean_presence)
+                : std::string(" (mean presence not checked)")) +
            "\n";
     for (const GateCheck& g : d.checks)
         out += std::string("  [") + (g.passed ? "pass" : "FAIL") + "] " + g.name + ": " + g.detail + "\n";
     out += std::string("decision: ") + (d.promote ? "PROMOTE" : "REJECT") + "\n";
     return out;
+}
+
+PromotionRecord resolve_promotion_record(PromotionRecord record, const MetricsSummary& candidate) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (record.checkpoint.empty())
+        throw Error("the promoted checkpoint folder is not given (--checkpoint RUN/best): the registry records it");
+    if (!fs::is_directory(record.checkpoint, ec))
+        throw Error("expected the promoted model's checkpoint folder (e.g. RUN/best), found " +
+                        std::string(fs::exists(record.checkpoint, ec) ? "a file" : "nothing"),
+                    record.checkpoint.string());
+    if (!record.dataset_version.empty()) return record;
+    fs::path training = record.checkpoint / "training.json";
+    if (fs::is_regular_file(training, ec)) {
+        json info = read_json_file(training);
+        if (info.is_object() && info.contains("dataset_version") && info["dataset_version"].is_object()) {
+            const json& v = info["dataset_version"];
+            if (v.contains("version_id") && v["version_id"].is_string() && !v["version_id"].get<std::string>().empty()) {
+                record.dataset_version = v["version_id"].get<std::string>();
+                return record;
+            }
+        }
+    }
+    if (candidate.dataset_version && !candidate.dataset_version->empty()) {
+        record.dataset_version = *candidate.dataset_version;
+        return record;
+    }
+    throw Error("the dataset version of the promoted model is unknown: no dataset_version.version_id in " +
+                training.string() + " (written by `chickenseg train`) nor in the candidate metrics; pass "
+                "--dataset-version (the version_id of `chickenseg data version`)");
 }
 
 std::optional<RegistrationResult> record_promotion(const Comparison& c, const PromotionRecord& record) {
@@ -373,7 +482,13 @@ std::optional<RegistrationResult> record_promotion(const Comparison& c, const Pr
     e.iou_type = iou_type_name(c.decision.params.iou_type);
     e.baseline = {c.baseline.file, c.baseline.sha256, c.baseline.cgf1};
     e.candidate = {c.candidate.file, c.candidate.sha256, c.candidate.cgf1};
-    e.dataset_version = c.candidate.dataset_version;
+    if (!record.checkpoint.empty()) {
+        std::filesystem::path abs = std::filesystem::absolute(record.checkpoint).lexically_normal();
+        if (!abs.has_filename()) abs = abs.parent_path();  // "RUN/best/" -> "RUN/best"
+        e.checkpoint = abs.string();
+    }
+    e.dataset_version = !record.dataset_version.empty() ? std::optional<std::string>(record.dataset_version)
+                                                        : c.candidate.dataset_version;
     json gate = comparison_to_json(c)["gate"];
     gate.erase("checks");
     e.gate = gate;

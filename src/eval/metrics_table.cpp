@@ -102,7 +102,7 @@ std::string format_eval_summary(const EvalResult& r, const std::string& presence
                                       std::to_string(n.image_count - n.images_with_detections) + " of " +
                                       std::to_string(n.image_count) + " with no detection; min " +
                                       format_fixed(n.params.min_pass_rate, 4) + ") " + (n.pass_rate_ok ? "ok" : "FAIL")},
-                    {"presence mean", opt_cell(n.presence_mean, 4) + "  (max allowed " +
+                    {"presence mean", opt_cell(n.presence_mean, 4) + "  (must be below " +
                                           format_fixed(n.params.max_mean_presence, 4) + ") " +
                                           (n.mean_presence_ok ? "ok" : "FAIL")},
                     {"presence p50 / p95 / max", opt_cell(n.presence_p50, 4) + " / " + opt_cell(n.presence_p95, 4) +

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
@@ -87,6 +88,7 @@ json registry_entry_to_json(const RegistryEntry& entry) {
     j["iou_type"] = entry.iou_type;
     j["baseline_metrics"] = metrics_ref_to_json(entry.baseline);
     j["candidate_metrics"] = metrics_ref_to_json(entry.candidate);
+    if (entry.checkpoint) j["checkpoint"] = *entry.checkpoint;
     if (entry.dataset_version) j["dataset_version"] = *entry.dataset_version;
     j["gate"] = entry.gate;
     return j;
@@ -111,11 +113,19 @@ json read_model_registry(const std::filesystem::path& path) {
 
 std::string next_registry_tag(const json& registry, const std::string& prefix) {
     long long highest = 0;
+    std::string highest_tag;
     for (const json& m : registry.at("models")) {
         auto it = m.find("tag");
         if (it == m.end() || !it->is_string()) continue;
-        if (auto v = tag_version(it->get<std::string>(), prefix)) highest = std::max(highest, *v);
+        if (auto v = tag_version(it->get<std::string>(), prefix); v && *v > highest) {
+            highest = *v;
+            highest_tag = it->get<std::string>();
+        }
     }
+    // highest + 1 would overflow (two models would get the same negative tag).
+    if (highest == std::numeric_limits<long long>::max())
+        throw Error("the registry already holds tag " + highest_tag +
+                    ", the largest version number; register under another --tag-prefix");
     return prefix + "-v" + std::to_string(highest + 1);
 }
 

@@ -21,15 +21,18 @@ namespace {
 // A metrics document in the shape `chickenseg eval` writes (cgF1 as a fraction).
 std::string metrics(double cgf1, double pass_rate, bool negatives = true) {
     json doc = {{"schema", "chickenseg.metrics/1"},
+                {"tool", "chickenseg 0.1.0 (test)"},
                 {"score_threshold", 0.5},
                 {"convention", {{"epsilon", "official"}}},
-                {"inputs", {{"gt", {{"path", "val.json"}, {"sha256", "abc"}}}}},
+                {"inputs",
+                 {{"gt", {{"path", "val.json"}, {"sha256", "abc"}}},
+                  {"predictions", {{"path", "p.json"}, {"sha256", "def"}}}}},
                 {"segm", {{"cgF1", cgf1}, {"cgF1@0.5", cgf1}, {"cgF1@0.75", cgf1}, {"pmF1", cgf1}}},
                 {"image_level", {{"IL_MCC", 0.9}, {"IL_precision", 0.9}, {"IL_recall", 1.0}, {"IL_FPR", 0.1}}}};
     if (negatives)
         doc["negatives"] = {{"image_count", 10},
                             {"pass_rate", pass_rate},
-                            {"presence", {{"mean", 0.1}, {"p95", 0.3}, {"max", 0.7}}},
+                            {"presence", {{"mean", 0.05}, {"p95", 0.3}, {"max", 0.7}}},
                             {"hallucinations", {{"count", 1}}}};
     return doc.dump(2);
 }
@@ -70,11 +73,17 @@ TEST(CliCompare, UsageErrorsExitTwoAndBadFilesOne) {
     EXPECT_EQ(run_chickenseg("compare " + (d / "base.json") + " " + (d / "missing.json")).code, 2);
     EXPECT_EQ(run_chickenseg("compare --improvement percent " + (d / "base.json") + " " + (d / "base.json")).code, 2);
     EXPECT_EQ(run_chickenseg("compare --min-pass-rate 1.5 " + (d / "base.json") + " " + (d / "base.json")).code, 2);
-    // --registry needs --candidate-name.
+    // --registry needs --candidate-name and --checkpoint.
     EXPECT_EQ(run_chickenseg("compare --registry " + (d / "r.json") + " " + (d / "base.json") + " " + (d / "base.json")).code, 2);
+    EXPECT_EQ(run_chickenseg("compare --registry " + (d / "r.json") + " --candidate-name x " + (d / "base.json") + " " +
+                             (d / "base.json"))
+                  .code,
+              2);
     EXPECT_FALSE(fs::exists(d / "r.json"));
 
-    write_file_atomic(d / "broken.json", "{\"schema\": \"chickenseg.metrics/1\",\n \"segm\": {\"cgF1\": \"x\"}}");
+    json broken = json::parse(metrics(0.4, 0.95));
+    broken["segm"]["cgF1"] = "x";
+    write_file_atomic(d / "broken.json", broken.dump());
     CliResult bad = run_chickenseg("compare " + (d / "base.json") + " " + (d / "broken.json"));
     EXPECT_EQ(bad.code, 1);
     EXPECT_NE(bad.out.find("broken.json: segm.cgF1: expected a number or null"), std::string::npos) << bad.out;
@@ -91,6 +100,10 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     write_file_atomic(d / "better.json", metrics(0.50, 0.99));
     write_file_atomic(d / "worse.json", metrics(0.30, 0.95));
     std::string reg = d / "models/registry.json";
+    // The promoted checkpoint folder, as `chickenseg train` writes it (training.json holds the
+    // dataset version); the registry records both.
+    write_file_atomic(d / "run/best/training.json", R"({"epoch": 3, "dataset_version": {"version_id": "ds-v7"}})");
+    reg += " --checkpoint " + (d / "run/best");
 
     CliResult a = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-1 " + (d / "base.json") + " " +
                           (d / "good.json"),
@@ -108,7 +121,8 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_EQ(b.code, 0);
     EXPECT_NE(b.out.find("registered as production-candidate-v2"), std::string::npos) << b.out;
 
-    std::string before = read_file(reg);
+    const std::string reg_file = d / "models/registry.json";
+    std::string before = read_file(reg_file);
     CliResult rejected = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-3 " + (d / "base.json") +
                                  " " + (d / "worse.json"),
                              Stderr::Drop);
@@ -117,15 +131,17 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_EQ(rdoc["decision"], "reject");
     EXPECT_TRUE(rdoc["registry"]["tag"].is_null());
     EXPECT_FALSE(rdoc["reasons"].empty());
-    EXPECT_EQ(read_file(reg), before);
+    EXPECT_EQ(read_file(reg_file), before);
 
     // Re-running a promotion does not mint a new tag.
     CliResult again = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
                           (d / "better.json"));
     EXPECT_EQ(again.code, 0);
     EXPECT_NE(again.out.find("already registered as production-candidate-v2"), std::string::npos);
-    json r = read_json_file(reg);
+    json r = read_json_file(reg_file);
     ASSERT_EQ(r["models"].size(), 2u);
+    EXPECT_EQ(r["models"][1]["checkpoint"], (d / "run/best"));
+    EXPECT_EQ(r["models"][1]["dataset_version"], "ds-v7");
     EXPECT_EQ(r["models"][1]["name"], "run-2");
     EXPECT_EQ(r["models"][1]["candidate_metrics"]["sha256"].get<std::string>().size(), 64u);
     EXPECT_NEAR(r["models"][1]["candidate_metrics"]["cgF1"].get<double>(), 50.0, 1e-9);
@@ -134,6 +150,66 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     CliResult staged = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 --tag-prefix staging " +
                            (d / "base.json") + " " + (d / "better.json"));
     EXPECT_NE(staged.out.find("registered as staging-v1"), std::string::npos) << staged.out;
+}
+
+TEST(CliCompare, AForgedOrForeignMetricsFileIsAnErrorNotAPromotion) {
+    // cgF1 = 1e308 and a pass rate of 5 were promoted.
+    TempDir d;
+    write_file_atomic(d / "base.json", metrics(0.40, 0.95));
+    json forged = json::parse(metrics(0.45, 0.95));
+    forged["segm"]["cgF1"] = 1e308;
+    write_file_atomic(d / "forged.json", forged.dump(1));
+    CliResult r = run_chickenseg("compare " + (d / "base.json") + " " + (d / "forged.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("forged.json: segm.cgF1: expected a number in [-1, 1], found 1e+308"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("PROMOTE"), std::string::npos) << r.out;
+    write_file_atomic(d / "rate.json", metrics(0.45, 5.0));
+    r = run_chickenseg("compare " + (d / "base.json") + " " + (d / "rate.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("rate.json: negatives.pass_rate: expected a number in [0, 1], found 5"), std::string::npos)
+        << r.out;
+    json foreign = json::parse(metrics(0.45, 0.95));
+    foreign.erase("tool");
+    write_file_atomic(d / "foreign.json", foreign.dump());
+    r = run_chickenseg("compare " + (d / "base.json") + " " + (d / "foreign.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("foreign.json: tool: not written by `chickenseg eval`"), std::string::npos) << r.out;
+}
+
+TEST(CliCompare, MeanPresenceOnNegativesIsPartOfTheGate) {
+    TempDir d;
+    write_file_atomic(d / "base.json", metrics(0.40, 0.95));
+    json hallucinating = json::parse(metrics(0.45, 1.0));
+    hallucinating["negatives"]["presence"]["mean"] = 0.2;
+    write_file_atomic(d / "cand.json", hallucinating.dump());
+    CliResult r = run_chickenseg("compare " + (d / "base.json") + " " + (d / "cand.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("its mean presence on the negatives below 0.1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("[FAIL] hard-negative mean presence: candidate 0.2000"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("negatives: presence mean"), std::string::npos) << r.out;
+    EXPECT_EQ(run_chickenseg("compare --max-mean-presence 0.25 " + (d / "base.json") + " " + (d / "cand.json")).code, 0);
+    EXPECT_EQ(run_chickenseg("compare --max-mean-presence 0.2 " + (d / "base.json") + " " + (d / "cand.json")).code, 1);
+    EXPECT_EQ(run_chickenseg("compare --no-mean-presence-check " + (d / "base.json") + " " + (d / "cand.json")).code, 0);
+    EXPECT_EQ(run_chickenseg("compare --max-mean-presence 1.5 " + (d / "base.json") + " " + (d / "cand.json")).code, 2);
+}
+
+TEST(CliCompare, ARegistryThatIsAFolderOrACheckpointThatIsMissingIsNamed) {
+    TempDir d;
+    write_file_atomic(d / "base.json", metrics(0.40, 0.95));
+    write_file_atomic(d / "good.json", metrics(0.45, 0.95));
+    write_file_atomic(d / "run/best/training.json", R"({"dataset_version": {"version_id": "v1"}})");
+    fs::create_directories(d.path / "registry");
+    CliResult r = run_chickenseg("compare --registry " + (d / "registry") + " --candidate-name a --checkpoint " +
+                                 (d / "run/best") + " " + (d / "base.json") + " " + (d / "good.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find((d / "registry") + ": is a folder, expected a file"), std::string::npos) << r.out;
+    r = run_chickenseg("compare --registry " + (d / "r.json") + " --candidate-name a --checkpoint " + (d / "run/nope") +
+                       " " + (d / "base.json") + " " + (d / "good.json"));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("run/nope: expected the promoted model's checkpoint folder"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("PROMOTE"), std::string::npos) << r.out;  // checked before the gate
+    EXPECT_FALSE(fs::exists(d / "r.json"));
 }
 
 // GT: 2 positive images (one 10x10 chicken each) and 2 negatives, 40x40 pixels.

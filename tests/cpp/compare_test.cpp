@@ -13,9 +13,12 @@ namespace {
 // A metrics document as `chickenseg eval` writes it (cgF1/pmF1 as fractions).
 json metrics_doc(json cgf1, json pass_rate, const std::string& gt_sha = "aa") {
     json doc = {{"schema", kMetricsSchema},
+                {"tool", "chickenseg 0.1.0 (test)"},
                 {"score_threshold", 0.5},
                 {"convention", {{"epsilon", "official"}}},
-                {"inputs", {{"gt", {{"path", "val.json"}, {"sha256", gt_sha}}}}},
+                {"inputs",
+                 {{"gt", {{"path", "val.json"}, {"sha256", gt_sha}}},
+                  {"predictions", {{"path", "pred.json"}, {"sha256", "cc"}}}}},
                 {"segm",
                  {{"cgF1", cgf1}, {"cgF1@0.5", 0.6}, {"cgF1@0.75", 0.4}, {"pmF1", 0.7}}},
                 {"image_level",
@@ -93,6 +96,75 @@ TEST(MetricsSummary, RejectsOtherSchemasAndWrongTypesWithThePath) {
     EXPECT_THROW(metrics_summary_from_json(json::array(), "x.json", IouType::segm), Error);
 }
 
+// What field and message metrics_summary_from_json gives for `doc` ("" when it accepts it).
+std::pair<std::string, std::string> refusal(const json& doc) {
+    try {
+        metrics_summary_from_json(doc, "m.json", IouType::segm);
+    } catch (const Error& e) {
+        return {e.place().field, e.what()};
+    }
+    return {"", ""};
+}
+
+TEST(MetricsSummary, EveryMetricMustLieInItsRange) {
+    // A hand-edited file claiming cgF1 = 1e308 and a pass rate of 5 was promoted.
+    json doc = metrics_doc(0.4, 0.95);
+    doc["segm"]["cgF1"] = 1e308;
+    auto [field, what] = refusal(doc);
+    EXPECT_EQ(field, "segm.cgF1");
+    EXPECT_NE(what.find("expected a number in [-1, 1], found 1e+308"), std::string::npos) << what;
+    EXPECT_EQ(refusal(metrics_doc(0.4, 5.0)).first, "negatives.pass_rate");
+    struct Case {
+        std::vector<std::string> path;
+        json value;
+    };
+    for (const Case& c : std::vector<Case>{{{"segm", "cgF1"}, -1.01},
+                                           {{"segm", "cgF1@0.75"}, 1.5},
+                                           {{"segm", "pmF1"}, -0.1},
+                                           {{"image_level", "IL_MCC"}, 1.2},
+                                           {{"image_level", "IL_FPR"}, -0.5},
+                                           {{"negatives", "presence", "mean"}, 1.5},
+                                           {{"negatives", "presence", "max"}, -1},
+                                           {{"negatives", "image_count"}, 2.5},
+                                           {{"negatives", "image_count"}, -1},
+                                           {{"negatives", "hallucinations", "count"}, 11},
+                                           {{"score_threshold"}, 2}}) {
+        json bad = metrics_doc(0.4, 0.95);
+        json* v = &bad;
+        std::string path;
+        for (const auto& k : c.path) {
+            v = &(*v)[k];
+            path += (path.empty() ? "" : ".") + k;
+        }
+        *v = c.value;
+        EXPECT_EQ(refusal(bad).first, path) << path << " = " << c.value.dump() << ": " << refusal(bad).second;
+    }
+    // The extremes are fine: cgF1 -1 (MCC -1) and 1, a pass rate of 0, presence 1.
+    json edge = metrics_doc(-1.0, 0.0);
+    edge["negatives"]["presence"]["max"] = 1.0;
+    EXPECT_EQ(refusal(edge).first, "");
+    EXPECT_EQ(refusal(metrics_doc(1.0, 1.0)).first, "");
+}
+
+TEST(MetricsSummary, OnlyFilesWrittenByEvalAreRead) {
+    json doc = metrics_doc(0.4, 0.95);
+    doc.erase("tool");
+    auto [field, what] = refusal(doc);
+    EXPECT_EQ(field, "tool");
+    EXPECT_NE(what.find("not written by `chickenseg eval`"), std::string::npos) << what;
+    doc["tool"] = "my-script";
+    EXPECT_EQ(refusal(doc).first, "tool");
+    doc = metrics_doc(0.4, 0.95);
+    doc["inputs"].erase("predictions");
+    EXPECT_EQ(refusal(doc).first, "inputs.predictions.sha256");
+    doc = metrics_doc(0.4, 0.95);
+    doc.erase("inputs");
+    EXPECT_EQ(refusal(doc).first, "inputs.gt.sha256");
+    doc = metrics_doc(0.4, 0.95);
+    doc["convention"]["epsilon"] = "generous";
+    EXPECT_EQ(refusal(doc).first, "convention.epsilon");
+}
+
 TEST(Gate, RelativeImprovementAboveFivePercentPromotes) {
     GateDecision d = decide_promotion(summary(0.40, 0.95), summary(0.43, 0.95), GateParams{});
     EXPECT_TRUE(d.promote);
@@ -147,8 +219,11 @@ TEST(Gate, MissingNegativesSectionRejectsAndSaysWhy) {
     cand.pass_rate.reset();
     GateDecision d = decide_promotion(summary(0.40, 0.95), cand, GateParams{});
     EXPECT_FALSE(d.promote);
-    ASSERT_EQ(d.reasons.size(), 1u);
+    ASSERT_EQ(d.reasons.size(), 2u);  // the pass rate and the mean presence are both unknown
     EXPECT_NE(d.reasons[0].find("no negatives section"), std::string::npos);
+    EXPECT_NE(d.reasons[1].find("hard-negative mean presence: the candidate metrics have no negatives section"),
+              std::string::npos)
+        << d.reasons[1];
 
     json doc = metrics_doc(0.5, 0.95);
     doc.erase("negatives");
@@ -168,6 +243,38 @@ TEST(Gate, NullMetricsRejectWithTheReason) {
     GateDecision null_rate = decide_promotion(summary(0.40, 0.95), summary(0.5, nullptr), GateParams{});
     EXPECT_FALSE(null_rate.promote);
     EXPECT_NE(null_rate.reasons.at(0).find("pass rate is null"), std::string::npos);
+}
+
+TEST(Gate, MeanPresenceOnNegativesMustBeStrictlyBelowTheLimit) {
+    // The plan's criterion 5.2.3: mean presence < 0.1. A candidate with a perfect pass rate
+    // whose presence head says 0.2 (or 0.5, the tiny model's) on images without chickens used
+    // to be promoted: only kept detections were counted.
+    auto with_presence = [](double mean) {
+        MetricsSummary m = summary(0.50, 0.95);
+        m.presence_mean = mean;
+        return m;
+    };
+    for (double mean : {0.2, 0.5, 0.1}) {
+        GateDecision d = decide_promotion(summary(0.40, 0.95), with_presence(mean), GateParams{});
+        EXPECT_FALSE(d.promote) << mean;
+        ASSERT_EQ(d.reasons.size(), 1u) << mean;
+        EXPECT_EQ(d.reasons[0].rfind("hard-negative mean presence: candidate ", 0), 0u) << d.reasons[0];
+        EXPECT_NE(d.reasons[0].find("(presence head), required below 0.1"), std::string::npos) << d.reasons[0];
+        EXPECT_DOUBLE_EQ(*d.presence_mean, mean);
+    }
+    EXPECT_TRUE(decide_promotion(summary(0.40, 0.95), with_presence(0.0999), GateParams{}).promote);
+    GateParams loose;
+    loose.max_mean_presence = 0.6;
+    EXPECT_TRUE(decide_promotion(summary(0.40, 0.95), with_presence(0.5), loose).promote);
+    GateParams off;
+    off.max_mean_presence.reset();
+    GateDecision d = decide_promotion(summary(0.40, 0.95), with_presence(0.9), off);
+    EXPECT_TRUE(d.promote);
+    EXPECT_EQ(check_named(d, "hard-negative mean presence").detail, "not checked (switched off)");
+    // A null mean (no negative images) rejects, as a null pass rate does.
+    MetricsSummary no_mean = summary(0.50, 0.95);
+    no_mean.presence_mean.reset();
+    EXPECT_FALSE(decide_promotion(summary(0.40, 0.95), no_mean, GateParams{}).promote);
 }
 
 TEST(Gate, RelativeImprovementOverAZeroBaselineIsUndefined) {
@@ -226,12 +333,18 @@ TEST(Comparison, RowsHaveDeltasAndTheDocumentSaysTheDecision) {
     EXPECT_EQ(doc["gate"]["improvement_mode"], "relative");
     EXPECT_NEAR(doc["gate"]["improvement"].get<double>(), 12.5, 1e-9);
     EXPECT_NEAR(doc["gate"]["baseline_cgF1"].get<double>(), 40.0, 1e-9);
-    EXPECT_EQ(doc["gate"]["checks"].size(), 3u);
+    EXPECT_EQ(doc["gate"]["checks"].size(), 4u);
+    EXPECT_DOUBLE_EQ(doc["gate"]["max_mean_presence"].get<double>(), 0.1);
+    EXPECT_DOUBLE_EQ(doc["gate"]["presence_mean"].get<double>(), 0.05);
     EXPECT_EQ(doc["baseline"]["sha256"], "sha-of-b.json");
     std::string table = format_comparison(c);
     EXPECT_NE(table.find("decision: PROMOTE"), std::string::npos);
     EXPECT_NE(table.find("cgF1 (x100)"), std::string::npos);
     EXPECT_NE(table.find("+12.50%"), std::string::npos);
+    EXPECT_NE(table.find("its mean presence on the negatives below 0.1"), std::string::npos) << table;
+    EXPECT_NE(table.find("[pass] hard-negative mean presence: candidate 0.0500 (presence head), required below 0.1"),
+              std::string::npos)
+        << table;
 }
 
 TEST(Comparison, ImprovementModeParsing) {

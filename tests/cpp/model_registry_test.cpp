@@ -76,6 +76,27 @@ TEST_F(RegistryTest, PrefixesCountSeparatelyAndGapsAreNotReused) {
     EXPECT_EQ(register_model(path_, "staging", entry("new", "s9")).tag, "staging-v3");
 }
 
+TEST_F(RegistryTest, TheLargestVersionNumberIsAnErrorNotAnOverflow) {
+    // v9223372036854775807 + 1 overflowed to a negative tag that two models then shared.
+    write_file_atomic(path_, R"({"schema": "chickenseg.registry/1", "models": [
+        {"tag": "production-candidate-v9223372036854775807", "name": "last"}]})");
+    std::string before = read_file(path_);
+    try {
+        register_model(path_, "production-candidate", entry("new", "s9"));
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("production-candidate-v9223372036854775807, the largest version number"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(read_file(path_), before);
+    EXPECT_EQ(register_model(path_, "staging", entry("new", "s9")).tag, "staging-v1");  // another prefix is fine
+    write_file_atomic(path_, R"({"schema": "chickenseg.registry/1", "models": [
+        {"tag": "production-candidate-v9223372036854775806", "name": "last but one"}]})");
+    EXPECT_EQ(register_model(path_, "production-candidate", entry("new", "s9")).tag,
+              "production-candidate-v9223372036854775807");
+}
+
 TEST_F(RegistryTest, NeverDropsEntriesOrFieldsItDoesNotKnow) {
     write_file_atomic(path_, R"({"schema": "chickenseg.registry/1", "owner": "farm-team", "models": [
         {"tag": "production-candidate-v1", "name": "first", "notes": {"approved_by": "ana"}, "extra": [1, 2]}]})");
@@ -166,14 +187,20 @@ TEST_F(RegistryTest, RecordPromotionOnlyWhenPromoted) {
     cand.cgf1 = 50.0;
     cand.has_negatives = true;
     cand.pass_rate = 0.95;
+    cand.presence_mean = 0.02;
     cand.dataset_version = "ds-v2";
     Comparison promoted = compare_metrics(base, cand, GateParams{});
     ASSERT_TRUE(promoted.decision.promote);
-    auto reg = record_promotion(promoted, PromotionRecord{path_, "run-7", "production-candidate"});
+    fs::create_directories(dir_ / "run" / "best");
+    PromotionRecord record = resolve_promotion_record(
+        PromotionRecord{path_, "run-7", "production-candidate", dir_ / "run" / "best" / ""}, cand);
+    EXPECT_EQ(record.dataset_version, "ds-v2");  // no training.json: the metrics' version
+    auto reg = record_promotion(promoted, record);
     ASSERT_TRUE(reg);
     EXPECT_EQ(reg->tag, "production-candidate-v1");
     json r = read_model_registry(path_);
     EXPECT_EQ(r["models"][0]["dataset_version"], "ds-v2");
+    EXPECT_EQ(r["models"][0]["checkpoint"], (dir_ / "run" / "best").string());
     EXPECT_EQ(r["models"][0]["baseline_metrics"]["sha256"], "bsha");
     EXPECT_NEAR(r["models"][0]["gate"]["improvement"].get<double>(), 25.0, 1e-9);
 
@@ -182,6 +209,30 @@ TEST_F(RegistryTest, RecordPromotionOnlyWhenPromoted) {
     std::string before = read_file(path_);
     EXPECT_FALSE(record_promotion(rejected, PromotionRecord{path_, "run-8", "production-candidate"}));
     EXPECT_EQ(read_file(path_), before);
+}
+
+TEST_F(RegistryTest, ThePromotionRecordNamesTheCheckpointAndItsDatasetVersion) {
+    MetricsSummary cand;
+    const fs::path best = dir_ / "run" / "best";
+    auto resolve = [&](PromotionRecord r) { return resolve_promotion_record(std::move(r), cand); };
+    auto error_of = [&](PromotionRecord r) -> std::string {
+        try {
+            resolve(std::move(r));
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_NE(error_of({path_, "run", "p"}).find("--checkpoint"), std::string::npos);
+    EXPECT_NE(error_of({path_, "run", "p", best}).find("expected the promoted model's checkpoint folder"),
+              std::string::npos);
+    fs::create_directories(best);
+    EXPECT_NE(error_of({path_, "run", "p", best}).find("the dataset version of the promoted model is unknown"),
+              std::string::npos);
+    // `chickenseg train` writes the version into training.json beside the weights.
+    write_file_atomic(best / "training.json", R"({"epoch": 3, "dataset_version": {"version_id": "abc123"}})");
+    EXPECT_EQ(resolve({path_, "run", "p", best}).dataset_version, "abc123");
+    EXPECT_EQ(resolve({path_, "run", "p", best, "given"}).dataset_version, "given");  // --dataset-version wins
 }
 
 }  // namespace

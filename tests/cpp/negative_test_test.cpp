@@ -42,20 +42,28 @@ TEST(NegativeTest, StatisticsAndHallucinations) {
     EXPECT_EQ(r.failures.size(), 2u);
 }
 
-TEST(NegativeTest, VerdictBoundariesAreInclusive) {
-    // 10 images, 1 with a detection: pass rate exactly 0.9; presence mean exactly 0.1.
+TEST(NegativeTest, PassRateBoundaryIsInclusiveMeanPresenceMustBeStrictlyBelow) {
+    // 10 images, 1 with a detection: pass rate exactly 0.9; presence mean exactly 0.1, which
+    // the plan's criterion (mean presence < 0.1) does not accept.
     std::vector<NegativeImage> images;
     for (int i = 0; i < 10; ++i) images.push_back({i, i == 0 ? 1u : 0u, i == 0 ? 1.0 : 0.0});
     NegativeReport r = analyse_negatives(images, PresenceSource::max_prediction_score);
     EXPECT_DOUBLE_EQ(*r.pass_rate, 0.9);
     EXPECT_DOUBLE_EQ(*r.presence_mean, 0.1);
     EXPECT_TRUE(r.pass_rate_ok);
-    EXPECT_TRUE(r.mean_presence_ok);
-    EXPECT_TRUE(r.passed);
-    EXPECT_TRUE(r.failures.empty());
+    EXPECT_FALSE(r.mean_presence_ok);
+    EXPECT_FALSE(r.passed);
+    ASSERT_EQ(r.failures.size(), 1u);
+    EXPECT_EQ(r.failures[0], "mean presence 0.1 is not below max-mean-presence 0.1");
     EXPECT_EQ(r.hallucination_count, 1u);  // 1.0 > 0.5, reported but not failing
+    // Just below the limit passes; equal within 1e-9 is equal.
+    EXPECT_TRUE(mean_presence_below(0.0999999, 0.1));
+    EXPECT_FALSE(mean_presence_below(0.1 - 1e-12, 0.1));
+    NegativeParams loose;
+    loose.max_mean_presence = 0.1000001;
+    EXPECT_TRUE(analyse_negatives(images, PresenceSource::max_prediction_score, loose).passed);
 
-    NegativeParams strict;
+    NegativeParams strict = loose;
     strict.min_pass_rate = 0.95;
     strict.hallucination_presence = 1.0;  // presence must be strictly greater
     NegativeReport s = analyse_negatives(images, PresenceSource::max_prediction_score, strict);

@@ -10,10 +10,17 @@
 //                  undefined when the baseline cgF1 is 0)
 //        absolute: cand - base > min_improvement                    (cgF1 points, x100 scale)
 //   3. the candidate's hard-negative pass rate (negatives.pass_rate: negative images
-//      with zero kept detections / negative images) is MORE than min_pass_rate.
+//      with zero kept detections / negative images) is MORE than min_pass_rate;
+//   4. the candidate's mean presence on the negatives (negatives.presence.mean) is
+//      strictly BELOW max_mean_presence (the plan's criterion 5.2.3: < 0.1; > 0.5 means
+//      the model hallucinates), unless switched off.
 // Anything undefined (a null metric, no negatives section, a missing IoU type) rejects,
-// with the reason. "More than" is strict: a value equal to the threshold (within
-// kGateTolerance, so 9/10 counts as exactly 0.9) does not pass.
+// with the reason. "More than" and "below" are strict: a value equal to the threshold
+// (within kGateTolerance, so 9/10 counts as exactly 0.9) does not pass.
+//
+// Only files `chickenseg eval` wrote are read: the schema, the "tool" stamp and the
+// inputs' SHA-256 must be there, and every metric must lie in its range (cgF1 and IL_MCC
+// in [-1, 1], the others in [0, 1], counts whole and non-negative).
 #pragma once
 
 #include <filesystem>
@@ -40,6 +47,8 @@ struct GateParams {
     double min_improvement = 5.0;  // percent (relative) or cgF1 points (absolute)
     ImprovementMode improvement = ImprovementMode::relative;
     double min_pass_rate = 0.9;    // the candidate's pass rate must be > this
+    // The candidate's mean presence on the negatives must be < this; nullopt: not checked.
+    std::optional<double> max_mean_presence = 0.1;
     IouType iou_type = IouType::segm;
 };
 
@@ -64,8 +73,8 @@ struct MetricsSummary {
 };
 
 // Throws Error naming the file and JSON path when the document is not a metrics
-// file (wrong schema) or a field has the wrong type (a metric that is neither a
-// number nor null).
+// file `chickenseg eval` wrote (wrong schema, no "tool" stamp or input digests) or a
+// field has the wrong type or lies outside its range (a cgF1 of 1e308, a pass rate of 5).
 MetricsSummary metrics_summary_from_json(const json& doc, const std::string& file, IouType iou_type);
 MetricsSummary read_metrics_summary(const std::filesystem::path& path, IouType iou_type);
 
@@ -90,6 +99,7 @@ struct GateDecision {
     GateParams params;
     std::optional<double> improvement;  // measured, in the mode's unit (percent or points)
     std::optional<double> pass_rate;    // the candidate's
+    std::optional<double> presence_mean;  // the candidate's mean presence on the negatives
     std::vector<GateCheck> checks;      // in the order above
     std::vector<std::string> reasons;   // one sentence per failed check (empty when promoted)
 };
@@ -112,14 +122,25 @@ json comparison_to_json(const Comparison& comparison);
 // The side-by-side table and the decision, for people.
 std::string format_comparison(const Comparison& comparison);
 
-// Where and under which name a promoted candidate is recorded.
+// Where and under which name a promoted candidate is recorded, and what it is.
 struct PromotionRecord {
     std::filesystem::path registry;
     std::string candidate_name;
     std::string tag_prefix = "production-candidate";
+    // The promoted model's checkpoint folder (e.g. RUN/best); recorded as an absolute path.
+    std::filesystem::path checkpoint;
+    // The dataset version it was trained on. Empty: resolve_promotion_record reads it from
+    // <checkpoint>/training.json (dataset_version.version_id, written by `chickenseg train`),
+    // else from the candidate metrics.
+    std::string dataset_version;
 };
-// Registers the candidate (model_registry.h) when the decision is "promote"; returns
-// nullopt and leaves the registry untouched when it is "reject".
+// Checks a record before the gate runs, so a promotion never fails half way: the checkpoint
+// is an existing folder and a dataset version is known (filled in as above). Throws Error
+// naming what is missing.
+PromotionRecord resolve_promotion_record(PromotionRecord record, const MetricsSummary& candidate);
+// Registers the candidate (model_registry.h) when the decision is "promote", with its
+// checkpoint folder and dataset version; returns nullopt and leaves the registry untouched
+// when it is "reject".
 std::optional<RegistrationResult> record_promotion(const Comparison& comparison, const PromotionRecord& record);
 json registration_to_json(const RegistrationResult& result, const std::filesystem::path& registry);
 

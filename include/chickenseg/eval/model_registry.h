@@ -8,7 +8,8 @@
 //    "models": [{"name", "tag", "decision", "iou_type",
 //                "baseline_metrics": {"file", "sha256", "cgF1"},
 //                "candidate_metrics": {"file", "sha256", "cgF1"},
-//                "dataset_version" (only when the metrics carry one),
+//                "checkpoint" (the promoted checkpoint folder, absolute),
+//                "dataset_version" (the version it was trained on),
 //                "gate": {...the numbers the gate compared...}}, ...]}
 #pragma once
 
@@ -35,7 +36,8 @@ struct RegistryEntry {
     std::string iou_type = "segm";
     RegistryMetricsRef baseline;
     RegistryMetricsRef candidate;
-    std::optional<std::string> dataset_version; // from the metrics, when they carry one
+    std::optional<std::string> checkpoint;      // the promoted checkpoint folder, absolute
+    std::optional<std::string> dataset_version; // the dataset version it was trained on
     json gate = json::object();                 // the gate's numbers (see compare.h)
 };
 
@@ -47,7 +49,8 @@ json registry_entry_to_json(const RegistryEntry& entry);
 json read_model_registry(const std::filesystem::path& path);
 
 // "<prefix>-v<N+1>" where N is the highest version already tagged with that prefix
-// (0 when none). Tags of other prefixes do not count.
+// (0 when none). Tags of other prefixes do not count. Throws Error when N is the largest
+// version number (2^63 - 1): the next would overflow.
 std::string next_registry_tag(const json& registry, const std::string& prefix);
 
 struct RegistrationResult {

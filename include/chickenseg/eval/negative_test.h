@@ -4,8 +4,9 @@
 // Per negative image: the number of kept detections (score >= threshold) and a
 // presence score: from presence.json when given, else the highest prediction
 // score of the image (all predictions, 0 when none) as a proxy, and the report
-// says which. Verdict: pass when mean presence <= max_mean_presence AND
-// pass rate (images with zero detections / negative images) >= min_pass_rate.
+// says which. Verdict: pass when mean presence < max_mean_presence (strictly, as
+// the plan's criterion 5.2.3 and compare's gate say) AND pass rate (images with zero
+// detections / negative images) >= min_pass_rate.
 // Images with presence > hallucination_presence are counted and listed as
 // hallucinations (they are what an annotator should look at first); they do not
 // change the verdict by themselves.
@@ -20,10 +21,16 @@
 namespace chickenseg {
 
 struct NegativeParams {
-    double max_mean_presence = 0.1;
+    double max_mean_presence = 0.1;  // the mean presence must be strictly below this
     double hallucination_presence = 0.5;
     double min_pass_rate = 0.9;
 };
+
+// The plan's criterion (5.2.3): a mean presence strictly below the limit. A mean equal to
+// it within 1e-9 (relative to the limit) counts as equal and fails, so a mean summed to
+// 0.09999999999 from values meant to give 0.1 is "exactly 0.1". eval and compare's gate
+// both decide with this.
+bool mean_presence_below(double mean, double max_mean_presence);
 
 enum class PresenceSource { presence_file, max_prediction_score };
 const char* presence_source_name(PresenceSource s);  // "presence_file" / "max_prediction_score"
