@@ -1,6 +1,7 @@
 #include "chickenseg/data/merge.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -120,9 +121,19 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
     }
 
     // 3. The batch, in its order: duplicates skipped, new images appended with fresh ids.
-    int64_t next_image_id = 1, next_annotation_id = 1;
-    for (const auto& im : base.images) next_image_id = std::max(next_image_id, im.id + 1);
-    for (const auto& a : base.annotations) next_annotation_id = std::max(next_annotation_id, a.id + 1);
+    // The ids taken last (the largest in the base, or 0): a new id is one more, which does not
+    // exist after 2^63 - 1.
+    int64_t last_image_id = 0, last_annotation_id = 0;
+    for (const auto& im : base.images) last_image_id = std::max(last_image_id, im.id);
+    for (const auto& a : base.annotations) last_annotation_id = std::max(last_annotation_id, a.id);
+    auto next_id = [&](int64_t& last, const char* what, const std::string& path) {
+        if (last == std::numeric_limits<int64_t>::max())
+            throw Error(std::string("no ") + what + " id is left for this batch: the base " + base_file +
+                            " already uses " + what + " id " + std::to_string(last) +
+                            ", the largest (new ids continue after the base's largest); renumber the base",
+                        batch_file, 0, path);
+        return ++last;
+    };
     result.merged = base;
     if (result.merged.categories.empty()) result.merged.categories = batch.categories;
 
@@ -146,6 +157,15 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
                             ": the merged dataset's file_names must all resolve from that one root. Move or "
                             "copy the batch's images under it, or pass an --image-root that holds both",
                         batch_file, 0, json_key(path, "file_name"));
+        // A name already in the dataset whose recorded bytes differ is a conflict, whatever else
+        // holds these bytes: checked before the duplicate lookup, or a base image overwritten
+        // with the bytes of another image would pass as a duplicate of that image.
+        if (auto it = name_to_hash.find(file_name); it != name_to_hash.end() && it->second != h)
+            throw Error("file_name " + file_name + " is already in the dataset with other bytes (recorded sha256 " +
+                            it->second.substr(0, 12) + "..., the file now " + h.substr(0, 12) +
+                            "...): two different images with the same name (was the base's image overwritten?). "
+                            "Give the new image another name",
+                        batch_file, 0, json_key(path, "file_name"));
         auto dup = by_content.find({h, im.text_input});
         if (dup != by_content.end()) {
             MergeDuplicate d;
@@ -161,15 +181,9 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
             progress.tick();
             continue;
         }
-        if (auto it = name_to_hash.find(file_name); it != name_to_hash.end() && it->second != h)
-            throw Error("file_name " + file_name + " is already in the dataset with other bytes (recorded sha256 " +
-                            it->second.substr(0, 12) + "..., the file now " + h.substr(0, 12) +
-                            "...): two different images with the same name (was the base's image overwritten?). "
-                            "Give the new image another name",
-                        batch_file, 0, json_key(path, "file_name"));
         SacoImage out = im;
         out.extra["sha256"] = h;  // lets later merges detect an overwritten file
-        out.id = next_image_id++;
+        out.id = next_id(last_image_id, "image", json_key(path, "id"));
         if (out.file_name != file_name) s.renamed_file_names++;
         out.file_name = file_name;
         new_id[im.id] = out.id;
@@ -211,7 +225,7 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
             throw Error("image_id " + std::to_string(a.image_id) + " names no image of the batch", batch_file, 0,
                         json_key(json_index("annotations", i), "image_id"));
         SacoAnnotation out = a;
-        out.id = next_annotation_id++;
+        out.id = next_id(last_annotation_id, "annotation", json_key(json_index("annotations", i), "id"));
         out.image_id = it->second;
         if (!s.first_new_annotation_id) s.first_new_annotation_id = out.id;
         if (!out.iscrowd) positives[out.image_id]++;

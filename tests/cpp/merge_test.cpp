@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "test_support.h"
 #include "chickenseg/core/error.h"
@@ -190,6 +191,54 @@ TEST(Merge, SameNameDifferentBytesIsAConflict) {
         EXPECT_NE(w.find("images[0].file_name"), std::string::npos) << w;
         EXPECT_NE(w.find("two different images with the same name"), std::string::npos) << w;
     }
+}
+
+TEST(Merge, ABaseImageOverwrittenWithAnotherImagesBytesIsAConflictNotADuplicate) {
+    Fixture f;
+    MergeResult first = merge_saco(f.base, "base.json", f.batch, "batch.json", f.params);
+    ASSERT_EQ(first.merged.images[2].file_name, "new/c.png");
+    // new/c.png (recorded sha256 of "c") is overwritten with the bytes of old/a.png, another
+    // image of the dataset; a batch then brings new/c.png. Its bytes equal old/a.png's, but the
+    // name says it is the image recorded as "c": a conflict, as documented, not a duplicate.
+    write_image(f.root / "new/c.png", "a");
+    SacoDataset batch2 = dataset({image(1, "new/c.png")}, {});
+    try {
+        MergeResult r = merge_saco(first.merged, "merged.json", batch2, "batch2.json", f.params);
+        FAIL() << "expected an Error; got " << r.summary.duplicates.size() << " duplicate(s)";
+    } catch (const Error& e) {
+        std::string w = e.what();
+        EXPECT_NE(w.find("batch2.json: images[0].file_name: file_name new/c.png is already in the dataset with other "
+                         "bytes"),
+                  std::string::npos)
+            << w;
+    }
+}
+
+TEST(Merge, NoIdLeftAfterTheLargestIsAnErrorNotAnOverflow) {
+    Fixture f;
+    const int64_t last = std::numeric_limits<int64_t>::max();
+    f.base.images[1].id = last;
+    f.base.annotations[1].image_id = last;
+    try {
+        merge_saco(f.base, "base.json", f.batch, "batch.json", f.params);
+        FAIL() << "expected an Error";
+    } catch (const Error& e) {
+        std::string w = e.what();
+        EXPECT_NE(w.find("batch.json: images[0].id: no image id is left for this batch: the base base.json already "
+                         "uses image id 9223372036854775807"),
+                  std::string::npos)
+            << w;
+    }
+    Fixture g;
+    g.base.annotations[1].id = last;
+    EXPECT_THROW(merge_saco(g.base, "base.json", g.batch, "batch.json", g.params), Error);
+    // One below the largest leaves exactly one id: a batch of one new image fits.
+    Fixture h;
+    h.base.images[1].id = last - 1;
+    h.base.annotations[1].image_id = last - 1;
+    SacoDataset one = dataset({image(1, "new/d.png")}, {});
+    MergeResult r = merge_saco(h.base, "base.json", one, "batch.json", h.params);
+    EXPECT_EQ(r.merged.images.back().id, last);
 }
 
 TEST(Merge, BatchFileNamesAreRewrittenRelativeToTheBaseRoot) {
