@@ -1,5 +1,6 @@
 #include "chickenseg/core/json_file.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -145,15 +146,40 @@ const json& require_field(const json& object, const char* key, const std::string
     return *it;
 }
 
+namespace {
+
+const std::string kInt64Range = "[-9223372036854775808, 9223372036854775807]";
+
+// v is a JSON integer: its value, or Error when it is beyond int64 (nlohmann keeps integers
+// above 2^63 - 1 as unsigned, and get<long long>() would wrap 2^64 - 1 to -1).
+long long integer_in_range(const json& v, const std::string& file, const std::string& path) {
+    if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(LLONG_MAX))
+        throw Error("expected an integer in " + kInt64Range + ", found " + v.dump(), file, 0, path);
+    return v.get<long long>();
+}
+
+}  // namespace
+
 long long require_int(const json& object, const char* key, const std::string& path,
                       const std::string& file) {
     const json& v = require_field(object, key, path, file);
-    if (v.is_number_integer()) return v.get<long long>();
+    if (v.is_number_integer()) return integer_in_range(v, file, json_key(path, key));
     if (v.is_number_float()) {
         double d = v.get<double>();
-        if (std::isfinite(d) && d == std::floor(d)) return static_cast<long long>(d);
+        if (std::isfinite(d) && d == std::floor(d)) {
+            // [-2^63, 2^63): outside it the conversion is undefined.
+            if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) return static_cast<long long>(d);
+            throw Error("expected an integer in " + kInt64Range + ", found " + v.dump(), file, 0, json_key(path, key));
+        }
     }
     throw Error("expected an integer, found " + v.dump(), file, 0, json_key(path, key));
+}
+
+long long require_json_integer(const json& object, const char* key, const std::string& path,
+                               const std::string& file) {
+    const json& v = require_field(object, key, path, file);
+    if (!v.is_number_integer()) throw Error("expected an integer, found " + v.dump(), file, 0, json_key(path, key));
+    return integer_in_range(v, file, json_key(path, key));
 }
 
 double require_number(const json& object, const char* key, const std::string& path,

@@ -7,6 +7,9 @@
 namespace chickenseg {
 
 HoldoutResult holdout_negatives(const SacoDataset& ds, const std::string& file) {
+    // An annotation naming no image (a typo in its image_id) would leave its positive image
+    // looking negative, and put it in the negatives-only holdout: the same checks as split.
+    check_saco_ids(ds, file);
     HoldoutResult out;
     out.input_images = ds.images.size();
     out.dataset.top = ds.top;

@@ -57,6 +57,8 @@ struct Present {
 
 MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
                        const std::string& batch_file, const MergeParams& params) {
+    check_saco_ids(base, base_file);
+    check_saco_ids(batch, batch_file);
     MergeResult result;
     MergeSummary& s = result.summary;
     s.base_images = base.images.size();

@@ -1,10 +1,32 @@
 #include "chickenseg/data/saco.h"
 
+#include <vector>
+
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/id_index.h"
 #include "saco_scanner.h"
 
 namespace chickenseg {
+
+void check_saco_ids(const SacoDataset& ds, const std::string& file) {
+    std::vector<int64_t> ids;
+    ids.reserve(ds.images.size());
+    for (const auto& im : ds.images) ids.push_back(im.id);
+    IdIndex index(ids);
+    if (auto d = index.duplicate())
+        throw Error("duplicate image id " + std::to_string(ds.images[d->second].id) + " (also images[" +
+                        std::to_string(d->first) +
+                        "].id): every (image, noun phrase) pair needs its own id; `chickenseg data validate` "
+                        "lists every problem",
+                    file, 0, json_key(json_index("images", d->second), "id"));
+    for (size_t i = 0; i < ds.annotations.size(); ++i)
+        if (!index.contains(ds.annotations[i].image_id))
+            throw Error("image_id " + std::to_string(ds.annotations[i].image_id) +
+                            " names no image of this file (its image would be taken for a negative); "
+                            "`chickenseg data validate` lists every problem",
+                        file, 0, json_key(json_index("annotations", i), "image_id"));
+}
 
 std::unordered_map<int64_t, size_t> SacoDataset::annotation_counts() const {
     std::unordered_map<int64_t, size_t> counts;
@@ -34,8 +56,14 @@ json take_extra(const json& obj, std::initializer_list<const char*> known) {
     return extra;
 }
 
+int require_flag(const json& obj, const char* key, const std::string& path, const std::string& file) {
+    long long v = require_json_integer(obj, key, path, file);
+    if (v != 0 && v != 1) throw Error("expected 0 or 1, found " + std::to_string(v), file, 0, json_key(path, key));
+    return static_cast<int>(v);
+}
+
 uint32_t require_dim(const json& obj, const char* key, const std::string& path, const std::string& file) {
-    long long v = require_int(obj, key, path, file);
+    long long v = require_json_integer(obj, key, path, file);
     if (v <= 0 || v > 1'000'000) throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
     return static_cast<uint32_t>(v);
 }
@@ -136,7 +164,7 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
         const json& j = images[i];
         std::string path = json_index("images", i);
         SacoImage im;
-        im.id = require_int(j, "id", path, file);
+        im.id = require_json_integer(j, "id", path, file);
         im.file_name = require_string(j, "file_name", path, file);
         im.width = require_dim(j, "width", path, file);
         im.height = require_dim(j, "height", path, file);
@@ -145,7 +173,7 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
             im.text_input = it->get<std::string>();
         }
         if (j.contains("is_instance_exhaustive"))
-            im.is_instance_exhaustive = static_cast<int>(require_int(j, "is_instance_exhaustive", path, file));
+            im.is_instance_exhaustive = require_flag(j, "is_instance_exhaustive", path, file);
         im.extra = take_extra(j, {"id", "file_name", "width", "height", "text_input", "is_instance_exhaustive"});
         sizes[im.id] = {im.height, im.width};
         ds.images.push_back(std::move(im));
@@ -158,9 +186,9 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
         const json& j = anns[i];
         std::string path = json_index("annotations", i);
         SacoAnnotation a;
-        a.id = require_int(j, "id", path, file);
-        a.image_id = require_int(j, "image_id", path, file);
-        if (j.contains("category_id")) a.category_id = require_int(j, "category_id", path, file);
+        a.id = require_json_integer(j, "id", path, file);
+        a.image_id = require_json_integer(j, "image_id", path, file);
+        if (j.contains("category_id")) a.category_id = require_json_integer(j, "category_id", path, file);
         uint32_t h = 0, w = 0;
         if (auto it = sizes.find(a.image_id); it != sizes.end()) std::tie(h, w) = it->second;
         a.segmentation = segmentation_from_json(require_field(j, "segmentation", path, file), h, w,
@@ -174,7 +202,7 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
             }
         }
         if (j.contains("area")) a.area = require_number(j, "area", path, file);
-        if (j.contains("iscrowd")) a.iscrowd = static_cast<int>(require_int(j, "iscrowd", path, file));
+        if (j.contains("iscrowd")) a.iscrowd = require_flag(j, "iscrowd", path, file);
         a.extra = take_extra(j, {"id", "image_id", "category_id", "segmentation", "bbox", "area", "iscrowd"});
         ds.annotations.push_back(std::move(a));
     }
@@ -185,7 +213,7 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
         for (size_t i = 0; i < cats.size(); ++i) {
             std::string path = json_index("categories", i);
             SacoCategory c;
-            c.id = require_int(cats[i], "id", path, file);
+            c.id = require_json_integer(cats[i], "id", path, file);
             c.name = require_string(cats[i], "name", path, file);
             c.extra = take_extra(cats[i], {"id", "name"});
             ds.categories.push_back(std::move(c));

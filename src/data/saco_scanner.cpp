@@ -86,7 +86,7 @@ SacoImage read_image(JsonScanner& sc) {
         } else if (key == "is_instance_exhaustive") {
             once(exhaustive);
             int64_t v = sc.integer();
-            if (v < INT32_MIN || v > INT32_MAX) throw GiveUp{};
+            if (v != 0 && v != 1) throw GiveUp{};  // the general reader names it
             im.is_instance_exhaustive = static_cast<int>(v);
         } else {
             return false;
@@ -159,7 +159,7 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
         } else if (key == "iscrowd") {
             once(crowd);
             int64_t v = sc.integer();
-            if (v < INT32_MIN || v > INT32_MAX) throw GiveUp{};
+            if (v != 0 && v != 1) throw GiveUp{};  // the general reader names it
             a.iscrowd = static_cast<int>(v);
         } else {
             return false;

@@ -179,19 +179,9 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
 
     // Every annotation must land with its image: duplicate image ids or annotations
     // naming no image cannot be placed, so they stop the split (validate lists them all).
-    std::unordered_map<int64_t, size_t> image_index;
-    for (size_t i = 0; i < ds.images.size(); ++i) {
-        auto [it, inserted] = image_index.emplace(ds.images[i].id, i);
-        if (!inserted)
-            throw Error("duplicate image id " + std::to_string(ds.images[i].id) + " (also images[" +
-                            std::to_string(it->second) + "]); run `chickenseg data validate`",
-                        file, 0, json_key(json_index("images", i), "id"));
-    }
-    for (size_t i = 0; i < ds.annotations.size(); ++i)
-        if (!image_index.count(ds.annotations[i].image_id))
-            throw Error("image_id " + std::to_string(ds.annotations[i].image_id) +
-                            " names no image; run `chickenseg data validate`",
-                        file, 0, json_key(json_index("annotations", i), "image_id"));
+    check_saco_ids(ds, file);
+    std::unordered_map<int64_t, size_t> image_index;  // image id -> position (unique: checked above)
+    for (size_t i = 0; i < ds.images.size(); ++i) image_index.emplace(ds.images[i].id, i);
 
     // Group the images. std::map keeps groups sorted by key, so the split depends on
     // the file names and the seed, not on the order of the images in the file.

@@ -56,7 +56,7 @@ public:
         }
         if (it->is_number_unsigned() &&
             it->get<unsigned long long>() > static_cast<unsigned long long>(LLONG_MAX)) {
-            error(p, "integer too large: " + it->dump());
+            error(p, "expected an integer in [-9223372036854775808, 9223372036854775807], found " + it->dump());
             return std::nullopt;
         }
         return it->get<long long>();

@@ -36,21 +36,13 @@ std::vector<int64_t> image_ids(const SacoDataset& gt) {
 }  // namespace
 
 void check_eval_gt(const SacoDataset& gt, const std::string& gt_file) {
-    IdIndex index(image_ids(gt));
-    if (auto d = index.duplicate())
-        throw Error("duplicate image id " + std::to_string(gt.images[d->second].id) + " (also images[" +
-                        std::to_string(d->first) + "].id); every (image, noun phrase) pair needs its own id",
-                    gt_file, 0, json_index("images", d->second) + ".id");
+    check_saco_ids(gt, gt_file);  // the rules split, holdout and merge apply
     for (size_t i = 0; i < gt.images.size(); ++i) {
         const auto& im = gt.images[i];
         if (im.is_instance_exhaustive != 0 && im.is_instance_exhaustive != 1)
             throw Error("expected 0 or 1, found " + std::to_string(im.is_instance_exhaustive), gt_file, 0,
                         json_index("images", i) + ".is_instance_exhaustive");
     }
-    for (size_t i = 0; i < gt.annotations.size(); ++i)
-        if (!index.contains(gt.annotations[i].image_id))
-            throw Error("image id " + std::to_string(gt.annotations[i].image_id) + " is not in images[]", gt_file, 0,
-                        json_index("annotations", i) + ".image_id");
 }
 
 namespace {

@@ -202,6 +202,10 @@ TEST(CliDataOps, HoldoutWritesTheNegativesOnce) {
     ASSERT_EQ(r.code, 0) << r.out;  // negatives of negatives: all of them
     json only_pos = dataset_doc();
     only_pos["images"] = json::array({only_pos["images"][0]});
+    json image_1_annotations = json::array();
+    for (const auto& a : only_pos["annotations"])
+        if (a["image_id"] == 1) image_1_annotations.push_back(a);
+    only_pos["annotations"] = image_1_annotations;
     const std::string pos = write_dataset(dir, only_pos, "pos.json");
     r = run_chickenseg("data holdout --dataset " + pos + " --negatives-only --out " + (dir / "none.json"));
     EXPECT_EQ(r.code, 1);

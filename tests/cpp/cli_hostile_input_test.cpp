@@ -238,3 +238,71 @@ TEST(CliHostile, AFolderGivenForAFileIsNamed) {
         EXPECT_EQ(r.out.find("bad_alloc"), std::string::npos) << r.out;
     }
 }
+
+// --------------------------------------------------------------- ids: one reader, one set of checks
+
+TEST(CliHostile, AnImageIdBeyondInt64IsRefusedByEveryCommandNotWrittenAsMinusOne) {
+    TempDir d;
+    json doc = dataset(8);
+    for (int i = 4; i < 8; ++i) doc["annotations"][i]["image_id"] = 1;  // images 5..8 negative
+    doc["images"][7]["id"] = 7777777;
+    write_json_file(d.path / "all.json", doc);
+    std::string text = read_file(d.path / "all.json");
+    ASSERT_NE(text.find("7777777"), std::string::npos);
+    text.replace(text.find("7777777"), 7, "18446744073709551615");
+    write_file_atomic(d.path / "all.json", text);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"data", "validate", "--dataset", d / "all.json"},
+             {"data", "split", "--dataset", d / "all.json", "--out-dir", d / "split", "--train-ratio", "0.5"},
+             {"data", "holdout", "--dataset", d / "all.json", "--negatives-only", "--out", d / "neg.json"},
+             {"data", "stats", "--dataset", d / "all.json"},
+         }) {
+        std::vector<std::string> all{"-q"};
+        all.insert(all.end(), args.begin(), args.end());
+        CliResult r = run_chickenseg(shell_args(all));
+        EXPECT_EQ(r.code, 1) << args[1] << ": " << r.out;
+        EXPECT_NE(r.out.find("18446744073709551615"), std::string::npos) << args[1] << ": " << r.out;
+        EXPECT_NE(r.out.find("images[7].id"), std::string::npos) << args[1] << ": " << r.out;
+    }
+    EXPECT_FALSE(fs::exists(d.path / "split"));
+    EXPECT_FALSE(fs::exists(d.path / "neg.json"));
+}
+
+TEST(CliHostile, HoldoutRefusesWhatSplitRefuses) {
+    // An annotation whose image_id names no image leaves its positive image looking negative:
+    // holdout put that positive into the negatives-only holdout.
+    TempDir d;
+    json doc = dataset(4);
+    doc["annotations"][1]["image_id"] = 99;  // meant for image 2
+    write_json_file(d.path / "orphan.json", doc);
+    CliResult r = run_chickenseg(
+        shell_args({"-q", "data", "holdout", "--dataset", d / "orphan.json", "--negatives-only", "--out", d / "neg.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("orphan.json: annotations[1].image_id: image_id 99 names no image of this file"),
+              std::string::npos)
+        << r.out;
+    EXPECT_FALSE(fs::exists(d.path / "neg.json"));
+
+    json dup = dataset(4);
+    dup["images"][3]["id"] = 1;
+    write_json_file(d.path / "dup.json", dup);
+    r = run_chickenseg(
+        shell_args({"-q", "data", "holdout", "--dataset", d / "dup.json", "--negatives-only", "--out", d / "neg.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("dup.json: images[3].id: duplicate image id 1 (also images[0].id)"), std::string::npos)
+        << r.out;
+}
+
+TEST(CliHostile, AWholeFloatIdIsRefusedAsValidateRefusesIt) {
+    TempDir d;
+    std::string text = dataset(4).dump();
+    std::string first = "\"id\":1,";
+    ASSERT_NE(text.find(first), std::string::npos);
+    text.replace(text.find(first), first.size(), "\"id\":1.0,");
+    write_file_atomic(d.path / "all.json", text);
+    for (const char* cmd : {"validate", "stats"}) {
+        CliResult r = run_chickenseg(shell_args({"-q", "data", cmd, "--dataset", d / "all.json"}));
+        EXPECT_EQ(r.code, 1) << cmd << ": " << r.out;
+        EXPECT_NE(r.out.find("expected an integer, found 1.0"), std::string::npos) << cmd << ": " << r.out;
+    }
+}

@@ -297,7 +297,8 @@ TEST(SacoMetrics, NegativesOnlyRejectsGtWithInstances) {
     ASSERT_TRUE(r.negatives);
     EXPECT_DOUBLE_EQ(*r.negatives->presence_mean, 0.1);
     EXPECT_DOUBLE_EQ(*r.negatives->pass_rate, 1.0);
-    EXPECT_TRUE(r.negatives->passed);
+    EXPECT_FALSE(r.negatives->passed);  // a mean presence of exactly 0.1 is not below 0.1
+    EXPECT_FALSE(r.negatives->mean_presence_ok);
 }
 
 TEST(SacoMetrics, PresenceFileDrivesNegativesAndMustCoverEveryImage) {

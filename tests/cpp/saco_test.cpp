@@ -99,7 +99,6 @@ TEST(SacoScanner, LeavesUnusualFilesToTheGeneralReader) {
     for (const std::string& text :
          {file(R"({"id": 1, "file_name": "h\u00fchner.jpg", "width": 4, "height": 3})", ""),
           file(R"({"id": 1, "file_name": "hühner.jpg", "width": 4, "height": 3})", ""),
-          file(R"({"id": 1.0, "file_name": "a.jpg", "width": 4, "height": 3})", ""),
           file(R"({"id": 1, "id": 2, "file_name": "a.jpg", "width": 4, "height": 3})", ""),
           file(image, R"({"id": 1, "image_id": 1, "segmentation": {"size": [3, 4], "counts": [0, 6, 6]}})")}) {
         EXPECT_FALSE(detail::scan_saco(text).has_value()) << text;
@@ -116,6 +115,14 @@ TEST(SacoScanner, LeavesUnusualFilesToTheGeneralReader) {
               "counts sum to 5"},
              {file(R"({"id": 1, "file_name": "a.jpg", "width": 0, "height": 3})", ""), "positive pixel size"},
              {file(image, R"({"id": 1, "image_id": 1})"), "missing"},
+             // Ids, sizes and flags are JSON integers, as validate requires (not 1.0, not "1").
+             {file(R"({"id": 1.0, "file_name": "a.jpg", "width": 4, "height": 3})", ""),
+              "images[0].id: expected an integer, found 1.0"},
+             {file(R"({"id": 18446744073709551615, "file_name": "a.jpg", "width": 4, "height": 3})", ""),
+              "images[0].id: expected an integer in [-9223372036854775808, 9223372036854775807]"},
+             {file(image, R"({"id": 1, "image_id": 1, "iscrowd": 4294967297,
+                              "segmentation": {"size": [3, 4], "counts": [0, 6, 6]}})"),
+              "annotations[0].iscrowd: expected 0 or 1, found 4294967297"},
              {file(image, "") + ",", "malformed JSON"}}) {
         EXPECT_FALSE(detail::scan_saco(bad.text).has_value()) << bad.text;
         try {

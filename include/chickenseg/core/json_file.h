@@ -46,8 +46,14 @@ void write_json_file(const std::filesystem::path& path, const json& value, bool 
 // Each throws Error naming file and "path.key" and what was expected.
 const json& require_field(const json& object, const char* key, const std::string& path,
                           const std::string& file);
+// An integer in the range of int64 (a whole float such as 3.0 is accepted); 2^64 - 1 is an
+// error, never read as -1.
 long long require_int(const json& object, const char* key, const std::string& path,
                       const std::string& file);
+// A JSON integer (not 3.0, not "3") in the range of int64: the SA-Co ids, sizes and flags,
+// read the same way by every command (validate's rule).
+long long require_json_integer(const json& object, const char* key, const std::string& path,
+                               const std::string& file);
 double require_number(const json& object, const char* key, const std::string& path,
                       const std::string& file);
 std::string require_string(const json& object, const char* key, const std::string& path,

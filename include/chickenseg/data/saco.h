@@ -79,6 +79,12 @@ SacoDataset saco_from_json(const json& doc, const std::string& file);
 // time on a 10 MB ground truth), anything else goes through saco_from_json.
 SacoDataset saco_from_text(std::string_view text, const std::string& file);
 SacoDataset read_saco_json(const std::filesystem::path& path);
+
+// The id rules every command that places annotations by image relies on (split, holdout,
+// merge, eval): image ids unique, and every annotation's image_id names an image of the file.
+// Throws Error naming the file and JSON path of the first problem (validate lists them all).
+// The values themselves (JSON integers within int64) are checked when the file is read.
+void check_saco_ids(const SacoDataset& ds, const std::string& file);
 json saco_to_json(const SacoDataset& ds);
 // Deterministic output (same dataset -> same bytes), written atomically.
 void write_saco_json(const SacoDataset& ds, const std::filesystem::path& path);
