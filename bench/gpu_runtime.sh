@@ -19,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DEBS=(nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libyaml-cpp0.7 libstb-dev libstb0 libjpeg62-turbo-dev
-      libjpeg62-turbo)
+      libjpeg62-turbo libwebp-dev libwebp7 libwebpdemux2 libwebpmux3)
 
 if [ "${1:-}" = "--prepare" ]; then
   mkdir -p .gpu/debs && cd .gpu/debs && apt-get download "${DEBS[@]}" && ls -la
@@ -44,12 +44,16 @@ PREFIX=$ROOT/.gpu/prefix
 mkdir -p "$PREFIX"
 for deb in .gpu/debs/*.deb; do dpkg-deb -x "$deb" "$PREFIX"; done
 TORCH_PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# pkg-config finds libwebp in the unpacked prefix (its .pc files name /usr: point them there)
+export PKG_CONFIG_PATH=$PREFIX/usr/lib/$(uname -m)-linux-gnu/pkgconfig:$PREFIX/usr/share/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR=$PREFIX
 ARCH_LIB=$PREFIX/usr/lib/$(uname -m)-linux-gnu
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHICKENSEG_WITH_TORCH=ON \
       -DCHICKENSEG_BUILD_TESTS=OFF -DCHICKENSEG_BUILD_BENCH=OFF \
       -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr;$ARCH_LIB/cmake" \
       -DCMAKE_INCLUDE_PATH="$PREFIX/usr/include" -DCMAKE_LIBRARY_PATH="$ARCH_LIB" \
-      -DCMAKE_BUILD_RPATH="$ARCH_LIB" > "$OUT/cmake.txt" 2>&1 \
+      -DCMAKE_BUILD_RPATH="$ARCH_LIB" -DCMAKE_FIND_ROOT_PATH="$PREFIX" \
+      > "$OUT/cmake.txt" 2>&1 \
   && cmake --build build-gpu -j"$(nproc)" --target chickenseg_cli chickenseg_torch_plugin run_package > "$OUT/build.txt" 2>&1
 built=$?
 CS=$ROOT/build-gpu/chickenseg

@@ -158,7 +158,24 @@ class VisionEncoder(torch.nn.Module):
         return [f"fpn_{i}" for i in range(self.levels)] + ["fpn_pos_last"]
 
 
-class PromptDecoder(torch.nn.Module):
+class _PromptGraph(torch.nn.Module):
+    """What the two prompt-conditioned graphs share: the whole model (they reach into several
+    of its heads), the number of feature levels, and text features cast to the model's dtype."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.levels = num_feature_levels(model)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return model_dtype(self)
+
+    def model_dtype_text(self, text_features):
+        return text_features if self.dtype == torch.float32 else text_features.to(self.dtype)
+
+
+class PromptDecoder(_PromptGraph):
     """The prompt-conditioned detector up to presence: (fpn_last, pos_last, text_features (B,T,D),
     text_mask (B,T)) -> query logits, boxes (xyxy in [0,1]), presence logit, and the two tensors
     the mask decoder continues from (the last decoder layer's queries and the DETR encoder's
@@ -170,19 +187,9 @@ class PromptDecoder(torch.nn.Module):
     model's dtype; queries and encoder_hidden stay in the model's dtype (they only pass to the
     mask decoder)."""
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self.levels = num_feature_levels(model)
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return model_dtype(self)
-
     def forward(self, feat_last, pos_last, text_features, text_mask):
         m = self.model
-        if self.dtype != torch.float32:
-            text_features = text_features.to(self.dtype)
+        text_features = self.model_dtype_text(text_features)
         mask = text_mask.bool()
         height, width = feat_last.shape[-2:]
         decoder = m.detr_decoder
@@ -216,25 +223,15 @@ class PromptDecoder(torch.nn.Module):
         return [f"fpn_{self.levels - 1}", "fpn_pos_last", "text_features", "text_mask"]
 
 
-class MaskDecoder(torch.nn.Module):
+class MaskDecoder(_PromptGraph):
     """(f0..f{L-1}, encoder_hidden, queries, text_features, text_mask) -> mask logits (B,Q,H,W),
     float32 whatever the model's dtype: SAM 3's mask head (pixel decoder over the FPN features
     and the DETR encoder's output, the prompt cross-attention, one mask per query)."""
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self.levels = num_feature_levels(model)
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return model_dtype(self)
-
     def forward(self, *inputs):
         feats = list(inputs[: self.levels])
         encoder_hidden, queries, text_features, text_mask = inputs[self.levels:]
-        if self.dtype != torch.float32:
-            text_features = text_features.to(self.dtype)
+        text_features = self.model_dtype_text(text_features)
         masks = self.model.mask_decoder(decoder_queries=queries, backbone_features=feats,
                                         encoder_hidden_states=encoder_hidden, prompt_features=text_features,
                                         prompt_mask=text_mask.bool())

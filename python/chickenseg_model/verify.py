@@ -73,6 +73,9 @@ def compare(ref: dict, got: dict) -> dict:
         row[k] = float(np.abs(ref[k] - got[k]).max())
     row["mask_logits"] = float(np.abs(ref["pred_masks"] - got["pred_masks"]).max())
     row["mask_iou"] = mask_iou(ref["pred_masks"], got["pred_masks"])
+    # How many reference mask pixels there were: two empty masks have IoU 1, so an IoU says
+    # something only when this is not 0.
+    row["mask_pixels"] = int((ref["pred_masks"] > 0).sum())
     row["mask_iou_margin"] = mask_iou(ref["pred_masks"], got["pred_masks"], MASK_MARGIN)
     return row
 

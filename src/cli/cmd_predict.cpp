@@ -106,8 +106,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
                        "replacing every text_input)");
         cmd.add_option("--out", o->params.results, "COCO results JSON (what chickenseg eval reads)");
         cmd.add_option("--presence-out", o->params.presence, "Presence JSON (default: OUT with .presence.json)");
-        cmd.add_option("--jsonl", o->params.jsonl, "One JSON line per image as it finishes");
-        cmd.add_flag("--resume", o->params.resume, "Skip the images the --jsonl file already holds");
+        CLI::Option* jsonl = cmd.add_option("--jsonl", o->params.jsonl, "One JSON line per image as it finishes");
+        cmd.add_flag("--resume", o->params.resume, "Skip the images the --jsonl file already holds")->needs(jsonl);
         cmd.add_option("--labelme", o->params.labelme_dir, "Folder for one LabelMe JSON per image (polygons)");
         cmd.add_option("--overlay", o->params.overlay_dir, "Folder for one JPEG per image with the detections drawn");
         cmd.add_option("--backend", o->engine.backend, "auto, torchscript or aoti")

@@ -70,7 +70,7 @@ const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir
     // project's 2-core machine under load, no spinning doubled the median, a short spin did
     // neither (measured in docs/runtime.md). libgomp reads the setting when it loads, with
     // LibTorch, below; a setting the user made is kept.
-    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 0);
+    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "1000", 0);
     // RTLD_LOCAL: LibTorch's symbols stay inside the plugin. Never closed: LibTorch registers
     // operators and threads that do not survive unloading.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

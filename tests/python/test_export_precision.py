@@ -18,10 +18,11 @@ from onnx import TensorProto, numpy_helper, shape_inference
 from safetensors.torch import load_file
 
 import chickenseg_model.export as export_module
-from chickenseg_model.export import export_onnx, export_package
+from chickenseg_model.export import (DEFAULT_MAX_BATCH, GRAPHS, example_graph_inputs, example_inputs, export_onnx,
+                                     export_package, graph_names)
 from chickenseg_model.loading import load_model
-from chickenseg_model.split_model import (FP32_SOFTMAX_ATTENTION, KEPT_FP32, OUTPUT_NAMES, PromptDecoder,
-                                          VisionEncoder, reduced_precision_guards)
+from chickenseg_model.split_model import (FP32_SOFTMAX_ATTENTION, KEPT_FP32, OUTPUT_NAMES, MaskDecoder, PromptDecoder,
+                                          VisionEncoder, reduced_precision_guards, run_split)
 from chickenseg_model.verify import TOLERANCE, compare, reference_outputs, summarize
 from tests_python_support import run_tool
 
@@ -133,11 +134,12 @@ def test_fp16_package_records_its_precision(fp16_package):
     assert manifest["precision"]["kept_fp32"] == KEPT_FP32 == ["attention_softmax", "rope", "layer_norm"]
     io = manifest["precision"]["io"]
     assert io["pixel_values"] == io["text_features"] == "float32" and io["text_mask"] == "int64"
-    assert io["fpn_0"] == io["fpn_pos_last"] == "float16"
+    assert io["fpn_0"] == io["fpn_pos_last"] == io["queries"] == io["encoder_hidden"] == "float16"
     assert all(io[k] == "float32" for k in OUTPUT_NAMES)
     # The graphs say the same, and the weights are fp16.
     for name, graph_inputs in (("vision_encoder.onnx", ["pixel_values"]),
-                               ("decoder.onnx", manifest["decoder"]["inputs"])):
+                               ("decoder.onnx", manifest["decoder"]["inputs"]),
+                               ("mask_decoder.onnx", manifest["mask_decoder"]["inputs"])):
         model, types = load_graph(fp16_package / name)
         for vi in list(model.graph.input) + list(model.graph.output):
             assert types[vi.name] == {"float32": "FLOAT", "float16": "FLOAT16", "int64": "INT64"}[io[vi.name]], vi.name
@@ -158,9 +160,14 @@ def test_fp16_verify_passes_within_its_tolerance(fp16_package):
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout)
     assert report["passed"] and report["dtype"] == "float16" and report["reference_dtype"] == "float32"
-    assert report["tolerance"] == TOLERANCE["float16"]
+    # The limits docs/model.md states, written out here rather than read from verify.py (the
+    # code under test): a loosened TOLERANCE must fail this test, not pass it.
+    limits = {"pred_logits_rel": 1.5e-2, "presence_logits_rel": 1.5e-2, "pred_boxes": 5e-3,
+              "mask_logits_rel": 1.5e-2, "mask_iou_margin": 0.99}
+    assert report["tolerance"] == TOLERANCE["float16"] == limits
     w = report["formats"]["onnx"]
-    for k, limit in TOLERANCE["float16"].items():
+    assert min(row["mask_pixels"] for row in report["samples"]) > 0
+    for k, limit in limits.items():
         assert (w[k] >= limit) if k.startswith("mask_iou") else (w[k] <= limit), (k, w[k])
     # Really fp16: an fp32 package is within 1e-6 on boxes (test_model_package); fp16 rounding is not.
     assert w["pred_boxes"] > 1e-5 and w["mask_logits_rel"] > 1e-5
@@ -168,7 +175,7 @@ def test_fp16_verify_passes_within_its_tolerance(fp16_package):
 
 def test_bf16_onnx_is_refused_before_anything_is_written(tmp_path):
     r = run_tool("model", "export", "--model", "tiny", "--device", "cpu", "--out", tmp_path / "p",
-                 "--dtype", "bf16")
+                 "--dtype", "bf16", "--format", "onnx")
     assert r.returncode == 1
     assert "--dtype bf16 with --format onnx" in r.stderr and "--format aoti" in r.stderr
     assert not (tmp_path / "p").exists()
@@ -177,7 +184,7 @@ def test_bf16_onnx_is_refused_before_anything_is_written(tmp_path):
 # ---- fp32 islands in the exported graph ------------------------------------------------------
 
 def test_every_softmax_runs_in_fp32(fp16_package, fp32_package, unguarded_fp16_package):
-    for name, at_least in (("vision_encoder.onnx", TINY_VIT_LAYERS), ("decoder.onnx", 5)):
+    for name, at_least in (("vision_encoder.onnx", TINY_VIT_LAYERS), ("decoder.onnx", 5), ("mask_decoder.onnx", 1)):
         fp32_count = len(softmax_input_types(fp32_package / name))
         got = softmax_input_types(fp16_package / name)
         assert len(got) == fp32_count >= at_least, name     # every attention's softmax, none lost
@@ -190,7 +197,7 @@ def test_every_softmax_runs_in_fp32(fp16_package, fp32_package, unguarded_fp16_p
 def test_layer_norm_statistics_are_fp32(fp16_package):
     # ONNX LayerNormalization's stash_type (default 1 = float32) is the precision of its mean
     # and variance: the exporter must not lower it for fp16 inputs.
-    for name in ("vision_encoder.onnx", "decoder.onnx"):
+    for name in ("vision_encoder.onnx", "decoder.onnx", "mask_decoder.onnx"):
         model, types = load_graph(fp16_package / name)
         norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
         assert norms and any(types[n.input[0]] == "FLOAT16" for n in norms), name
@@ -237,7 +244,7 @@ def test_guards_prevent_fp16_overflow_in_attention(tmp_path):
         vision = VisionEncoder(model).eval()
         path = tmp_path / f"vision_{guarded}.onnx"
         with torch.no_grad(), (reduced_precision_guards(model) if guarded else contextlib.nullcontext()):
-            export_onnx(vision, (pixels,), path, ["pixel_values"], vision.output_names())
+            export_onnx(vision, (pixels,), path, ["pixel_values"], vision.output_names(), 1)
         with np.errstate(all="ignore"):
             out[guarded] = ReferenceEvaluator(str(path)).run(None, {"pixel_values": pixels.numpy()})[0]
     assert np.isnan(out[False]).any()
@@ -263,17 +270,20 @@ def test_guards_are_undone_and_bf16_stays_within_its_tolerance():
         ref_layer = fp32.model.vision_encoder.backbone.layers[0]
         assert torch.equal(layer.position_ids, ref_layer.position_ids)
         assert torch.equal(layer.rotary_emb.inv_freq, ref_layer.rotary_emb.inv_freq)
-        vision, decoder = VisionEncoder(model), PromptDecoder(model)
+        graphs = VisionEncoder(model), PromptDecoder(model), MaskDecoder(model)
         for seed in range(4):
             pixels = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(seed))
             ref = reference_outputs(fp32.model, pixels, features, mask)
             for k, name in (("pred_logits", "pred_logits"), ("presence_logits", "presence_logits"),
                             ("mask_logits", "pred_masks")):
                 scale[k] = max(scale[k], float(np.abs(ref[name]).max()))
-            outs = decoder(*vision(pixels), features, mask)
+            outs = run_split(*graphs, pixels, features, mask)
             assert all(o.dtype == torch.float32 for o in outs)
             rows.append(compare(ref, {k: o.numpy() for k, o in zip(OUTPUT_NAMES, outs)}))
-    summary = summarize(rows, scale, TOLERANCE["bfloat16"])
+    bf16_limits = {"pred_logits_rel": 8e-2, "presence_logits_rel": 8e-2, "pred_boxes": 2.5e-2,
+                   "mask_logits_rel": 8e-2, "mask_iou_margin": 0.99}  # docs/model.md's, not verify.py's
+    assert TOLERANCE["bfloat16"] == bf16_limits
+    summary = summarize(rows, scale, bf16_limits)
     assert summary["passed"], summary
     assert summary["pred_boxes"] > 1e-4   # bf16 rounding shows: this was not an fp32 run
     after = (model.config.detr_decoder_config._attn_implementation, layer.position_ids, layer.rotary_emb.inv_freq)
@@ -290,16 +300,20 @@ def test_fp32_export_is_unchanged_by_the_precision_code(fp32_package, tmp_path):
     manifest = json.loads((fp32_package / "manifest.json").read_text())
     assert manifest["dtype"] == "float32" and manifest["precision"]["kept_fp32"] == []
     assert set(manifest["precision"]["io"].values()) == {"float32", "int64"}
-    model = load_model("tiny", "cpu", "fp32").model
-    vision, decoder = VisionEncoder(model).eval(), PromptDecoder(model).eval()
+    loaded = load_model("tiny", "cpu", "fp32")
+    model = loaded.model
+    graphs = {"vision_encoder": VisionEncoder(model).eval(), "decoder": PromptDecoder(model).eval(),
+              "mask_decoder": MaskDecoder(model).eval()}
     embeds = load_file(str(fp32_package / "text_embeddings.safetensors"))
-    pixels = torch.randn(1, 3, 224, 224)
+    names = graph_names(graphs)
     with torch.no_grad():
-        args = tuple(vision(pixels)) + (embeds["prompt_0.features"], embeds["prompt_0.mask"])
-        export_onnx(vision, (pixels,), tmp_path / "vision_encoder.onnx", ["pixel_values"], vision.output_names())
-        export_onnx(decoder, args, tmp_path / "decoder.onnx", decoder.input_names(), OUTPUT_NAMES)
+        args = example_graph_inputs(graphs, example_inputs(loaded), embeds["prompt_0.features"], embeds["prompt_0.mask"])
+        for g in GRAPHS:
+            export_onnx(graphs[g], args[g], tmp_path / f"{g}.onnx", names[g]["inputs"], names[g]["outputs"],
+                        DEFAULT_MAX_BATCH)
         with reduced_precision_guards(model):
-            export_onnx(vision, (pixels,), tmp_path / "guarded.onnx", ["pixel_values"], vision.output_names())
-    for name in ("vision_encoder.onnx", "decoder.onnx"):
-        assert stripped(fp32_package / name) == stripped(tmp_path / name), name
+            export_onnx(graphs["vision_encoder"], args["vision_encoder"], tmp_path / "guarded.onnx", ["pixel_values"],
+                        names["vision_encoder"]["outputs"], DEFAULT_MAX_BATCH)
+    for g in GRAPHS:
+        assert stripped(fp32_package / f"{g}.onnx") == stripped(tmp_path / f"{g}.onnx"), g
     assert stripped(tmp_path / "guarded.onnx") != stripped(tmp_path / "vision_encoder.onnx")

@@ -108,6 +108,7 @@ def test_predict_batch_size_does_not_change_results(cs, tmp_path):
            "--out", tmp_path / f"p{b}.json", "--min-score", "0", "--batch-size", b, check=True)
     p1 = json.loads((tmp_path / "p1.json").read_text())
     p4 = json.loads((tmp_path / "p4.json").read_text())
+    assert len(p1) == len(p4) == 4 * 5  # every query of every image, on both sides
     assert [(a["image_id"], a["segmentation"]) for a in p1] == [(b["image_id"], b["segmentation"]) for b in p4]
     assert np.allclose([a["score"] for a in p1], [b["score"] for b in p4], atol=1e-6)
 
@@ -161,6 +162,8 @@ def test_verify_passes_in_a_fresh_process(exported, cs):
     for fmt in ("onnx", "aoti", "torchscript"):
         assert report["formats"][fmt]["pred_logits"] <= 1e-4
         assert report["formats"][fmt]["mask_iou"] >= 0.99
+    # The masks compared were not empty (two empty masks have IoU 1).
+    assert min(row["mask_pixels"] for row in report["samples"]) > 0
     assert len(report["samples"]) == 3 * 2 * 2  # formats x prompts x samples
 
 
