@@ -122,6 +122,14 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     write_files_atomic(std::span<const FileContent>(&one, 1));
 }
 
+std::optional<fs::path> path_inside_root(const fs::path& root, const std::string& name) {
+    fs::path rel(name);
+    if (name.empty() || rel.is_absolute() || rel.has_root_name() || rel.has_root_directory()) return std::nullopt;
+    fs::path joined = root / rel;
+    if (relative_inside(joined, root).empty()) return std::nullopt;
+    return joined;
+}
+
 std::string relative_inside(const fs::path& path, const fs::path& base) {
     fs::path p = fs::absolute(path).lexically_normal();
     fs::path b = fs::absolute(base).lexically_normal();

@@ -78,7 +78,12 @@ ContentManifest build_content_manifest(const std::vector<fs::path>& datasets, co
     std::sort(m.datasets.begin(), m.datasets.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
     Progress progress("hashing images", file_names.size());
     for (const auto& [name, where] : file_names) {
-        fs::path path = image_root / name;
+        std::optional<fs::path> inside = path_inside_root(image_root, name);
+        if (!inside)
+            throw Error("file_name \"" + name + "\" is outside the image root " + image_root.string() +
+                            ": expected a path relative to it (not absolute, not climbing out with ..); not read",
+                        where.first, 0, json_key(where.second, "file_name"));
+        fs::path path = *inside;
         ManifestEntry e;
         e.path = name;
         try {

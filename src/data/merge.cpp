@@ -31,7 +31,12 @@ public:
     const std::string& hash(const std::string& file_name, const std::string& json_path) {
         auto it = cache_.find(file_name);
         if (it != cache_.end()) return it->second;
-        fs::path path = root_ / file_name;
+        std::optional<fs::path> inside = path_inside_root(root_, file_name);
+        if (!inside)
+            throw Error("file_name \"" + file_name + "\" is outside the image root " + root_.string() +
+                            ": expected a path relative to it (not absolute, not climbing out with ..); not read",
+                        json_file_, 0, json_key(json_path, "file_name"));
+        fs::path path = *inside;
         try {
             return cache_.emplace(file_name, sha256_file_hex(path)).first->second;
         } catch (const Error& e) {

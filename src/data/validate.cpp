@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
 #include "chickenseg/core/geometry.h"
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/progress.h"
@@ -370,7 +371,10 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
         const std::string name = name_it->get<std::string>();
         std::string path = json_key(json_index("images", i), "file_name");
         auto [it, first] = seen.emplace(name, std::nullopt);
-        std::filesystem::path disk = params.image_root / name;
+        // A name outside the image root is reported with the image's fields and never read.
+        std::optional<std::filesystem::path> inside = path_inside_root(params.image_root, name);
+        if (!inside) continue;
+        std::filesystem::path disk = *inside;
         if (first) {
             std::error_code ec;
             if (!std::filesystem::is_regular_file(disk, ec)) {

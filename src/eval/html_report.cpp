@@ -236,7 +236,11 @@ ReportOutput write_error_report(const ErrorAnalysis& analysis, const SacoDataset
     Progress progress("drawing overlays", shown);
     for (size_t i = 0; i < shown; ++i) {
         const ImageAnalysis& ia = analysis.images[i];
-        std::filesystem::path file = image_root / ia.file_name;
+        std::optional<std::filesystem::path> inside = path_inside_root(image_root, ia.file_name);
+        if (!inside)
+            throw Error("file_name \"" + ia.file_name + "\" of image id " + std::to_string(ia.image_id) +
+                        " is outside the image root " + image_root.string() + ": not read");
+        std::filesystem::path file = *inside;
         RgbImage full = decode_image(file);
         if (full.width != ia.width || full.height != ia.height)
             throw Error("image is " + std::to_string(full.width) + "x" + std::to_string(full.height) +

@@ -306,3 +306,35 @@ TEST(CliHostile, AWholeFloatIdIsRefusedAsValidateRefusesIt) {
         EXPECT_NE(r.out.find("expected an integer, found 1.0"), std::string::npos) << cmd << ": " << r.out;
     }
 }
+
+// --------------------------------------------------------------- files outside the image root
+
+TEST(CliHostile, AFileNameOutsideTheImageRootIsRefusedNeverRead) {
+    TempDir d;
+    // A secret beside the image root, and a dataset naming it (and an absolute path).
+    write_file_atomic(d.path / "secret.txt", "TOP-SECRET-BYTES");
+    fixtures::write_test_png(d.path / "images/a.png", 64, 48);
+    json doc = dataset(2);
+    doc["images"][0]["file_name"] = "a.png";
+    for (const std::string& outside : {std::string("../secret.txt"), d / "secret.txt"}) {
+        doc["images"][1]["file_name"] = outside;
+        write_json_file(d.path / "all.json", doc);
+        CliResult v = run_chickenseg(
+            shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images"}));
+        EXPECT_EQ(v.code, 1) << v.out;
+        EXPECT_NE(v.out.find("images[1].file_name: expected a path relative to the image root"), std::string::npos)
+            << v.out;
+        EXPECT_EQ(v.out.find("TOP-SECRET"), std::string::npos) << v.out;
+        EXPECT_EQ(v.out.find("cannot read image"), std::string::npos) << v.out;  // not even opened
+
+        CliResult m = run_chickenseg(shell_args({"-q", "--json", "data", "version", "--dataset", d / "all.json",
+                                                 "--image-root", d / "images", "--no-dvc"}));
+        EXPECT_EQ(m.code, 1) << m.out;
+        EXPECT_NE(m.out.find("all.json: images[1].file_name: file_name \"" + outside + "\" is outside the image root"),
+                  std::string::npos)
+            << m.out;
+        EXPECT_FALSE(fs::exists(d.path / "all.manifest.json"));
+        for (const auto& e : fs::directory_iterator(d.path))
+            EXPECT_EQ(e.path().filename().string().find("manifest"), std::string::npos) << e.path();
+    }
+}

@@ -51,6 +51,18 @@ TEST(ReadFile, AFolderIsNamedNotAnAllocationFailure) {
     }
 }
 
+TEST(PathInsideRoot, RelativeNamesThatStayInsideOnly) {
+    namespace fs = std::filesystem;
+    const fs::path root = "/data/images";
+    EXPECT_EQ(path_inside_root(root, "a.png"), root / "a.png");
+    EXPECT_EQ(path_inside_root(root, "pen/a.png"), root / "pen/a.png");
+    EXPECT_TRUE(path_inside_root(root, "pen/../a.png"));  // climbs back in: still inside
+    for (const char* outside : {"/etc/passwd", "../secret.txt", "pen/../../x", "..", ".", ""})
+        EXPECT_FALSE(path_inside_root(root, outside)) << outside;
+    EXPECT_TRUE(path_inside_root(".", "a.png"));
+    EXPECT_FALSE(path_inside_root(".", "../a.png"));
+}
+
 TEST(WriteFilesAtomic, AFailureChangesNoTarget) {
     // The second target's folder cannot be made (its parent is a file): the first target,
     // already staged, must keep its old content and no temporary file may be left.

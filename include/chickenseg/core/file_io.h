@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,5 +52,11 @@ void write_files_atomic(std::span<const FileContent> files);
 // Path of `path` relative to `base` with '/' separators, or empty when `path`
 // is not inside `base` (after resolving "." and ".." lexically).
 std::string relative_inside(const fs::path& path, const fs::path& base);
+
+// root / name when `name` (a dataset's file_name) is a relative path that stays inside `root`
+// (lexically); nullopt for an absolute name or one that climbs out ("../x", "a/../../x").
+// Every reader of a dataset's image files goes through it: a file_name of "/etc/passwd"
+// is refused, never read.
+std::optional<fs::path> path_inside_root(const fs::path& root, const std::string& name);
 
 }  // namespace chickenseg
