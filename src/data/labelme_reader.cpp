@@ -91,6 +91,12 @@ bool parse_shape(const json& j, const std::string& path, const std::string& file
         const json& p = (*points)[i];
         if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number())
             return fail("expected a point [x, y] of two numbers, found " + p.dump(), json_index(ppath, i));
+        // Beyond this no pixel can be meant, and a mask's corner 1e300 would be converted to an
+        // integer (undefined behaviour): named here with the point's path.
+        for (size_t c = 0; c < 2; ++c)
+            if (!(std::abs(p[c].get<double>()) <= kMaxPolygonCoordinate))
+                return fail("expected a pixel coordinate within +-1e7, found " + p[c].dump(),
+                            json_index(json_index(ppath, i), c));
         shape.points.push_back({p[0].get<double>(), p[1].get<double>()});
     }
     size_t n = shape.points.size();

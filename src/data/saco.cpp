@@ -1,5 +1,6 @@
 #include "chickenseg/data/saco.h"
 
+#include <cmath>
 #include <vector>
 
 #include "chickenseg/core/error.h"
@@ -82,7 +83,12 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
             p.reserve(poly.size());
             for (size_t k = 0; k < poly.size(); ++k) {
                 if (!poly[k].is_number()) throw Error("expected a number, found " + poly[k].dump(), file, 0, json_index(ppath, k));
-                p.push_back(poly[k].get<double>());
+                double v = poly[k].get<double>();
+                // rle_from_polygon refuses these too, but without the file and JSON path.
+                if (!(std::abs(v) <= kMaxPolygonCoordinate))
+                    throw Error("expected a pixel coordinate within +-1e7, found " + poly[k].dump(), file, 0,
+                                json_index(ppath, k));
+                p.push_back(v);
             }
             out.polygons.push_back(std::move(p));
         }

@@ -1,5 +1,6 @@
 #include "saco_scanner.h"
 
+#include <cmath>
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
@@ -116,7 +117,12 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
             if (sc.peek() == '[') {  // polygons
                 array(sc, [&]() {
                     Polygon p;
-                    array(sc, [&]() { p.push_back(sc.number()); });
+                    array(sc, [&]() {
+                        double v = sc.number();
+                        // Beyond what can be rasterised: the general reader names it.
+                        if (std::abs(v) > kMaxPolygonCoordinate) throw GiveUp{};
+                        p.push_back(v);
+                    });
                     a.segmentation.polygons.push_back(std::move(p));
                 });
             } else {  // RLE with string counts; list counts go to the general reader

@@ -338,3 +338,40 @@ TEST(CliHostile, AFileNameOutsideTheImageRootIsRefusedNeverRead) {
             EXPECT_EQ(e.path().filename().string().find("manifest"), std::string::npos) << e.path();
     }
 }
+
+// --------------------------------------------------------------- huge coordinates
+
+TEST(CliHostile, AHugePolygonValueNamesItsFileAndIndex) {
+    TempDir d;
+    write_json_file(d.path / "gt.json", dataset());
+    write_file_atomic(d.path / "pred.json",
+                      "[{\"image_id\": 1, \"category_id\": 1, \"score\": 0.9, \"bbox\": [0, 0, 2, 2],\n"
+                      "  \"segmentation\": [[0, 0, 1e9, 0, 5, 5]]}]\n");
+    CliResult r = run_chickenseg(shell_args({"eval", "--gt", d / "gt.json", "--pred", d / "pred.json"}));
+    expect_clear_error(r, "pred.json: predictions[0].segmentation[0][2]",
+                       "expected a pixel coordinate within +-1e7, found 1000000000");
+    // The same in the ground truth (the fast reader leaves it to the general one, which names it).
+    json gt = dataset();
+    gt["annotations"][0]["segmentation"] = json::array({json::array({0, 0, 1e9, 0, 5, 5})});
+    write_json_file(d.path / "gt.json", gt);
+    r = run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "gt.json", "--out-dir", d / "s"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("gt.json: annotations[0].segmentation[0][2]: expected a pixel coordinate within +-1e7"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST(CliHostile, AHugeLabelmeMaskPointIsNamed) {
+    TempDir d;
+    fixtures::write_test_png(d.path / "in/a.png", 64, 48);
+    fixtures::write_text(d.path / "in/a.json",
+                         "{\"version\": \"5.0.1\", \"flags\": {}, \"imagePath\": \"a.png\", \"imageData\": null,\n"
+                         "\"imageHeight\": 48, \"imageWidth\": 64, \"shapes\": [{\"label\": \"chicken\",\n"
+                         "\"shape_type\": \"mask\", \"flags\": {}, \"group_id\": null, \"mask\": \"AAAA\",\n"
+                         "\"points\": [[1, 1], [1e300, 3]]}]}\n");
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "in", "-o", d / "out.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("a.json: shapes[0].points[1][0]: expected a pixel coordinate within +-1e7, found 1e+300"),
+              std::string::npos)
+        << r.out;
+}

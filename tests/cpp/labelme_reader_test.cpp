@@ -262,3 +262,20 @@ TEST(LabelMeObjects, MaskErrors) {
     EXPECT_EQ(d.items()[1].place.field, "shapes[1].points");
     EXPECT_EQ(d.items()[2].place.field, "shapes[2].mask");
 }
+
+TEST(LabelMeParse, AHugeCoordinateIsNamedNotConvertedToAnInteger) {
+    // A mask corner of 1e300 was truncated and converted to long long: undefined behaviour.
+    std::string b64 = mask_png_base64(4, 3, [](uint32_t, uint32_t) { return true; });
+    Diagnostics d;
+    LabelMeFile f = parse_labelme(
+        json::parse(doc({shape("hen", "mask", "[[10, 20], [1e300, 22]]", R"(, "mask": ")" + b64 + "\""),
+                         shape("hen", "polygon", "[[0, 0], [5, -2e7], [5, 5]]"),
+                         shape("hen", "polygon", "[[0, 0], [1e7, 0], [5, 5]]")})),
+        "a.json", d);
+    ASSERT_EQ(d.error_count(), 2u);
+    EXPECT_EQ(d.items()[0].place.field, "shapes[0].points[1][0]");
+    EXPECT_EQ(d.items()[0].message, "expected a pixel coordinate within +-1e7, found 1e+300");
+    EXPECT_EQ(d.items()[1].place.field, "shapes[1].points[1][1]");
+    ASSERT_EQ(f.shapes.size(), 1u);  // 1e7 itself is allowed
+    EXPECT_EQ(f.shapes[0].path, "shapes[2]");
+}
