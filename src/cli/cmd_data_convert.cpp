@@ -5,6 +5,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/data/convert.h"
+#include "chickenseg/core/text_format.h"
 #include "command.h"
 
 namespace chickenseg::cli {
@@ -55,12 +56,14 @@ void print_table(const ConvertReport& r) {
     std::printf("\n  %-12s %8zu\n", "warnings", r.diagnostics.warning_count());
     if (!r.labels.empty()) {
         size_t width = 5;
-        for (const auto& l : r.labels) width = std::max(width, l.label.size() + 2);
+        // Labels come from the user's files: printed through terminal_safe (no raw escapes).
+        for (const auto& l : r.labels) width = std::max(width, terminal_safe(l.label).size() + 2);
         std::printf("\n  %-*s %-14s %8s %8s\n", static_cast<int>(width), "label", "mapped to", "objects",
                     "images");
         for (const auto& l : r.labels)
-            std::printf("  %-*s %-14s %8zu %8zu\n", static_cast<int>(width), ("\"" + l.label + "\"").c_str(),
-                        l.mapped_to.c_str(), l.objects, l.images);
+            std::printf("  %-*s %-14s %8zu %8zu\n", static_cast<int>(width),
+                        ("\"" + terminal_safe(l.label) + "\"").c_str(), terminal_safe(l.mapped_to).c_str(), l.objects,
+                        l.images);
     }
     if (r.embedded_images)
         std::printf(

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "chickenseg/data/merge.h"
+#include "chickenseg/core/text_format.h"
 #include "command.h"
 
 namespace chickenseg::cli {
@@ -41,8 +42,8 @@ int run_merge(const MergeOptions& o) {
         std::printf("%zu file_names rewritten relative to the image root\n", s.renamed_file_names);
     for (const auto& d : s.duplicates)
         std::printf("duplicate: batch image %lld %s = %s image %lld %s\n", static_cast<long long>(d.add_image_id),
-                    d.add_file_name.c_str(), d.matched_in_base ? "base" : "batch",
-                    static_cast<long long>(d.matched_image_id), d.matched_file_name.c_str());
+                    terminal_safe(d.add_file_name).c_str(), d.matched_in_base ? "base" : "batch",
+                    static_cast<long long>(d.matched_image_id), terminal_safe(d.matched_file_name).c_str());
     std::printf("written: %s\n", o.out.c_str());
     return 0;
 }

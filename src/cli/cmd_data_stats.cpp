@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "chickenseg/data/stats.h"
+#include "chickenseg/core/text_format.h"
 #include "command.h"
 
 namespace chickenseg::cli {
@@ -33,7 +34,7 @@ void print_table(const DatasetStats& s) {
     std::printf("\nsources\n  %-24s %8s %10s %10s %12s\n", "source", "images", "positives", "negatives",
                 "annotations");
     for (const auto& [name, src] : s.sources)
-        std::printf("  %-24s %8zu %10zu %10zu %12zu\n", name.c_str(), src.images, src.positives,
+        std::printf("  %-24s %8zu %10zu %10zu %12zu\n", terminal_safe(name).c_str(), src.images, src.positives,
                     src.negatives, src.annotations);
     std::printf("\nimage size   %8s %8s %8s\n", "min", "median", "max");
     auto row = [](const char* name, const Distribution& d) {

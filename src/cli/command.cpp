@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "chickenseg/core/build_info.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/progress.h"
+#include "chickenseg/core/text_format.h"
 
 namespace chickenseg::cli {
 
@@ -22,6 +24,30 @@ std::vector<CommandSpec>& registry() {
 
 GlobalOptions g_options;
 
+// The first word of the command line that should name a command (or a group's subcommand) but
+// names none, as "predikt" or "data convrt"; nullopt when all do. CLI11 answers --help before
+// it looks at the command, so `chickenseg predikt --help` printed the main help and exited 0.
+// Above a command only flags are accepted (--json, -q, --version), so every other word names
+// a command; below it the command's own arguments begin.
+std::optional<std::string> unknown_command(int argc, char** argv, const CLI::App& app) {
+    const CLI::App* level = &app;
+    std::string prefix;
+    for (int i = 1; i < argc; ++i) {
+        std::string word = argv[i];
+        if (word == "--") return std::nullopt;
+        if (!word.empty() && word[0] == '-') continue;
+        auto subs = level->get_subcommands([](const CLI::App*) { return true; });
+        if (subs.empty()) return std::nullopt;  // a command: its own arguments from here
+        const CLI::App* next = nullptr;
+        for (const CLI::App* s : subs)
+            if (s->check_name(word)) next = s;
+        if (!next) return prefix + word;
+        prefix += word + " ";
+        level = next;
+    }
+    return std::nullopt;
+}
+
 const std::map<std::string, std::string> kGroupDescriptions = {
     {"data", "Dataset engine: convert annotations to SA-Co JSON, split, validate, merge, version"},
     {"model", "SAM 3 model workbench (Python): load, predict, export, verify"},
@@ -33,7 +59,11 @@ CommandRegistrar::CommandRegistrar(CommandSpec spec) { registry().push_back(std:
 
 const GlobalOptions& global_options() { return g_options; }
 
-void print_json(const json& value) { std::cout << value.dump(2) << '\n'; }
+// A string that is not valid UTF-8 (which the readers refuse, so none should get here) is
+// printed with U+FFFD in its place rather than failing after the work is done and written.
+void print_json(const json& value) {
+    std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+}
 
 void exit_without_teardown(int code) {
     std::cout.flush();
@@ -76,6 +106,12 @@ int run_cli(int argc, char** argv) {
         runners.emplace_back(cmd, spec.setup(*cmd));
     }
 
+    if (auto unknown = unknown_command(argc, argv, app)) {
+        std::cerr << "error: unknown command \"" << terminal_safe(*unknown) << "\" (`chickenseg "
+                  << (unknown->find(' ') == std::string::npos ? "" : unknown->substr(0, unknown->rfind(' ')) + " ")
+                  << "--help` lists the commands)\n";
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -91,7 +127,7 @@ int run_cli(int argc, char** argv) {
             std::cerr << "error: " << e.what() << '\n';
             return 1;
         } catch (const std::exception& e) {
-            std::cerr << "error: " << e.what() << '\n';
+            std::cerr << "error: " << terminal_safe(e.what()) << '\n';
             return 1;
         }
     }

@@ -1,5 +1,7 @@
 #include "chickenseg/core/error.h"
 
+#include "chickenseg/core/text_format.h"
+
 namespace chickenseg {
 
 std::string format_place(const ErrorPlace& place, const std::string& message) {
@@ -11,7 +13,9 @@ std::string format_place(const ErrorPlace& place, const std::string& message) {
     }
     if (!place.field.empty()) out += place.field + ": ";
     out += message;
-    return out;
+    // File names and labels come from the user's files: no raw control bytes or broken UTF-8
+    // reaches the terminal (or a JSON report, which could not hold them).
+    return terminal_safe(out);
 }
 
 Error::Error(std::string message, ErrorPlace place)

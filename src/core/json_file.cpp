@@ -134,7 +134,14 @@ std::string json_file_text(const json& value, bool compact) {
 }
 
 void write_json_file(const std::filesystem::path& path, const json& value, bool compact) {
-    write_file_atomic(path, json_file_text(value, compact));
+    std::string text;
+    try {
+        text = json_file_text(value, compact);
+    } catch (const json::type_error& e) {
+        // The readers refuse text that is not UTF-8; this names the file should one slip through.
+        throw Error(std::string("cannot write: a text value is not valid UTF-8 (") + e.what() + ")", path.string());
+    }
+    write_file_atomic(path, text);
 }
 
 const json& require_field(const json& object, const char* key, const std::string& path,

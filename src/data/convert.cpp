@@ -9,6 +9,7 @@
 #include "chickenseg/core/base64.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/rle.h"
@@ -122,10 +123,18 @@ struct Context {
 
 std::string file_name_under_root(const Context& ctx, const fs::path& path, const std::string& display) {
     std::string rel = relative_inside(path, ctx.image_root);
-    if (rel.empty())
+    if (rel.empty()) {
         ctx.diagnostics.error("image is outside the image root " + ctx.image_root.string() +
                                   " (file_name must be relative to it; see --image-root)",
                               {display, 0, {}});
+    } else if (!is_valid_utf8(rel)) {
+        // JSON holds UTF-8 text only: such a name cannot be a file_name (the message shows
+        // the bytes that are not UTF-8 as \xNN).
+        ctx.diagnostics.error("the file name is not valid UTF-8 (a file_name must be: JSON holds UTF-8 text); "
+                              "rename the file, e.g. `convmv -f latin1 -t utf8 -r --notest DIR`",
+                              {display, 0, {}});
+        rel.clear();
+    }
     return rel;
 }
 
@@ -476,6 +485,8 @@ ConvertResult build_saco_dataset(const ConvertParams& params) {
 
     // The concept and the label map.
     std::string concept_name = params.concept_name.empty() ? "chicken" : params.concept_name;
+    if (!is_valid_utf8(concept_name))
+        throw Error("the concept name \"" + concept_name + "\" is not valid UTF-8 (it becomes every image's text_input)");
     LabelMap label_map(concept_name);
     if (!params.label_map.empty()) {
         label_map = LabelMap::read(params.label_map, concept_name);

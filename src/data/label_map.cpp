@@ -1,9 +1,12 @@
 #include "chickenseg/data/label_map.h"
 
+#include <unordered_map>
+
 #include <yaml-cpp/yaml.h>
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/text_format.h"
 
 namespace chickenseg {
 
@@ -56,6 +59,8 @@ std::vector<std::pair<std::string, long>> string_list(const YAML::Node& node, co
         std::string label = item.as<std::string>();
         if (normalize_label(label).empty())
             throw Error("expected a non-empty label", file, line_of(item), path);
+        if (!is_valid_utf8(label))
+            throw Error("label \"" + label + "\" is not valid UTF-8 (save the file as UTF-8)", file, line_of(item), path);
         out.emplace_back(label, line_of(item));
     }
     return out;
@@ -89,12 +94,20 @@ LabelMap LabelMap::parse_yaml(const std::string& yaml_text, const std::string& f
 
     LabelMap map(default_concept);
     bool have_concept = false;
+    std::unordered_map<std::string, long> seen_keys;
     for (const auto& kv : root) {
         std::string key = kv.first.as<std::string>();
+        // YAML forbids a key twice in one mapping; yaml-cpp keeps both and root[key] returns
+        // the first, so the second list would be ignored without a word.
+        if (auto [it, inserted] = seen_keys.emplace(key, line_of(kv.first)); !inserted)
+            throw Error("duplicate key (first at line " + std::to_string(it->second) + ")", file, line_of(kv.first),
+                        key);
         if (key == "concept") {
             if (!kv.second.IsScalar() || normalize_label(kv.second.as<std::string>()).empty())
                 throw Error("expected the concept name (a non-empty string)", file, line_of(kv.second), key);
             std::string raw = kv.second.as<std::string>();
+            if (!is_valid_utf8(raw))
+                throw Error("the concept name is not valid UTF-8 (save the file as UTF-8)", file, line_of(kv.second), key);
             // Keep the concept as written, only trimmed: it becomes text_input.
             size_t b = raw.find_first_not_of(" \t"), e = raw.find_last_not_of(" \t");
             map.concept_ = raw.substr(b, e - b + 1);

@@ -9,6 +9,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/text_format.h"
 
 namespace chickenseg {
 
@@ -58,6 +59,13 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
         throw Error("malformed YAML: " + e.msg, file, e.mark.line >= 0 ? e.mark.line + 1 : 0);
     }
     if (!root.IsMap()) throw Error("expected a mapping with a `names` key", file, yaml_line(root));
+    // A key twice in one mapping: yaml-cpp keeps both and returns the first, silently.
+    std::map<std::string, long> seen_keys;
+    for (const auto& kv : root)
+        if (kv.first.IsScalar())
+            if (auto [it, inserted] = seen_keys.emplace(kv.first.as<std::string>(), yaml_line(kv.first)); !inserted)
+                throw Error("duplicate key (first at line " + std::to_string(it->second) + ")", file,
+                            yaml_line(kv.first), it->first);
     YAML::Node names = root["names"];
     if (!names)
         throw Error("missing `names` (the class names, as a list or an {id: name} map)", file, 0, "names");
@@ -81,6 +89,10 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
                             yaml_line(kv.first), "names");
             if (!kv.second.IsScalar())
                 throw Error("expected a class name", file, yaml_line(kv.second), "names." + key);
+            if (by_id.count(id))
+                throw Error("class id " + std::to_string(id) + " twice (first at line " +
+                                std::to_string(by_id[id].second) + ")",
+                            file, yaml_line(kv.first), "names");
             by_id[id] = {std::string(trim(kv.second.as<std::string>())), yaml_line(kv.second)};
         }
         long long expected = 0;
@@ -96,9 +108,14 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
         throw Error("expected the class names as a list or an {id: name} map", file, yaml_line(names),
                     "names");
     }
-    for (size_t i = 0; i < out.names.size(); ++i)
+    for (size_t i = 0; i < out.names.size(); ++i) {
         if (out.names[i].empty())
             throw Error("class " + std::to_string(i) + " has an empty name", file, 0, "names");
+        if (!is_valid_utf8(out.names[i]))
+            throw Error("class " + std::to_string(i) + " name \"" + out.names[i] +
+                            "\" is not valid UTF-8 (save the file as UTF-8: labels end up in JSON)",
+                        file, 0, "names");
+    }
     if (YAML::Node nc = root["nc"]) {
         long long n = -1;
         try {
@@ -138,6 +155,10 @@ YoloClassNames parse_yolo_classes_txt(std::string_view text, const std::string& 
             throw Error("blank line before class " + std::to_string(out.names.size()) +
                             " (class ids are line numbers, so a blank line would shift them)",
                         file, first_blank);
+        if (!is_valid_utf8(name))
+            throw Error("class name \"" + std::string(name) +
+                            "\" is not valid UTF-8 (save the file as UTF-8: labels end up in JSON)",
+                        file, number);
         out.names.emplace_back(name);
     });
     if (out.names.empty()) throw Error("no class names (expected one name per line)", file);

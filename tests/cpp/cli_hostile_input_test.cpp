@@ -375,3 +375,62 @@ TEST(CliHostile, AHugeLabelmeMaskPointIsNamed) {
               std::string::npos)
         << r.out;
 }
+
+// --------------------------------------------------------------- text that is not UTF-8, terminal escapes
+
+TEST(CliHostile, AFileNameOrClassNameThatIsNotUtf8IsNamed) {
+    TempDir d;
+    fixtures::write_text(d.path / "yolo/classes.txt", "chicken\n");
+    fixtures::write_test_png(d.path / "yolo/images/a.png", 40, 20);
+    fixtures::write_text(d.path / "yolo/labels/a.txt", "0 0.5 0.5 0.5 0.5\n");
+    fixtures::write_test_png(d.path / "yolo/images/h\xfchner.png", 40, 20);  // Latin-1 "ü"
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "-o", d / "out.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("yolo/images/h\\xFChner.png: the file name is not valid UTF-8"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("json.exception"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find('\xfc'), std::string::npos) << "raw bytes printed";
+    EXPECT_FALSE(fs::exists(d.path / "out.json"));
+    fs::remove(d.path / "yolo/images/h\xfchner.png");
+
+    // A Latin-1 class name: refused where it is read, not after the output is written.
+    fixtures::write_text(d.path / "yolo/classes.txt", "chicken\nH\xfchner\n");
+    r = run_chickenseg(shell_args({"--json", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels",
+                                   "background"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("classes.txt:2: class name \"H\\xFChner\" is not valid UTF-8"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(d.path / "out.json"));
+}
+
+TEST(CliHostile, AnsiEscapesInLabelsDoNotReachTheTerminal) {
+    TempDir d;
+    fixtures::write_text(d.path / "yolo/classes.txt", "chicken\n\x1b[2J\x1b[31mred\n");
+    fixtures::write_test_png(d.path / "yolo/images/a.png", 40, 20);
+    fixtures::write_text(d.path / "yolo/labels/a.txt", "0 0.5 0.5 0.5 0.5\n1 0.1 0.1 0.1 0.1\n");
+    // Unknown label: the error names it.
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "-o", d / "out.json"}));
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\\x1B[2J\\x1B[31mred"), std::string::npos) << r.out;
+    // Mapped to background: the label table shows it.
+    r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels",
+                                   "background"}));
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\\x1B[2J\\x1B[31mred"), std::string::npos) << r.out;
+}
+
+// --------------------------------------------------------------- command line
+
+TEST(CliHostile, AnUnknownCommandIsNamedAlsoWithHelp) {
+    // --help used to be answered first: the main help, exit 0.
+    for (const std::string& args : {"predikt --help", "predikt", "-q predikt -h", "data convrt --help"}) {
+        CliResult r = run_chickenseg(args);
+        EXPECT_EQ(r.code, 2) << args << ": " << r.out;
+        std::string name = args.find("convrt") != std::string::npos ? "data convrt" : "predikt";
+        EXPECT_NE(r.out.find("error: unknown command \"" + name + "\""), std::string::npos) << args << ": " << r.out;
+        EXPECT_EQ(r.out.find("Usage:"), std::string::npos) << args << ": " << r.out;
+    }
+    EXPECT_EQ(run_chickenseg("data convert --help").code, 0);
+    EXPECT_EQ(run_chickenseg("--json data --help").code, 0);
+    EXPECT_EQ(run_chickenseg("--help").code, 0);
+}

@@ -110,6 +110,20 @@ TEST(LabelMap, ErrorsNameFileLineAndKey) {
     e = parse_error("synonyms: [hen\n");
     EXPECT_NE(e.message().find("malformed YAML"), std::string::npos);
     EXPECT_GT(e.place().line, 0);
+
+    // A key twice: yaml-cpp keeps both and returned the first, so the second list was ignored.
+    e = parse_error("synonyms: [hen]\nbackground: [egg]\nsynonyms: [rooster]\n");
+    EXPECT_EQ(e.place().line, 3);
+    EXPECT_EQ(e.place().field, "synonyms");
+    EXPECT_EQ(e.message(), "duplicate key (first at line 1)");
+
+    // Labels end up in JSON, which holds UTF-8 only.
+    e = parse_error("synonyms: [\"H\xfchner\"]\n");
+    EXPECT_EQ(e.place().field, "synonyms[0]");
+    EXPECT_NE(e.message().find("not valid UTF-8"), std::string::npos) << e.message();
+    EXPECT_NE(std::string(e.what()).find("H\\xFChner"), std::string::npos) << e.what();  // shown escaped
+    e = parse_error("concept: \"H\xfchner\"\n");
+    EXPECT_EQ(e.place().field, "concept");
 }
 
 TEST(LabelMap, ConceptAmongItsSynonymsIsFine) {

@@ -59,6 +59,21 @@ TEST(YoloClasses, DataYamlErrors) {
     EXPECT_NE(message("names: [a, '']\n").find("empty name"), std::string::npos);
     EXPECT_NE(message("names: [a\n").find("malformed YAML"), std::string::npos);
     EXPECT_NE(message("names: 5\n").find("list or an {id: name} map"), std::string::npos);
+    // Duplicate keys were silently resolved to the first.
+    EXPECT_EQ(message("names: [a, b]\nnc: 2\nnames: [c, d]\n"), "data.yaml:3: names: duplicate key (first at line 1)");
+    EXPECT_NE(message("names:\n  0: a\n  0: b\n").find("class id 0 twice (first at line 2)"), std::string::npos);
+    EXPECT_NE(message("names: [a, \"H\xfchner\"]\n").find("not valid UTF-8"), std::string::npos);
+}
+
+TEST(YoloClasses, AClassNameThatIsNotUtf8IsNamedWithItsLine) {
+    try {
+        parse_yolo_classes_txt("chicken\nH\xfchner\n", "classes.txt");
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(),
+                     "classes.txt:2: class name \"H\\xFChner\" is not valid UTF-8 (save the file as UTF-8: labels end "
+                     "up in JSON)");
+    }
 }
 
 TEST(YoloClasses, ReadByExtensionAndFind) {
