@@ -36,6 +36,14 @@ std::string ratio_check(const std::string& text) {
     return "expected a number strictly between 0 and 1, found " + text;
 }
 
+// --train-name / --val-name: a file name in --out-dir, not a path (`../../x` wrote outside it).
+std::string file_name_check(const std::string& text) {
+    if (text.empty() || text == "." || text == ".." || text.find('/') != std::string::npos ||
+        text.find('\\') != std::string::npos)
+        return "expected a file name in --out-dir (no folders, no ..), found '" + text + "'";
+    return {};
+}
+
 std::string regex_check(const std::string& text) {
     try {
         std::regex re(text, std::regex::ECMAScript);
@@ -84,9 +92,11 @@ CommandRegistrar registrar{{
         cmd.add_flag("--unmatched-own-group", o->params.unmatched_own_group,
                      "A file_name the group regex does not match becomes its own group (default: error)");
         cmd.add_option("--train-name", o->train_name, "File name of the train split in --out-dir")
-            ->capture_default_str();
+            ->capture_default_str()
+            ->check(CLI::Validator(file_name_check, "NAME", "file name"));
         cmd.add_option("--val-name", o->val_name, "File name of the val split in --out-dir")
-            ->capture_default_str();
+            ->capture_default_str()
+            ->check(CLI::Validator(file_name_check, "NAME", "file name"));
         return [o]() {
             namespace fs = std::filesystem;
             const fs::path train_path = fs::path(o->out_dir) / o->train_name;

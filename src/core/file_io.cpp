@@ -1,14 +1,19 @@
 #include "chickenseg/core/file_io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "chickenseg/core/error.h"
@@ -59,6 +64,44 @@ MappedFile::~MappedFile() {
 
 namespace {
 
+bool all_digits(std::string_view s) {
+    return !s.empty() && s.size() <= 18 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The pid in a temporary's name "<target>.tmp.<pid>.<n>", or -1 when the name is not one.
+long temporary_pid(const std::string& name) {
+    size_t last = name.rfind('.');
+    if (last == std::string::npos || !all_digits(std::string_view(name).substr(last + 1))) return -1;
+    size_t pid_dot = name.rfind('.', last - 1);
+    if (pid_dot == std::string::npos || pid_dot < 5) return -1;
+    std::string_view pid = std::string_view(name).substr(pid_dot + 1, last - pid_dot - 1);
+    if (!all_digits(pid) || name.compare(pid_dot - 4, 4, ".tmp") != 0) return -1;
+    return std::stol(std::string(pid));
+}
+
+// Removes the temporaries a killed writer left in `folder` (once per folder and process).
+void remove_stale_temporaries(const fs::path& folder) {
+    static std::mutex mutex;
+    static std::set<fs::path> cleaned;
+    {
+        std::lock_guard lock(mutex);
+        if (!cleaned.insert(folder).second) return;
+    }
+    const auto now = fs::file_time_type::clock::now();
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        long pid = temporary_pid(it->path().filename().string());
+        if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+        std::error_code e2;
+        if (!it->is_regular_file(e2)) continue;
+        auto age = now - it->last_write_time(e2);
+        if (e2 || age < std::chrono::seconds(kStaleTemporaryAgeSeconds)) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running (or not ours)
+        fs::remove(it->path(), e2);
+    }
+}
+
 // Writes `content` to a new temporary file beside `path` and flushes it to disk; returns
 // its name. On failure nothing is left behind and Error names `path`.
 fs::path stage_temporary(const fs::path& path, std::string_view content) {
@@ -67,6 +110,7 @@ fs::path stage_temporary(const fs::path& path, std::string_view content) {
         fs::create_directories(path.parent_path(), ec);
         if (ec) throw Error("cannot create folder: " + ec.message(), path.parent_path().string());
     }
+    remove_stale_temporaries(path.parent_path());
     std::random_device rd;
     fs::path tmp = path;
     tmp += ".tmp." + std::to_string(getpid()) + "." + std::to_string(rd() % 1000000);

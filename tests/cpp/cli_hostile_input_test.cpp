@@ -434,3 +434,19 @@ TEST(CliHostile, AnUnknownCommandIsNamedAlsoWithHelp) {
     EXPECT_EQ(run_chickenseg("--json data --help").code, 0);
     EXPECT_EQ(run_chickenseg("--help").code, 0);
 }
+
+TEST(CliHostile, SplitNamesStayInsideTheOutputFolder) {
+    TempDir d;
+    write_json_file(d.path / "all.json", dataset(8));
+    for (const std::string& name : {"../../x.json", "../x.json", "sub/x.json", "..", "/tmp/x.json"}) {
+        CliResult r = run_chickenseg(shell_args(
+            {"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "out", "--train-name", name}));
+        EXPECT_EQ(r.code, 2) << name << ": " << r.out;
+        EXPECT_NE(r.out.find("expected a file name in --out-dir"), std::string::npos) << name << ": " << r.out;
+        r = run_chickenseg(shell_args(
+            {"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "out", "--val-name", name}));
+        EXPECT_EQ(r.code, 2) << name << ": " << r.out;
+    }
+    EXPECT_FALSE(fs::exists(d.path / "x.json"));
+    EXPECT_FALSE(fs::exists(d.path / "out"));
+}

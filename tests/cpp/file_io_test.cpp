@@ -3,6 +3,12 @@
 #include "chickenseg/core/file_io.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <vector>
 
 #include "chickenseg/core/error.h"
 #include "test_support.h"
@@ -61,6 +67,41 @@ TEST(PathInsideRoot, RelativeNamesThatStayInsideOnly) {
         EXPECT_FALSE(path_inside_root(root, outside)) << outside;
     EXPECT_TRUE(path_inside_root(".", "a.png"));
     EXPECT_FALSE(path_inside_root(".", "../a.png"));
+}
+
+// A pid no process has now: a child that has exited and been reaped.
+pid_t dead_pid() {
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ::waitpid(child, nullptr, 0);
+    return child;
+}
+
+TEST(WriteFileAtomic, TemporariesLeftByAKilledWriterAreRemoved) {
+    namespace fs = std::filesystem;
+    test::TempDir dir;
+    const auto old = fs::file_time_type::clock::now() - std::chrono::seconds(kStaleTemporaryAgeSeconds + 60);
+    const std::string dead = std::to_string(dead_pid());
+    // Made elsewhere and moved in: "sub" is cleaned on this process's first write into it.
+    test::TempDir stage;
+    fs::create_directories(dir.path / "sub");
+    for (const auto& [name, is_old] : std::vector<std::pair<std::string, bool>>{
+             {"out.json.tmp." + dead + ".123", true},            // a killed writer's: removed
+             {"a.png.tmp." + dead + ".9", true},                 // of another target: removed too
+             {"fresh.json.tmp." + dead + ".7", false},           // too recent: kept
+             {"mine.json.tmp." + std::to_string(::getpid()) + ".1", true},  // a live process: kept
+             {"notes.tmp.x.1", true},                            // not our pattern: kept
+             {"report.tmp", true}}) {                            // not our pattern: kept
+        write_file_atomic(stage.path / name, "x");
+        fs::rename(stage.path / name, dir.path / "sub" / name);
+        if (is_old) fs::last_write_time(dir.path / "sub" / name, old);
+    }
+    write_file_atomic(dir.path / "sub" / "out.json", "{}");
+    std::set<std::string> left;
+    for (const auto& e : fs::directory_iterator(dir.path / "sub")) left.insert(e.path().filename().string());
+    EXPECT_EQ(left, (std::set<std::string>{"out.json", "fresh.json.tmp." + dead + ".7",
+                                            "mine.json.tmp." + std::to_string(::getpid()) + ".1", "notes.tmp.x.1",
+                                            "report.tmp"}));
 }
 
 TEST(WriteFilesAtomic, AFailureChangesNoTarget) {

@@ -36,7 +36,14 @@ private:
 };
 
 // Creates missing parent folders. Throws Error on failure; the target is then unchanged.
+// The content goes to `<path>.tmp.<pid>.<n>` first, then is renamed over `path`. Temporaries
+// a killed writer left (`*.tmp.<pid>.<n>` whose process no longer runs, older than
+// kStaleTemporaryAge) are removed the first time a process writes into their folder.
 void write_file_atomic(const fs::path& path, std::string_view content);
+
+// How old a dead writer's temporary must be before it is removed: a writer in another PID
+// namespace (whose pid this process cannot see) is given this long to finish.
+inline constexpr int kStaleTemporaryAgeSeconds = 600;
 
 struct FileContent {
     fs::path path;
