@@ -42,7 +42,7 @@ void print_summary(const PredictSummary& s, const Engine& engine, const PredictO
     if (s.resumed) std::cout << " (+" << s.resumed << " resumed)";
     std::cout << " in " << format_fixed(s.seconds, 2) << " s (" << format_fixed(s.images_per_second, 1)
               << " images/s) with " << engine.backend() << " on " << engine.description() << '\n'
-              << "  pairs " << s.pairs << ", gated (no " << engine.package().prompts.front() << ") " << s.gated
+              << "  pairs " << s.pairs << ", gated (presence below the threshold: nothing there) " << s.gated
               << ", detections " << s.detections << ", failed " << s.failed << '\n'
               << "  encoder " << ms(s.timings.upload_ms + s.timings.encoder_ms) << ", decoder " << ms(s.timings.decoder_ms)
               << ", mask decoder " << ms(s.timings.mask_decoder_ms) << ", post-processing "

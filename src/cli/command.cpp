@@ -36,7 +36,10 @@ std::optional<std::string> unknown_command(int argc, char** argv, const CLI::App
         std::string word = argv[i];
         if (word == "--") return std::nullopt;
         if (!word.empty() && word[0] == '-') continue;
-        auto subs = level->get_subcommands([](const CLI::App*) { return true; });
+        // Option groups (predict's "input", run-package's) are CLI11 subcommands too, but no
+        // word names them: only real commands count.
+        auto subs = level->get_subcommands(
+            [](const CLI::App* s) { return dynamic_cast<const CLI::Option_group*>(s) == nullptr; });
         if (subs.empty()) return std::nullopt;  // a command: its own arguments from here
         const CLI::App* next = nullptr;
         for (const CLI::App* s : subs)

@@ -45,7 +45,8 @@ public:
 
     void write(const ImageRecord& r) {
         if (!file_) return;
-        std::string line = image_record_to_json(r).dump() + "\n";
+        // A file name that is not UTF-8 is written with U+FFFD in its place, not an exception.
+        std::string line = image_record_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
         if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
             throw Error("cannot write: " + std::string(std::strerror(errno)), path_.string());
     }
@@ -206,11 +207,18 @@ private:
 
     void finish(const PreparedImage& prepared, ImageRecord record) {
         const PredictImage& image = job_.images[prepared.index];
+        // The per-image files first: one that cannot be written (a file name LabelMe's JSON
+        // cannot hold, a full disk) fails this image, not the run.
+        try {
+            if (!params_.labelme_dir.empty())
+                write_labelme_record(labelme_path(params_.labelme_dir, image.file), image.path, record);
+            if (!params_.overlay_dir.empty())
+                write_jpeg(overlay_path(params_.overlay_dir, image.file), render_overlay(prepared.image, record), 90);
+        } catch (const Error& e) {
+            fail(prepared.index, describe(e));
+            return;
+        }
         if (jsonl_) jsonl_->write(record);
-        if (!params_.labelme_dir.empty())
-            write_labelme_record(labelme_path(params_.labelme_dir, image.file), image.path, record);
-        if (!params_.overlay_dir.empty())
-            write_jpeg(overlay_path(params_.overlay_dir, image.file), render_overlay(prepared.image, record), 90);
         ++summary_.predicted;
         count(record);
         records_[prepared.index] = std::move(record);

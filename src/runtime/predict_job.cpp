@@ -44,9 +44,7 @@ PredictJob predict_job_from_list(const std::filesystem::path& list, const std::v
     PredictJob job;
     job.image_root = list.parent_path();
     std::string line;
-    long number = 0;
     while (std::getline(lines, line)) {
-        ++number;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         const size_t first = line.find_first_not_of(" \t");
         if (first == std::string::npos || line[first] == '#') continue;
@@ -55,7 +53,6 @@ PredictJob predict_job_from_list(const std::filesystem::path& list, const std::v
         std::filesystem::path where = path.is_absolute() ? path : job.image_root / path;
         std::string rel = relative_inside(where, job.image_root);
         job.images.push_back({rel.empty() ? where.generic_string() : rel, where, 0, 0, {}});
-        (void)number;
     }
     if (job.images.empty()) throw Error("the list names no image (one path per line; '#' starts a comment)", list.string());
     assign_pairs(job, prompts);

@@ -179,7 +179,7 @@ std::string presence_text(const std::vector<ImageRecord>& records, const Predict
                                               {"text_input", p.prompt}});
         doc["images"] = std::move(images);
     }
-    return doc.dump();
+    return doc.dump(-1, ' ', false, ordered_json::error_handler_t::replace);  // file names need not be UTF-8
 }
 
 }  // namespace chickenseg

@@ -391,6 +391,20 @@ def test_bad_images_are_reported_and_the_run_goes_on(exported, tmp_path):
     assert sorted(x["file"] for x in lines if "error" in x) == sorted(bad)
 
 
+def test_a_file_name_labelme_cannot_hold_fails_that_image_only(exported, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in (b"caf\xe9.png", b"ok.png"):  # Latin-1, not UTF-8: JSON cannot name it
+        Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(os.fsdecode(bytes(folder) + b"/" + name))
+    r = tool("--json", "predict", "--package", exported, "--images", folder, "--labelme", tmp_path / "lm",
+             "--jsonl", tmp_path / "p.jsonl", "--out", tmp_path / "p.json", check=False)
+    assert r.returncode == 1, r.stderr
+    summary = json.loads(r.stdout)  # printed, with the name made printable
+    assert summary["predicted"] == 1 and summary["failed"] == 1
+    assert "cannot write the JSON" in r.stderr and "1 of 2 images failed" in r.stderr
+    assert (tmp_path / "lm" / "ok.json").exists()
+
+
 def test_on_error_stop_ends_at_the_first_bad_image(exported, tmp_path):
     bad_images(tmp_path / "in")
     r = tool("predict", "--package", exported, "--images", tmp_path / "in", "--out", tmp_path / "p.json",
