@@ -1,4 +1,5 @@
 // Pixel decoding (JPEG: libjpeg-turbo as Pillow drives it, in jpeg_decode.cpp;
+// WebP: libwebp's animation decoder as Pillow drives it, in webp_decode.cpp;
 // PNG, BMP, GIF: stb_image), EXIF orientation and PNG/JPEG encoding
 // (stb_image_write). The header side lives in image_info.cpp.
 #include "chickenseg/core/image.h"
@@ -12,6 +13,7 @@
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 #include "jpeg_decode.h"
+#include "webp_decode.h"
 
 namespace chickenseg {
 
@@ -111,9 +113,9 @@ RgbImage orient_image(const RgbImage& image, int exif_orientation) {
 
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_for_errors) {
     const ImageInfo info = read_image_info(bytes, name_for_errors);
-    if (info.format == ImageFormat::webp || info.format == ImageFormat::tiff)
+    if (info.format == ImageFormat::tiff)
         throw Error(std::string("cannot decode the pixels of a ") + image_format_name(info.format) +
-                        " file (only JPEG, PNG, BMP and GIF are decoded); convert it to PNG or JPEG",
+                        " file (only JPEG, PNG, BMP, GIF and WebP are decoded); convert it to PNG or JPEG",
                     name_for_errors);
     // From the header, before any pixel buffer exists (Pillow checks at Image.open).
     const uint64_t pixels = uint64_t{info.stored_width} * info.stored_height;
@@ -124,9 +126,13 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_fo
                         " pixels decoding accepts (Pillow's limit)",
                     name_for_errors);
 
-    RgbImage image = info.format == ImageFormat::jpeg
-                         ? jpeg_decode_rgb(bytes, info.stored_width, info.stored_height, name_for_errors)
-                         : stb_decode_rgb(bytes, info, name_for_errors);
+    RgbImage image;
+    if (info.format == ImageFormat::jpeg)
+        image = jpeg_decode_rgb(bytes, info.stored_width, info.stored_height, name_for_errors);
+    else if (info.format == ImageFormat::webp)
+        image = webp_decode_rgb(bytes, info.stored_width, info.stored_height, name_for_errors);
+    else
+        image = stb_decode_rgb(bytes, info, name_for_errors);
     if (info.exif_orientation == 1) return image;
     return orient_image(image, info.exif_orientation);
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <webp/encode.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -721,13 +722,19 @@ TEST(DecodeImage, BmpBothRowOrdersGifAndUndecodableFormats) {
     EXPECT_EQ(decode_image(make_bmp(img, true), "a.bmp").pixels, img.pixels);
     RgbImage gif = decode_image(tiny_gif(), "a.gif");
     EXPECT_EQ(gif.pixels, (Bytes{255, 255, 255}));
+    // A VP8 frame header with no frame data behind it: libwebp refuses it.
     try {
         decode_image(riff_webp(riff_chunk("VP8 ", vp8_keyframe(3, 2))), "a.webp");
         FAIL();
     } catch (const Error& e) {
-        EXPECT_TRUE(contains(e.what(), "a.webp: cannot decode the pixels of a WEBP file")) << e.what();
+        EXPECT_TRUE(contains(e.what(), "a.webp: cannot decode WebP pixels: ")) << e.what();
     }
-    EXPECT_THROW(decode_image(make_tiff(false, 2, 2, 1, false), "a.tif"), Error);
+    try {
+        decode_image(make_tiff(false, 2, 2, 1, false), "a.tif");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), "a.tif: cannot decode the pixels of a TIFF file")) << e.what();
+    }
     // A header that passes but data stb cannot decode: an Error naming the file.
     try {
         decode_image(synthetic_jpeg(0xC0, 16, 16), "broken.jpg");
@@ -1018,6 +1025,163 @@ TEST(DecodeImage, PixelLimitIsPillowsAndComesFromTheHeader) {
     EXPECT_TRUE(contains(decode_error(gif, "huge.gif"), "65535x65535 (4,294,836,225 pixels), more than"));
 }
 
+// ---- WebP pixels: libwebp's animation decoder, as Pillow ---------------------
+
+// `img` written by libwebp's own lossless encoder: a simple-format file (RIFF + VP8L).
+Bytes lossless_webp(const RgbImage& img) {
+    uint8_t* out = nullptr;
+    const int w = static_cast<int>(img.width), h = static_cast<int>(img.height);
+    const size_t n = WebPEncodeLosslessRGB(img.pixels.data(), w, h, w * 3, &out);
+    EXPECT_GT(n, 0u);
+    Bytes b(out, out + n);
+    WebPFree(out);
+    return b;
+}
+
+// RGBA pixels written losslessly with `exact` set, so that libwebp keeps the RGB of
+// fully transparent pixels (by default its encoder may change them).
+Bytes exact_lossless_webp(const Bytes& rgba, uint32_t w, uint32_t h) {
+    WebPConfig config;
+    WebPPicture picture;
+    WebPMemoryWriter writer;
+    EXPECT_TRUE(WebPConfigInit(&config) && WebPPictureInit(&picture));
+    config.lossless = 1;
+    config.exact = 1;
+    picture.use_argb = 1;
+    picture.width = static_cast<int>(w);
+    picture.height = static_cast<int>(h);
+    WebPMemoryWriterInit(&writer);
+    picture.writer = WebPMemoryWrite;
+    picture.custom_ptr = &writer;
+    EXPECT_TRUE(WebPPictureImportRGBA(&picture, rgba.data(), static_cast<int>(w * 4)));
+    EXPECT_TRUE(WebPEncode(&config, &picture));
+    Bytes b(writer.mem, writer.mem + writer.size);
+    WebPPictureFree(&picture);
+    WebPMemoryWriterClear(&writer);
+    return b;
+}
+
+// The chunks of a simple-format WebP (what follows "RIFF" size "WEBP").
+Bytes webp_chunks_of(const Bytes& webp) { return Bytes(webp.begin() + 12, webp.end()); }
+
+Bytes vp8x_chunk(uint8_t flags, uint32_t canvas_w, uint32_t canvas_h) {
+    Bytes x = {flags, 0, 0, 0};
+    put_le24(x, canvas_w - 1);
+    put_le24(x, canvas_h - 1);
+    return riff_chunk("VP8X", x);
+}
+
+TEST(WebpDecode, LosslessEncoderOutputDecodesToItsSourcePixels) {
+    for (auto [w, h] : {std::pair{1u, 1u}, {17u, 9u}, {64u, 40u}}) {
+        const RgbImage img = gradient_image(w, h);
+        const RgbImage decoded = decode_image(lossless_webp(img), "a.webp");
+        EXPECT_EQ(decoded.width, w);
+        EXPECT_EQ(decoded.height, h);
+        ASSERT_FALSE(decoded.pixels.empty());
+        EXPECT_EQ(decoded.pixels, img.pixels) << w << "x" << h;
+    }
+}
+
+TEST(WebpDecode, ExifChunkOrientationIsApplied) {
+    const RgbImage img = gradient_image(7, 5);
+    const Bytes vp8l = webp_chunks_of(lossless_webp(img));
+    for (int o = 1; o <= 8; ++o) {
+        Bytes chunks = vp8x_chunk(0x08, 7, 5);  // EXIF flag
+        append(chunks, vp8l);
+        append(chunks, riff_chunk("EXIF", exif_block(o % 2 == 0, o)));
+        const RgbImage decoded = decode_image(riff_webp(chunks), "r.webp");
+        const RgbImage expected = orient_image(img, o);
+        EXPECT_EQ(decoded.width, expected.width) << o;
+        EXPECT_EQ(decoded.height, expected.height) << o;
+        EXPECT_EQ(decoded.pixels, expected.pixels) << o;
+    }
+}
+
+TEST(WebpDecode, AlphaIsDroppedNotComposited) {
+    // Alpha 255, 128 and 0 in turn: every pixel keeps its own RGB, also where it is
+    // fully transparent (Pillow's convert("RGB") of the RGBA canvas drops alpha).
+    const RgbImage img = gradient_image(9, 6);
+    Bytes rgba;
+    for (size_t i = 0; i < size_t{9} * 6; ++i) {
+        append(rgba, Bytes(img.pixels.begin() + i * 3, img.pixels.begin() + i * 3 + 3));
+        rgba.push_back(i % 3 == 0 ? 255 : i % 3 == 1 ? 128 : 0);
+    }
+    EXPECT_EQ(decode_image(exact_lossless_webp(rgba, 9, 6), "alpha.webp").pixels, img.pixels);
+}
+
+TEST(WebpDecode, FirstAnimationFrameOnItsCanvas) {
+    // Canvas 6x5, opaque red background colour (ignored, as by Pillow); frame 1 is 3x2
+    // at (2, 2), frame 2 covers everything. The first frame is decoded; the canvas
+    // it does not cover is transparent black, so RGB 0 0 0.
+    const RgbImage small = gradient_image(3, 2);
+    Bytes chunks = vp8x_chunk(0x02, 6, 5);  // animation flag
+    Bytes anim;
+    put_le32(anim, 0xFFFF0000u);  // background colour, BGRA order: opaque red
+    put_le16(anim, 0);            // loop count
+    append(chunks, riff_chunk("ANIM", anim));
+    auto anmf = [](uint32_t x, uint32_t y, const RgbImage& frame) {
+        Bytes f;
+        put_le24(f, x / 2);
+        put_le24(f, y / 2);
+        put_le24(f, frame.width - 1);
+        put_le24(f, frame.height - 1);
+        put_le24(f, 100);  // duration
+        f.push_back(0);    // blend, no dispose
+        append(f, webp_chunks_of(lossless_webp(frame)));
+        return riff_chunk("ANMF", f);
+    };
+    append(chunks, anmf(2, 2, small));
+    append(chunks, anmf(0, 0, gradient_image(6, 5)));
+    const RgbImage decoded = decode_image(riff_webp(chunks), "anim.webp");
+    ASSERT_EQ(decoded.width, 6u);
+    ASSERT_EQ(decoded.height, 5u);
+    for (uint32_t y = 0; y < 5; ++y)
+        for (uint32_t x = 0; x < 6; ++x) {
+            const bool inside = x >= 2 && x < 5 && y >= 2 && y < 4;
+            const uint8_t* got = &decoded.pixels[(size_t{y} * 6 + x) * 3];
+            const uint8_t* want = inside ? &small.pixels[(size_t{y - 2} * 3 + (x - 2)) * 3] : nullptr;
+            for (int c = 0; c < 3; ++c) EXPECT_EQ(got[c], want ? want[c] : 0) << x << "," << y << "," << c;
+        }
+}
+
+TEST(WebpDecode, DamagedFilesAreErrorsNamingTheFile) {
+    const Bytes good = lossless_webp(gradient_image(17, 9));
+    EXPECT_EQ(decode_error({}, "empty.webp"), "empty.webp: empty file");
+
+    Bytes cut(good.begin(), good.end() - 5);
+    EXPECT_TRUE(contains(decode_error(cut, "cut.webp"), "cut.webp: truncated image: WebP RIFF header gives"));
+
+    // The RIFF size matches the file, but the VP8L chunk claims more bytes than follow.
+    Bytes inner(good.begin(), good.begin() + 16);
+    put_le32(inner, static_cast<uint32_t>(good.size() - 20 + 40));
+    inner.insert(inner.end(), good.begin() + 20, good.end());
+    EXPECT_TRUE(contains(decode_error(inner, "inner.webp"),
+                         "inner.webp: corrupt WebP: libwebp's demuxer refuses its chunks"));
+
+    // A valid RIFF header and VP8L header (signature, size), then garbage.
+    Bytes garbage(good.begin(), good.begin() + 25);
+    std::mt19937 rng(5);
+    while (garbage.size() < good.size()) garbage.push_back(static_cast<uint8_t>(rng()));
+    EXPECT_TRUE(contains(decode_error(garbage, "garbage.webp"),
+                         "garbage.webp: cannot decode WebP pixels: the first frame does not decode"));
+
+    // A still image whose VP8X canvas is not its frame's size.
+    Bytes chunks = vp8x_chunk(0, 18, 9);
+    append(chunks, webp_chunks_of(good));
+    EXPECT_TRUE(contains(decode_error(riff_webp(chunks), "canvas.webp"),
+                         "canvas.webp: corrupt WebP: libwebp's demuxer refuses its chunks"));
+}
+
+TEST(WebpDecode, PixelLimitComesFromTheVp8xCanvasBeforeLibwebp) {
+    // libwebp's animation decoder allocates the canvas when it is created: a VP8X canvas
+    // of 60000 x 60000 (14.4 GB of RGBA) is refused from the header.
+    Bytes chunks = vp8x_chunk(0, 60000, 60000);
+    append(chunks, webp_chunks_of(lossless_webp(gradient_image(4, 4))));
+    EXPECT_EQ(decode_error(riff_webp(chunks), "huge.webp"),
+              "huge.webp: image is 60000x60000 (3,600,000,000 pixels), more than the 178,956,970 pixels "
+              "decoding accepts (Pillow's limit)");
+}
+
 // ---- robustness -----------------------------------------------------------
 
 // Calls read_image_info and decode_image; anything but success or Error fails the test.
@@ -1045,6 +1209,9 @@ std::vector<Bytes> valid_samples() {
     Bytes webp_chunks = riff_chunk("VP8X", webp_x);
     append(webp_chunks, riff_chunk("VP8 ", vp8_keyframe(10, 10)));
     append(webp_chunks, riff_chunk("EXIF", exif_block(false, 8, 0, false)));
+    Bytes webp_exif = vp8x_chunk(0x08, 12, 7);
+    append(webp_exif, webp_chunks_of(lossless_webp(gradient_image(12, 7))));
+    append(webp_exif, riff_chunk("EXIF", exif_block(true, 6)));
     return {exif_jpeg,
             synthetic_jpeg(0xC2, 30, 20),
             flat_jpeg(true, 3),
@@ -1054,6 +1221,8 @@ std::vector<Bytes> valid_samples() {
             make_bmp(gradient_image(5, 3), true),
             tiny_gif(),
             riff_webp(webp_chunks),
+            lossless_webp(gradient_image(9, 5)),
+            riff_webp(webp_exif),
             make_tiff(true, 8, 8, 5, true)};
 }
 

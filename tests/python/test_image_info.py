@@ -10,6 +10,9 @@ and SHA-256 against hashlib, through the test helper tests/cpp/tools/image_info_
   orders, and in every variant PIL writes (progressive, subsampling, odd sizes,
   grey, CMYK, qualities): header sizes and decoded pixels equal PIL's, exactly;
 - PNG (eXIf), WebP (VP8/VP8L/VP8X + EXIF), TIFF, BMP, GIF written by PIL;
+- WebP pixels (libwebp's animation decoder, as Pillow 13 drives it): lossy at several
+  qualities and odd sizes, lossless, with alpha, animated, EXIF-rotated: exactly load_rgb's
+  bytes; damaged WebP files refused where PIL refuses them, decoded like PIL otherwise;
 - truncated, corrupt and non-image files: refused where PIL refuses them (a named
   error, exit code 1), decoded like PIL where PIL accepts them; the decompression
   bomb limit is PIL's.
@@ -273,12 +276,12 @@ def test_every_format_pil_writes_matches_pil(tmp_path):
 def test_every_decodable_format_decodes_exactly_like_pil(tmp_path):
     files = _save_variants(tmp_path)
     for name in ["rgb.png", "rgba.png", "palette.png", "rgb.bmp", "palette.bmp", "a.gif",
-                 "progressive.jpg", "gray.jpg", "cmyk.jpg"]:
+                 "progressive.jpg", "gray.jpg", "cmyk.jpg", "lossy.webp", "lossless.webp", "exif.webp"]:
         assert_same_pixels(decode(files[name], tmp_path), pil_upright(files[name]), name)
-    # WebP and TIFF: header only; decoding says so instead of guessing.
-    proc = tool("decode", files["lossy.webp"], tmp_path / "x.png", check=False)
+    # TIFF: header only; decoding says so instead of guessing.
+    proc = tool("decode", files["plain.tif"], tmp_path / "x.png", check=False)
     assert proc.returncode == 1
-    assert "cannot decode the pixels of a WEBP file" in proc.stderr
+    assert "cannot decode the pixels of a TIFF file" in proc.stderr
 
 
 # ---- bad files ------------------------------------------------------------------------
@@ -531,3 +534,199 @@ def test_file_of_zeros_named_jpg_is_refused(tmp_path):
     assert pil_outcome(path)[0] == "error"
     kind, message = our_outcome(path, tmp_path / "o.rgb")
     assert kind == "error" and "not an image (file starts with bytes 00 00" in message
+
+
+# ---- WebP pixels: libwebp's animation decoder, as Pillow 13 drives it -----------------
+
+
+def with_transparency(image: Image.Image) -> Image.Image:
+    """RGBA: the top fifth fully transparent, the next fifth half (alpha 128), every third
+    column of the rest fully transparent; RGB unchanged everywhere."""
+    a = np.asarray(image.convert("RGBA")).copy()
+    h = a.shape[0]
+    a[: h // 5, :, 3] = 0
+    a[h // 5 : 2 * h // 5, :, 3] = 128
+    a[2 * h // 5 :, ::3, 3] = 0
+    return Image.fromarray(a, "RGBA")
+
+
+def riff(fourcc: bytes, data: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
+
+
+def le24(v: int) -> bytes:
+    return struct.pack("<I", v)[:3]
+
+
+def sub_rectangle_animation(path) -> None:
+    """An animation whose first frame (9x7 at (4, 2), its top row transparent) covers part of
+    its 20x16 canvas, ANIM background opaque red. Pillow's encoder never writes one (its first
+    frame covers the canvas), so it is put together from chunks of files Pillow writes."""
+
+    def vp8l(image):
+        buf = io.BytesIO()
+        image.save(buf, "WEBP", lossless=True, exact=True)
+        assert buf.getvalue()[12:16] == b"VP8L"
+        return buf.getvalue()[12:]
+
+    first = np.asarray(photo_like(9, 7, seed=3).convert("RGBA")).copy()
+    first[0, :, 3] = 0
+    frames = [(4, 2, Image.fromarray(first, "RGBA")), (0, 0, photo_like(20, 16, seed=4))]
+    chunks = riff(b"VP8X", bytes([0x10 | 0x02, 0, 0, 0]) + le24(20 - 1) + le24(16 - 1))  # alpha, animation
+    chunks += riff(b"ANIM", struct.pack("<IH", 0xFFFF0000, 0))  # background B, G, R, A: opaque red
+    for x, y, image in frames:
+        header = le24(x // 2) + le24(y // 2) + le24(image.width - 1) + le24(image.height - 1) + le24(100)
+        chunks += riff(b"ANMF", header + bytes([0]) + vp8l(image))
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + chunks)
+
+
+def pil_webp_writer(make, **options):
+    def write(path):
+        image = make()
+        if isinstance(image, list):
+            image[0].save(path, "WEBP", save_all=True, append_images=image[1:], duration=100, **options)
+        else:
+            image.save(path, "WEBP", **options)
+
+    return write
+
+
+# name -> function writing the file. Sizes: 1x1, 17x9 (odd, smaller than a macroblock),
+# 301x199 (odd, several macroblocks).
+WEBP_VARIANTS = {
+    **{
+        f"lossy_q{q}_{w}x{h}": pil_webp_writer(lambda w=w, h=h: photo_like(w, h), quality=q)
+        for q in (5, 50, 95)
+        for w, h in ((1, 1), (17, 9), (301, 199))
+    },
+    "lossless_17x9": pil_webp_writer(lambda: photo_like(17, 9), lossless=True),
+    "lossless_301x199": pil_webp_writer(lambda: photo_like(301, 199), lossless=True),
+    "alpha_lossy_q5": pil_webp_writer(lambda: with_transparency(photo_like(301, 199)), quality=5),
+    "alpha_lossy_q50": pil_webp_writer(lambda: with_transparency(photo_like(301, 199)), quality=50),
+    "alpha_lossy_q95": pil_webp_writer(lambda: with_transparency(photo_like(301, 199)), quality=95),
+    "alpha_lossy_q50_alpha_quality_20": pil_webp_writer(
+        lambda: with_transparency(photo_like(301, 199)), quality=50, alpha_quality=20),
+    "alpha_lossless": pil_webp_writer(lambda: with_transparency(photo_like(301, 199)), lossless=True),
+    "alpha_lossless_exact": pil_webp_writer(
+        lambda: with_transparency(photo_like(301, 199)), lossless=True, exact=True),
+    "exif_orientation_6_lossy": pil_webp_writer(lambda: photo_like(131, 77), exif=exif_bytes(6, False)),
+    "exif_orientation_8_lossless": pil_webp_writer(
+        lambda: photo_like(131, 77), lossless=True, exif=exif_bytes(8, True)),
+    "animated": pil_webp_writer(lambda: [photo_like(64, 40, seed=s) for s in range(3)], quality=80),
+    "animated_alpha": pil_webp_writer(
+        lambda: [with_transparency(photo_like(64, 40, seed=s)) for s in range(3)], lossless=True),
+    "animated_first_frame_inside_canvas": sub_rectangle_animation,
+}
+
+
+def test_webp_written_by_pil_decodes_to_pils_exact_bytes(tmp_path):
+    """decode_image (libwebp 1.2.4's WebPAnimDecoder, MODE_RGBA, first frame, alpha dropped)
+    against load_rgb (Pillow 13 with its bundled libwebp 1.6.0), exactly, for every variant."""
+    compared, failures = [], []
+    for name, write in WEBP_VARIANTS.items():
+        path = tmp_path / f"{name}.webp"
+        write(path)
+        with Image.open(path) as im:
+            assert im.format == "WEBP", name
+            # Each variant holds what its name says.
+            assert im.is_animated == name.startswith("animated"), name
+            if name.startswith("exif"):
+                assert im.getexif()[0x0112] == int(name.split("_")[2]), name
+            if "alpha" in name:
+                alpha = np.asarray(im.convert("RGBA"))[..., 3]
+                assert (alpha == 0).any() and ((alpha > 0) & (alpha < 255)).any(), name
+        got, want = decode_rgb(path, tmp_path / "out.rgb"), pil_load_rgb(path)
+        try:
+            assert_same_pixels(got, want, name)
+        except AssertionError as e:
+            failures.append(str(e))
+            continue
+        compared.append(name)
+        if name == "alpha_lossless_exact":
+            # Fully transparent pixels keep their RGB (alpha dropped, nothing composited).
+            with Image.open(path) as im:
+                rgba = np.asarray(im.convert("RGBA"))
+            assert (rgba[rgba[..., 3] == 0][:, :3] != 0).any()
+        if name == "animated_first_frame_inside_canvas":
+            # The canvas outside the first frame is transparent black; the background colour
+            # (red) is not used.
+            assert want.shape == (16, 20, 3)
+            assert (want[:2] == 0).all() and (want[:, :4] == 0).all() and (want[9:] == 0).all()
+            assert (want[3:9, 4:13] != 0).any()
+    assert not failures, failures
+    assert len(compared) == len(WEBP_VARIANTS) == 22
+
+
+def damaged_webps(data: bytes, rng) -> dict:
+    """Cuts (RIFF size left as it was, or set to the cut) and 8-byte garbage in the image
+    data of one WebP, by name."""
+    out = {}
+    for frac in (0.05, 0.3, 0.7, 0.99):
+        cut = int(len(data) * frac)
+        out[f"cut_{frac}"] = data[:cut]
+        out[f"cut_{frac}_riff_size_fixed"] = data[:4] + struct.pack("<I", cut - 8) + data[8:cut]
+    for k in range(10):
+        pos = int(rng.integers(40, len(data) - 16))
+        out[f"garbage_{k}"] = data[:pos] + rng.integers(0, 256, 8, dtype=np.uint8).tobytes() + data[pos + 8 :]
+    return out
+
+
+def test_damaged_webps_are_refused_where_pil_refuses_them(tmp_path):
+    """Truncated or corrupt WebP files: where PIL raises, decode_image throws an Error naming
+    the file (exit 1); where PIL decodes damaged data, decode_image gives its exact bytes."""
+    rng = np.random.default_rng(20250601)
+    sources = ["lossy_q50_301x199", "lossless_301x199", "alpha_lossy_q50", "exif_orientation_6_lossy",
+               "animated"]
+    counts = {"both refuse": 0, "both decode": 0}
+    for source in sources:
+        original = tmp_path / f"{source}.webp"
+        WEBP_VARIANTS[source](original)
+        for name, damaged in damaged_webps(original.read_bytes(), rng).items():
+            path = tmp_path / f"{source}_{name}.webp"
+            path.write_bytes(damaged)
+            (pil_kind, pil_result), (our_kind, our_result) = pil_outcome(path), our_outcome(path, tmp_path / "o.rgb")
+            assert pil_kind == our_kind, (path.name, pil_result if pil_kind == "error" else our_result)
+            if pil_kind == "ok":
+                assert_same_pixels(our_result, pil_result, path.name)
+                counts["both decode"] += 1
+            else:
+                counts["both refuse"] += 1
+            if name.startswith("cut") and not name.endswith("fixed"):
+                assert "truncated image: WebP RIFF header gives" in our_result, (path.name, our_result)
+    assert counts["both refuse"] >= 30 and counts["both decode"] >= 10, counts
+
+
+def test_bad_webp_files_are_named_errors(tmp_path):
+    good = tmp_path / "good.webp"
+    WEBP_VARIANTS["exif_orientation_6_lossy"](good)
+    data = good.read_bytes()
+    assert data[12:16] == b"VP8X"
+    rng = np.random.default_rng(3)
+    garbage = rng.integers(0, 256, 200, dtype=np.uint8).tobytes()
+    files = {
+        "truncated": (data[: len(data) // 2], "truncated image: WebP RIFF header gives"),
+        "garbage_after_riff_header": (
+            b"RIFF" + struct.pack("<I", 4 + len(garbage)) + b"WEBP" + garbage, "corrupt WebP: first chunk is"),
+        "garbage_after_vp8l_header": (
+            b"RIFF" + struct.pack("<I", 4 + 8 + 206) + b"WEBP" + b"VP8L" + struct.pack("<I", 205)
+            + b"\x2f" + struct.pack("<I", 16 | (8 << 14)) + garbage + b"\0",
+            "cannot decode WebP pixels: the first frame does not decode"),
+        "empty": (b"", "empty file"),
+    }
+    for name, (content, message) in files.items():
+        path = tmp_path / f"{name}.webp"
+        path.write_bytes(content)
+        assert pil_outcome(path)[0] == "error", name
+        kind, ours = our_outcome(path, tmp_path / "o.rgb")
+        assert kind == "error" and message in ours, (name, ours)
+
+    # A VP8X canvas over Pillow's limit: refused from the header, before libwebp allocates it.
+    for (w, h), pixels in [((60000, 60000), "3,600,000,000"), ((29861, 5993), "178,956,973")]:
+        huge = tmp_path / f"huge_{w}x{h}.webp"
+        huge.write_bytes(data[:24] + le24(w - 1) + le24(h - 1) + data[30:])
+        with pytest.raises(Image.DecompressionBombError):
+            pil_load_rgb(huge)
+        proc = tool("decode-rgb", huge, tmp_path / "o.rgb", check=False)
+        assert proc.returncode == 1
+        assert proc.stderr == (f"error: {huge}: image is {w}x{h} ({pixels} pixels), more than the "
+                               "178,956,970 pixels decoding accepts (Pillow's limit)\n")

@@ -65,7 +65,10 @@ inline constexpr uint64_t kImageMaxDecodePixels = 2 * uint64_t{89478485};
 //   warnings are accepted as Pillow accepts them; data that ends before the last
 //   row is an Error ("truncated image: ...", Pillow: "image file is truncated").
 // - PNG (any bit depth, alpha dropped), BMP, GIF (first frame): stb_image.
-// - WebP and TIFF: read_image_info reads their headers, their pixels are refused.
+// - WebP (lossy, lossless, alpha, animated: the first frame on its canvas): libwebp's
+//   animation decoder, as Pillow drives it (RGBA, alpha dropped, not composited);
+//   the EXIF chunk's orientation is applied.
+// - TIFF: read_image_info reads its header, its pixels are refused.
 // Throws Error naming the file, also when the image has more than
 // kImageMaxDecodePixels pixels.
 RgbImage decode_image(const std::filesystem::path& path);
