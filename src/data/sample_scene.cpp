@@ -19,6 +19,11 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 
+// The smallest bird drawn, in pixels (its `size`): below it a chick in a 64-pixel image has a
+// silhouette of a few pixels, which the scene then drops as having left the image. At 320x240
+// and above no bird is this small, so those samples are unchanged by it.
+constexpr double kMinBirdPixels = 8.0;
+
 // ---------- silhouettes ----------
 
 // An object is a union of convex parts (ellipses as 40-gons, triangles, boxes)
@@ -541,7 +546,8 @@ struct SceneBuilder {
         if (creature == Creature::rooster) size *= 1.15;
         if (creature == Creature::chick) size *= 0.45;
         if (creature == Creature::duck) size *= 0.95;
-        o.at.size = size;
+        o.at.size = std::max(size, kMinBirdPixels);
+        size = o.at.size;
         o.at.facing = rng.chance(0.5) ? 1 : -1;
         o.at.tilt = rng.uniform(-0.18, 0.18);
         o.pose = rng.range(0, 2);
@@ -600,7 +606,11 @@ const char* scene_kind_name(SceneKind k) {
     return "?";
 }
 
-SampleScene render_sample_scene(const SampleParams& params, int index, SceneKind kind) {
+namespace {
+
+// One rendering of the scene. `keep_first_chicken_whole`: the first chicken of a positive scene
+// is not placed across the border (the second try, for a scene whose chickens all left it).
+SampleScene render_scene_once(const SampleParams& params, int index, SceneKind kind, bool keep_first_chicken_whole) {
     SampleRng rng(mix_seed(params.seed, static_cast<uint64_t>(index) + 1));
     SampleScene scene;
     char stem[32];
@@ -628,7 +638,7 @@ SampleScene render_sample_scene(const SampleParams& params, int index, SceneKind
         for (int i = 0; i < n; ++i) {
             Creature creature;
             std::string label = chicken_kind(creature);
-            bool cut = rng.chance(0.2);
+            bool cut = rng.chance(0.2) && !(keep_first_chicken_whole && i == 0);
             size_t before = plans.size();
             b.add_bird(plans, creature, label, cut, 0.3);
             // The first chicken must exist: retry without the border cut and without overlap limits.
@@ -712,12 +722,35 @@ SampleScene render_sample_scene(const SampleParams& params, int index, SceneKind
         bool any = false;
         for (const auto& o : scene.objects)
             any |= o.label != "egg" && o.label != "feeder" && o.label != "duck";
-        if (!any)
-            throw Error("internal error: positive scene " + scene.stem + " has no visible chicken");
+        if (!any) {
+            scene.objects.clear();  // the caller tries again
+            return scene;
+        }
     }
     scene.write_empty_annotation = rng.chance(0.5);
     paint_light_and_noise(canvas, rng);
     scene.image = canvas.to_image();
+    return scene;
+}
+
+bool has_visible_chicken(const SampleScene& scene) {
+    for (const auto& o : scene.objects)
+        if (o.label != "egg" && o.label != "feeder" && o.label != "duck") return true;
+    return false;
+}
+
+}  // namespace
+
+SampleScene render_sample_scene(const SampleParams& params, int index, SceneKind kind) {
+    SampleScene scene = render_scene_once(params, index, kind, false);
+    // A positive scene whose chickens were all placed across the border and cut away (small
+    // images): drawn again with its first chicken whole. Scenes that had one are unchanged.
+    if (kind == SceneKind::positive && !has_visible_chicken(scene)) {
+        scene = render_scene_once(params, index, kind, true);
+        if (!has_visible_chicken(scene))  // not reachable for the accepted sizes (tested over the range)
+            throw Error("internal error: positive scene " + scene.stem + " has no visible chicken at " +
+                        std::to_string(params.width) + "x" + std::to_string(params.height));
+    }
     return scene;
 }
 

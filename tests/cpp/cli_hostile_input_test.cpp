@@ -450,3 +450,10 @@ TEST(CliHostile, SplitNamesStayInsideTheOutputFolder) {
     EXPECT_FALSE(fs::exists(d.path / "x.json"));
     EXPECT_FALSE(fs::exists(d.path / "out"));
 }
+
+TEST(CliHostile, SampleAtASmallSizeTheFlagAccepts) {
+    TempDir d;
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "sample", "--out", d / "s", "--images", "24", "--size", "160x120"}));
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+}
