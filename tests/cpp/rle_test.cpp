@@ -929,6 +929,19 @@ TEST(RleFromPolygon, AxisAlignedSquares) {
     EXPECT_EQ(rle_from_polygon(ccw, 4, 4), rle_from_bbox({0, 0, 2, 2}, 4, 4));
 }
 
+TEST(RleFromPolygon, NegativeVerticesTruncateTowardZeroAsMaskApiDoes) {
+    // maskApi scales by 5 and casts with (int)(5x + .5): toward zero, so -1.03 -> (int)-4.65 =
+    // -4, where flooring gives -5 and fills one more pixel. Only pycocotools caught a flooring
+    // rasteriser before; the expected mask is pycocotools' (frPyObjects + decode), area 9.
+    std::vector<double> triangle{-1.2, 2.46, 1.95, -1.03, 3.31, 4.89};
+    Rle r = rle_from_polygon(triangle, 6, 6);
+    EXPECT_EQ(r.counts, Counts({1, 2, 3, 4, 3, 3, 20}));
+    EXPECT_EQ(rle_area(r), 9u);
+    // The vertices flooring would give ((floor(5x + .5) - .5) / 5) fill 10 pixels: different.
+    std::vector<double> floored{-1.3, 2.46, 1.95, -1.1, 3.31, 4.89};
+    EXPECT_EQ(rle_area(rle_from_polygon(floored, 6, 6)), 10u);
+}
+
 TEST(RleFromPolygon, DegenerateInputs) {
     EXPECT_EQ(rle_from_polygon(std::vector<double>{}, 3, 3).counts, Counts({9}));
     EXPECT_EQ(rle_from_polygon(std::vector<double>{1, 1}, 3, 3).counts, Counts({9}));

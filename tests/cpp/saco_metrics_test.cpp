@@ -252,6 +252,48 @@ TEST(SacoMetrics, CgF1IsPmF1TimesMccOnAMixedSet) {
     EXPECT_DOUBLE_EQ(*ro.segm->cgf1.value, off_f1(1, 0, 1) * (2 / (std::sqrt(12.0) + 1e-6)));
 }
 
+TEST(SacoMetrics, CgF1UsesPmF1NotF1WhenTheyDiffer) {
+    // The cases above have MCC = 0 or no false positive on a negative image, so F1 equals pmF1
+    // there and cgF1 = F1 x MCC (wrong) passed them. Here a negative image holds a false
+    // positive and MCC != 0: F1, pmF1 and the two products all differ.
+    // Positives 1, 2, 3 (3 missed); negatives 4 (a false positive), 5, 6.
+    Builder b;
+    for (int64_t id = 1; id <= 6; ++id) b.image(id);
+    b.object(1, 0, 0, 10, 10).object(2, 0, 0, 10, 10).object(3, 0, 0, 10, 10);
+    b.pred(1, 0, 0, 10, 10, 0.9).pred(2, 0, 0, 10, 10, 0.9).pred(4, 0, 0, 10, 10, 0.8);
+    EvalResult r = b.eval(kNone);
+    // IL: TP 2, FN 1, FP 1, TN 2 -> MCC = (2*2 - 1*1) / sqrt(3*3*3*3) = 1/3.
+    const double mcc = 1.0 / 3.0;
+    EXPECT_DOUBLE_EQ(*r.image_level.mcc.value, mcc);
+    const auto& t = r.segm->per_threshold[0];
+    EXPECT_EQ(t.tp, 2u);
+    EXPECT_EQ(t.fp, 1u);
+    EXPECT_EQ(t.pm_fp, 0u);
+    EXPECT_EQ(t.fn, 1u);
+    EXPECT_DOUBLE_EQ(*r.segm->f1.value, 4.0 / 6.0);     // 2TP / (2TP + FP + FN)
+    EXPECT_DOUBLE_EQ(*r.segm->pm_f1.value, 4.0 / 5.0);  // the negative's FP left out
+    EXPECT_DOUBLE_EQ(*r.segm->cgf1.value, 4.0 / 5.0 * mcc);
+    EXPECT_NE(*r.segm->cgf1.value, *r.segm->f1.value * mcc);
+    for (const auto& th : r.segm->per_threshold) EXPECT_DOUBLE_EQ(*th.cgf1.value, 4.0 / 5.0 * mcc);
+
+    EvalResult o = b.eval(kOfficial);
+    const double mcc_official = 3.0 / (9.0 + 1e-6);
+    EXPECT_DOUBLE_EQ(*o.image_level.mcc.value, mcc_official);
+    EXPECT_DOUBLE_EQ(*o.segm->cgf1.value, off_f1(2, 0, 1) * mcc_official);
+    EXPECT_DOUBLE_EQ(*o.segm->f1.value, off_f1(2, 1, 1));
+
+    // A false positive on a positive image (image 2) counts in pmF1 too; IL is unchanged.
+    Builder c = b;
+    c.pred(2, 20, 0, 30, 10, 0.9);
+    EvalResult rc = c.eval(kNone);
+    EXPECT_DOUBLE_EQ(*rc.image_level.mcc.value, mcc);
+    EXPECT_EQ(rc.segm->per_threshold[0].pm_fp, 1u);
+    EXPECT_DOUBLE_EQ(*rc.segm->f1.value, 4.0 / 7.0);
+    EXPECT_DOUBLE_EQ(*rc.segm->pm_f1.value, 4.0 / 6.0);
+    EXPECT_DOUBLE_EQ(*rc.segm->cgf1.value, 4.0 / 6.0 * mcc);
+    EXPECT_DOUBLE_EQ(*rc.bbox->cgf1.value, 4.0 / 6.0 * mcc);
+}
+
 TEST(SacoMetrics, NonExhaustivePairsAreSkipped) {
     Builder b;
     b.image(1).image(2, /*exhaustive=*/0).object(1, 0, 0, 10, 10).object(2, 0, 0, 10, 10);
