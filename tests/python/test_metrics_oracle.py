@@ -223,6 +223,62 @@ def oracle(gt, preds, iou_type, exact):
     return out
 
 
+def negatives_oracle(gt, preds, presence=None, hallucination=0.5, max_mean=0.1, min_pass=0.9):
+    """The hard-negative section, from its definition (docs/eval.md): per exhaustive image with
+    no non-crowd GT, detections = predictions with score >= 0.5 and presence = the presence
+    file's score, or else the highest score of any prediction on the image (0 when none)."""
+    positive = {a["image_id"] for a in gt["annotations"] if not a["iscrowd"]}
+    rows = []
+    for im in gt["images"]:
+        if not im["is_instance_exhaustive"] or im["id"] in positive:
+            continue
+        scores = [p["score"] for p in preds if p["image_id"] == im["id"]]
+        kept = sum(s >= 0.5 for s in scores)
+        pres = presence[im["id"]] if presence is not None else max(scores, default=0.0)
+        rows.append((im["id"], kept, pres))
+    if not rows:
+        return None
+    n = len(rows)
+    pres = np.array([r[2] for r in rows], dtype=np.float64)
+    kept = [r[1] for r in rows]
+    mean = float(pres.mean())
+    pass_rate = sum(k == 0 for k in kept) / n
+    hall = sorted(((r[2], r[0], r[1]) for r in rows if r[2] > hallucination), key=lambda t: (-t[0], t[1]))
+    mean_ok = mean < max_mean - 1e-9 * max(1.0, max_mean)
+    return {"image_count": n, "pass_rate": pass_rate,
+            "presence_source": "presence_file" if presence is not None else "max_prediction_score",
+            "detections": {"total": sum(kept), "mean": sum(kept) / n, "max": max(kept),
+                           "images_with_detections": sum(k > 0 for k in kept)},
+            "presence": {"mean": mean, "p50": float(np.percentile(pres, 50)), "p95": float(np.percentile(pres, 95)),
+                         "max": float(pres.max())},
+            "hallucinations": {"count": len(hall),
+                               "images": [{"image_id": i, "presence": p, "detections": k} for p, i, k in hall]},
+            "mean_presence_ok": mean_ok, "pass_rate_ok": pass_rate >= min_pass - 1e-12,
+            "passed": mean_ok and pass_rate >= min_pass - 1e-12}
+
+
+def compare_negatives(metrics, gt, preds, presence=None):
+    want = negatives_oracle(gt, preds, presence)
+    if want is None:
+        assert "negatives" not in metrics
+        return
+    got = metrics["negatives"]
+    assert want["image_count"] > 0 and got["image_count"] == want["image_count"]
+    for key in ("presence_source", "mean_presence_ok", "pass_rate_ok", "passed"):
+        assert got[key] == want[key], key
+    assert got["verdict"] == ("pass" if want["passed"] else "fail")
+    assert_close(got["pass_rate"], want["pass_rate"], "negatives.pass_rate")
+    for key, value in want["detections"].items():
+        assert_close(got["detections"][key], value, f"negatives.detections.{key}")
+    for key, value in want["presence"].items():
+        assert_close(got["presence"][key], value, f"negatives.presence.{key}")
+    assert got["hallucinations"]["count"] == want["hallucinations"]["count"]
+    assert len(got["hallucinations"]["images"]) == len(want["hallucinations"]["images"])
+    for g, w in zip(got["hallucinations"]["images"], want["hallucinations"]["images"]):
+        assert g["image_id"] == w["image_id"] and g["detections"] == w["detections"], (g, w)
+        assert_close(g["presence"], w["presence"], f"negatives.hallucinations[{w['image_id']}]")
+
+
 def assert_close(got, want, what):
     if want is None:
         assert got is None, f"{what}: expected null, got {got}"
@@ -231,7 +287,8 @@ def assert_close(got, want, what):
     assert abs(got - want) <= 1e-9, f"{what}: {got} != {want}"
 
 
-def compare(metrics, gt, preds, exact):
+def compare(metrics, gt, preds, exact, presence=None):
+    compare_negatives(metrics, gt, preds, presence)
     for iou_type in ("segm", "bbox"):
         want = oracle(gt, preds, iou_type, exact)
         for k, v in want["image_level"].items():
@@ -288,3 +345,23 @@ def test_thread_count_does_not_change_output(cs, tmp_path):
            "--threads", threads, "--out", out, check=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_negatives_section_with_a_presence_file(cs, tmp_path, seed):
+    """With --presence the negatives' presence is the file's score, not the predictions' (the
+    fallback): both the metrics and the verdict follow it."""
+    gt, preds = make_case(seed)
+    rng = np.random.default_rng(seed)
+    presence = {im["id"]: float(rng.uniform(0.0, 0.3)) for im in gt["images"]}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "pred.json").write_text(json.dumps(preds))
+    (tmp_path / "presence.json").write_text(json.dumps(
+        {"schema": "chickenseg.presence/1", "presence": {str(k): v for k, v in presence.items()}}))
+    proc = cs("--json", "eval", "--gt", tmp_path / "gt.json", "--pred", tmp_path / "pred.json",
+              "--presence", tmp_path / "presence.json", check=True)
+    metrics = json.loads(proc.stdout)
+    assert metrics["negatives"]["presence_source"] == "presence_file"
+    compare(metrics, gt, preds, False, presence)
+    # The file decides, not the predictions: the proxy gives other numbers on these sets.
+    assert negatives_oracle(gt, preds)["presence"] != negatives_oracle(gt, preds, presence)["presence"]
