@@ -214,7 +214,11 @@ def test_validation_leaves_training_state_alone(data, tmp_path):
         before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
         val = t._validate(0)
         after = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
-        assert "IL_MCC" in val and math.isfinite(val["val_loss"])
+        # The metrics are numbers (not only keys), the ones `chickenseg eval` wrote for this validation.
+        written = json.loads((t.run_dir / "val" / "epoch_001" / "metrics.json").read_text())
+        assert isinstance(val["IL_MCC"], float) and -1.0 <= val["IL_MCC"] <= 1.0, val
+        assert val["IL_MCC"] == written["image_level"]["IL_MCC"]
+        assert isinstance(val["val_loss"], float) and math.isfinite(val["val_loss"]) and val["val_loss"] > 0
         assert_identical(before, after, "rng")
         assert not model.vision_encoder.training and not model.text_encoder.training
         assert model.detr_decoder.training and model.mask_decoder.training

@@ -46,7 +46,7 @@ def run_a(data, tmp_path_factory):
     return out, json.loads(r.stdout)
 
 
-def test_epochs_run_and_the_run_folder_is_complete(run_a):
+def test_epochs_run_and_the_run_folder_is_complete(run_a, data):
     out, summary = run_a
     assert summary["epochs"] == 3 and summary["global_step"] == 9  # 6 positives / 2 per batch = 3 batches
     for name in ("config.yaml", "dataset_version.json", "metrics.jsonl", "last.pt", "best.pt", "summary.json",
@@ -62,11 +62,20 @@ def test_epochs_run_and_the_run_folder_is_complete(run_a):
     for r in train:
         for key in ("loss", "loss_focal", "loss_presence", "loss_dice", "loss_iou", "loss_bbox", "grad_norm", "lr"):
             assert math.isfinite(r[key]), key
-    # Validation metrics are `chickenseg eval`'s, copied from its metrics file.
+    # Validation metrics are `chickenseg eval`'s, copied from its metrics file. Checked against an
+    # eval run here on the predictions the trainer wrote (not the trainer's own copy), and as
+    # numbers: two nulls would be equal too.
     val = records(out, "val")
     assert [r["epoch"] for r in val] == [1, 2, 3]
-    metrics = json.loads((out / "val/epoch_003/metrics.json").read_text())
-    assert val[-1]["IL_MCC"] == metrics["image_level"]["IL_MCC"] and val[-1]["cgF1"] == metrics["segm"]["cgF1"]
+    epoch_dir = out / "val/epoch_003"
+    r = run_tool("--json", "eval", "--gt", data / "val.json", "--pred", epoch_dir / "predictions.json",
+                 "--presence", epoch_dir / "predictions.presence.json")
+    assert r.returncode == 0, r.stderr
+    expected = json.loads(r.stdout)
+    for got, want in ((val[-1]["IL_MCC"], expected["image_level"]["IL_MCC"]),
+                      (val[-1]["cgF1"], expected["segm"]["cgF1"])):
+        assert isinstance(want, float) and math.isfinite(want) and -1.0 <= want <= 1.0, want
+        assert got == want
 
 
 def test_loss_goes_down(run_a):
