@@ -13,6 +13,7 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CHICKENSEG_SHA256_HAVE_SHANI 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -132,9 +133,13 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compress_shani(std::array<uint3
 }
 
 bool detect_shani() {
-    // SHA256 round/schedule instructions plus the SSSE3/SSE4.1 shuffles used around them.
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
-           __builtin_cpu_supports("ssse3");
+    // SHA256 round/schedule instructions plus the SSSE3/SSE4.1 shuffles used around them. Read
+    // from CPUID directly: clang 14's __builtin_cpu_supports does not know "sha".
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const bool ssse3 = c & bit_SSSE3, sse41 = c & bit_SSE4_1;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return ssse3 && sse41 && (b & bit_SHA);
 }
 #endif
 
