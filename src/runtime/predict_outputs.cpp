@@ -118,7 +118,7 @@ void write_labelme_record(const fs::path& json_path, const fs::path& image_path,
 RgbImage render_overlay(const RgbImage& source, const ImageRecord& record) {
     RgbImage image = downscale_to_width(source, 1280);
     const double scale = static_cast<double>(image.width) / std::max<uint32_t>(1, source.width);
-    const auto text_scale = std::max<uint32_t>(2, image.width / 400);
+    const auto text_scale = std::max<uint32_t>(1, image.width / 400);  // 3x5 glyphs: 1 px per cell up to 800 px
     const auto line_px = static_cast<long>(7 * text_scale + 2);
     size_t colour = 0;
     std::vector<std::pair<BoxXywh, std::string>> labels;
