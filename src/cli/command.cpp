@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -61,6 +62,21 @@ const std::map<std::string, std::string> kGroupDescriptions = {
 CommandRegistrar::CommandRegistrar(CommandSpec spec) { registry().push_back(std::move(spec)); }
 
 const GlobalOptions& global_options() { return g_options; }
+
+namespace {
+
+// What the Python side (python/chickenseg_model, run by `model`, `train`, `baseline`) needs from
+// the running tool, through the environment its children inherit: this binary's own path, so
+// that training's validation runs `chickenseg eval` with the same build rather than a guessed
+// <repo>/build/chickenseg, and --quiet / --json, so that it prints no progress either.
+void tell_python_children() {
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) ::setenv("CHICKENSEG_BIN", self.c_str(), /*overwrite=*/0);
+    if (g_options.quiet || g_options.json) ::setenv("CHICKENSEG_QUIET", "1", 1);
+}
+
+}  // namespace
 
 // A string that is not valid UTF-8 (which the readers refuse, so none should get here) is
 // printed with U+FFFD in its place rather than failing after the work is done and written.
@@ -122,6 +138,7 @@ int run_cli(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     Progress::set_enabled_globally(!g_options.quiet && !g_options.json);
+    tell_python_children();
     for (auto& [cmd, run] : runners) {
         if (!cmd->parsed()) continue;
         try {

@@ -2,7 +2,8 @@
 fixed batches) and the SA-Co metrics, which are never computed here: the reference
 prediction (predict.py) writes predictions + presence JSON for the val set, then
 `chickenseg eval --gt VAL --pred P --presence Q --out M --json` computes cgF1, pmF1 and IL_MCC
-(binary: $CHICKENSEG_BIN, default <repo>/build/chickenseg). Also draws a few val images with
+(binary: $CHICKENSEG_BIN, which the chickenseg tool sets to itself; <repo>/build/chickenseg when
+Python is run directly). Also draws a few val images with
 their GT boxes (green) and kept predicted masks (score >= 0.5, red) for the media panel.
 """
 import contextlib
