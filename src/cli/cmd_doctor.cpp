@@ -48,6 +48,10 @@ const CommandRegistrar doctor_command{CommandSpec{
         cmd.add_option("--checkpoint", params->checkpoint,
                        "SAM 3 checkpoint: a folder with config.json + model.safetensors, or sam3.pt")
             ->envname(kCheckpointEnv);
+        cmd.add_option("--wandb", params->wandb,
+                       "The W&B mode training will use (logging.wandb): online fails without a login")
+            ->check(CLI::IsMember({"auto", "online", "offline", "disabled"}))
+            ->capture_default_str();
         cmd.add_flag("--load", params->load_checkpoint,
                      "Also load the checkpoint with the model package (on the CPU) to prove it is usable");
         return [params, paths]() {

@@ -660,6 +660,7 @@ DoctorReport run_doctor(const DoctorParams& params, const DoctorProbe& probe) {
     out.push_back(check_cuda_toolkit(probe));
     add_python_checks(params, probe, out);
     out.push_back(check_checkpoint(probe));
+    out.push_back(check_wandb(params, probe.wandb));
     return report;
 }
 

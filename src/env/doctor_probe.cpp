@@ -162,6 +162,7 @@ DoctorProbe probe_system(const DoctorParams& params) {
     p.nvcc = run_probe({"nvcc", "--version"});
     p.cuda_version_json = read_text(kCudaVersionJson);
 
+    p.wandb = probe_wandb();
     if (!params.checkpoint.empty()) p.checkpoint = probe_checkpoint(params.checkpoint);
     if (params.load_checkpoint && p.checkpoint && p.checkpoint->exists) {
         // Loading is the model package's job: ask it, on the CPU, so no GPU is needed.

@@ -115,3 +115,28 @@ TEST(CliDoctor, BadOptionsAreUsageErrors) {
     EXPECT_EQ(run_chickenseg("doctor --min-vram lots", Stderr::Separate, kNoPython).code, 2);
     EXPECT_EQ(run_chickenseg("doctor --no-such-option", Stderr::Separate, kNoPython).code, 2);
 }
+
+// The login is read from the environment and ~/.netrc only: HOME points at a temporary folder.
+TEST(CliDoctor, WandbLoginFromNetrcOrTheEnvironment) {
+    TempDir home;
+    const std::string env = kNoPython + " HOME=" + shell_quote(home.path.string()) + " WANDB_API_KEY=";
+    CliResult out = run_chickenseg("--json doctor --min-disk 0 --wandb online", Stderr::Separate, env);
+    EXPECT_EQ(out.code, 1) << out.out;
+    json report = parse_json_text(out.out, "doctor stdout");
+    ASSERT_NE(find_check(report, "wandb"), nullptr);
+    EXPECT_EQ((*find_check(report, "wandb"))["status"], "fail");
+
+    out = run_chickenseg("--json doctor --min-disk 0", Stderr::Separate, env);  // auto: fine, offline
+    EXPECT_EQ(out.code, 0) << out.out;
+    EXPECT_EQ((*find_check(parse_json_text(out.out, "doctor stdout"), "wandb"))["value"],
+              "not logged in: runs stay offline");
+
+    write_file_atomic(home.path / ".netrc", "machine api.wandb.ai\n  login user\n  password 0123\n");
+    out = run_chickenseg("--json doctor --min-disk 0 --wandb online", Stderr::Separate, env);
+    EXPECT_EQ(out.code, 0) << out.out;
+
+    out = run_chickenseg("--json doctor --min-disk 0 --wandb online", Stderr::Separate,
+                         kNoPython + " HOME=/nonexistent-home WANDB_API_KEY=k");
+    EXPECT_EQ(out.code, 0) << out.out;
+    EXPECT_EQ(run_chickenseg("doctor --wandb sometimes", Stderr::Separate, kNoPython).code, 2);
+}

@@ -771,3 +771,53 @@ TEST(Nvml, InitFailureIsReportedWithNvmlsMessage) {
     EXPECT_FALSE(s.initialized);
     EXPECT_EQ(s.init_error, "nvmlInit: Driver Not Loaded");
 }
+
+TEST(DoctorParse, NetrcMachineEntries) {
+    EXPECT_TRUE(netrc_has_machine("machine api.wandb.ai\n  login user\n  password abc\n", "api.wandb.ai"));
+    EXPECT_TRUE(netrc_has_machine("default login x password y\nmachine\tapi.wandb.ai login u password p", "api.wandb.ai"));
+    EXPECT_FALSE(netrc_has_machine("machine github.com login u password api.wandb.ai\n", "api.wandb.ai"));
+    EXPECT_FALSE(netrc_has_machine("machine api.wandb.ai.example.com login u\n", "api.wandb.ai"));
+    EXPECT_FALSE(netrc_has_machine("", "api.wandb.ai"));
+}
+
+TEST(Doctor, WandbOnlineNeedsALoginAndAutoSaysRunsStayOffline) {
+    WandbProbe none;
+    none.netrc_path = "/home/u/.netrc";
+    DoctorParams params;
+    params.wandb = "online";
+    Check c = check_wandb(params, none);
+    EXPECT_EQ(c.status, CheckStatus::fail);
+    EXPECT_NE(c.detail.find("wandb login"), std::string::npos) << c.detail;
+
+    params.wandb = "auto";
+    c = check_wandb(params, none);
+    EXPECT_EQ(c.status, CheckStatus::ok);
+    EXPECT_EQ(c.value, "not logged in: runs stay offline");
+    EXPECT_EQ(c.data["logged_in"], false);
+
+    WandbProbe netrc = none;
+    netrc.netrc_entry = true;
+    params.wandb = "online";
+    c = check_wandb(params, netrc);
+    EXPECT_EQ(c.status, CheckStatus::ok);
+    EXPECT_EQ(c.value, "logged in (/home/u/.netrc (api.wandb.ai)): runs go online");
+
+    WandbProbe key;
+    key.api_key_env = true;
+    c = check_wandb(params, key);
+    EXPECT_EQ(c.status, CheckStatus::ok);
+    EXPECT_EQ(c.value, "logged in (WANDB_API_KEY): runs go online");
+
+    params.wandb = "offline";
+    EXPECT_EQ(check_wandb(params, none).status, CheckStatus::ok);
+    params.wandb = "disabled";
+    EXPECT_EQ(check_wandb(params, none).status, CheckStatus::skipped);
+
+    // run_doctor includes it: an online run without a login fails the whole report.
+    params.wandb = "online";
+    DoctorProbe p = base_probe();
+    p.wandb = none;
+    DoctorReport r = run_doctor(params, p);
+    EXPECT_EQ(get(r, "wandb").status, CheckStatus::fail);
+    EXPECT_TRUE(r.failed());
+}

@@ -33,6 +33,8 @@ struct DoctorParams {
     std::vector<std::filesystem::path> paths;  // data/checkpoint folders; empty: current directory
     std::string checkpoint;                    // SAM 3 checkpoint folder or sam3.pt; empty: check skipped
     bool load_checkpoint = false;              // also load it with the model package (slow: seconds to minutes)
+    std::string wandb = "auto";                // the W&B mode training will use (logging.wandb): auto, online,
+                                               // offline, disabled; online fails without a login
 };
 
 // --- Raw facts -------------------------------------------------------------
@@ -70,6 +72,16 @@ struct CheckpointProbe {
     std::string config_error;                // why config.json could not be read
 };
 
+// Is this user logged in to Weights & Biases, as training decides it (train/tracking.py):
+// WANDB_API_KEY set, or an api.wandb.ai entry in ~/.netrc (what `wandb login` writes). Never
+// on line: the key itself is not checked with the server.
+struct WandbProbe {
+    bool api_key_env = false;    // $WANDB_API_KEY is set and not empty
+    std::string netrc_path;      // ~/.netrc
+    bool netrc_entry = false;    // it has a `machine api.wandb.ai` entry
+    std::string netrc_error;     // why it could not be read (absent: empty)
+};
+
 struct DoctorProbe {
     NvmlSnapshot nvml;
     std::string meminfo_text;    // /proc/meminfo
@@ -83,11 +95,13 @@ struct DoctorProbe {
     std::optional<std::string> cuda_version_json;  // text of /usr/local/cuda/version.json
     std::optional<CheckpointProbe> checkpoint;
     std::optional<CommandProbe> checkpoint_load;   // `chickenseg_model info --model PATH`, when asked
+    WandbProbe wandb;
 };
 
 DoctorProbe probe_system(const DoctorParams& params);
 DiskProbe probe_disk(const std::filesystem::path& path);
 CheckpointProbe probe_checkpoint(const std::filesystem::path& path);
+WandbProbe probe_wandb();
 
 // The Python run by the probe: prints one line, kPythonProbeMarker + JSON with
 // python, torch, torch_cuda, cuda_available, devices, transformers (or *_error).
@@ -111,6 +125,9 @@ std::string cuda_version_string(int nvml_cuda_version);
 std::string parse_nvcc_version(const std::string& nvcc_output);
 // {"cuda": {"version": "12.4.1"}} -> "12.4.1"; throws Error naming the file and "cuda.version".
 std::string parse_cuda_version_json(const std::string& text, const std::string& name_for_errors);
+// Whether a .netrc text has an entry for `host` (`machine HOST`, tokens separated by any
+// whitespace, as Python's netrc module reads it).
+bool netrc_has_machine(const std::string& netrc_text, const std::string& host);
 // Orders dotted versions numerically: "12.10" > "12.4". Missing parts count as 0.
 int compare_versions(const std::string& a, const std::string& b);
 
@@ -135,6 +152,8 @@ struct DoctorReport {
 };
 
 DoctorReport run_doctor(const DoctorParams& params, const DoctorProbe& probe);
+// The "wandb" check on its own (run_doctor includes it).
+Check check_wandb(const DoctorParams& params, const WandbProbe& probe);
 
 // {"schema": kDoctorSchema, "ok": bool, "summary": {...}, "checks": [{name, status, value, detail, data}]}
 json doctor_report_json(const DoctorReport& report);
