@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -15,6 +14,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/parallel.h"
 #include "chickenseg/core/progress.h"
 #include "sample_canvas.h"
 
@@ -259,44 +259,26 @@ SampleSummary write_sample_dataset(const fs::path& out_dir_arg, const SamplePara
     try {
         Progress progress("sample", kinds.size());
         std::mutex progress_mutex;
-        std::atomic<size_t> next{0};
-        std::exception_ptr failure;
-        std::mutex failure_mutex;
-        auto worker = [&] {
-            for (size_t i = next++; i < kinds.size(); i = next++) {
-                try {
-                    SampleScene scene = render_sample_scene(params, static_cast<int>(i), kinds[i]);
-                    for (auto& [rel, bytes] : scene_files(scene).files) write_file_atomic(staging / rel, bytes);
-                    SampleSummary& s = per_scene[i];
-                    (scene.jpeg ? s.jpeg : s.png) = 1;
-                    s.without_annotation_file = scene.objects.empty() && !scene.write_empty_annotation;
-                    json labels = json::array();
-                    for (const auto& o : scene.objects) {
-                        s.label_counts[o.label]++;
-                        s.shape_type_counts[shape_type_name(o.shape_type)]++;
-                        s.cut_at_border += o.cut_at_border;
-                        labels.push_back(o.label);
-                    }
-                    scene_records[i] = {{"file_name", scene.file_name()},
-                                         {"kind", scene_kind_name(scene.kind)},
-                                         {"labels", labels}};
-                } catch (...) {
-                    std::lock_guard lock(failure_mutex);
-                    if (!failure) failure = std::current_exception();
-                    next = kinds.size();
-                }
-                std::lock_guard lock(progress_mutex);
-                progress.tick();
+        parallel_for(kinds.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 8u), [&](size_t i) {
+            SampleScene scene = render_sample_scene(params, static_cast<int>(i), kinds[i]);
+            for (auto& [rel, bytes] : scene_files(scene).files) write_file_atomic(staging / rel, bytes);
+            SampleSummary& s = per_scene[i];
+            (scene.jpeg ? s.jpeg : s.png) = 1;
+            s.without_annotation_file = scene.objects.empty() && !scene.write_empty_annotation;
+            json labels = json::array();
+            for (const auto& o : scene.objects) {
+                s.label_counts[o.label]++;
+                s.shape_type_counts[shape_type_name(o.shape_type)]++;
+                s.cut_at_border += o.cut_at_border;
+                labels.push_back(o.label);
             }
-        };
-        unsigned n_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-        n_threads = std::min<unsigned>(n_threads, static_cast<unsigned>(kinds.size()));
-        std::vector<std::thread> threads;
-        for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
-        worker();
-        for (auto& t : threads) t.join();
+            scene_records[i] = {{"file_name", scene.file_name()},
+                                 {"kind", scene_kind_name(scene.kind)},
+                                 {"labels", labels}};
+            std::lock_guard lock(progress_mutex);
+            progress.tick();
+        });
         progress.finish();
-        if (failure) std::rethrow_exception(failure);
 
         for (size_t i = 0; i < kinds.size(); ++i) {
             const SampleSummary& s = per_scene[i];

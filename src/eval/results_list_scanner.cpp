@@ -1,7 +1,6 @@
 #include "results_list_scanner.h"
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <string_view>
 #include <thread>
@@ -9,6 +8,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/id_index.h"
+#include "chickenseg/core/parallel.h"
 #include "chickenseg/core/json_scanner.h"
 
 namespace chickenseg::detail {
@@ -229,12 +229,9 @@ std::optional<ScannedResults> scan_results_list(std::string_view text, const std
                           Piece::Outcome::give_up});
 
     auto scan_all = [&]() {
-        std::vector<std::thread> pool;
-        for (size_t k = 1; k < pieces.size(); ++k)
-            pool.emplace_back(scan_piece, text, std::ref(pieces[k]), false, k + 1 == pieces.size(), std::cref(params),
-                              std::cref(text_owner));
-        scan_piece(text, pieces[0], true, pieces.size() == 1, params, text_owner);
-        for (auto& t : pool) t.join();
+        parallel_for(pieces.size(), static_cast<unsigned>(pieces.size()), [&](size_t k) {
+            scan_piece(text, pieces[k], k == 0, k + 1 == pieces.size(), params, text_owner);
+        });
     };
     scan_all();
     // The first piece that is not ok began at a real record (every piece before it

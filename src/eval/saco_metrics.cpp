@@ -1,7 +1,6 @@
 #include "chickenseg/eval/saco_metrics.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <future>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/id_index.h"
+#include "chickenseg/core/parallel.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/sha256.h"
 #include "results_list_scanner.h"
@@ -353,35 +353,17 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
     result.images.resize(evaluated.size());
     unsigned threads = params.threads ? params.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(1, evaluated.size() / 16)));
-    std::atomic<size_t> next{0};
     std::mutex progress_mutex;
     Progress progress("eval", evaluated.size());
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    constexpr size_t kBlock = 32;
-    auto work = [&]() {
-        try {
-            for (;;) {
-                size_t begin = next.fetch_add(kBlock);
-                if (begin >= evaluated.size()) return;
-                size_t end = std::min(begin + kBlock, evaluated.size());
-                for (size_t k = begin; k < end; ++k)
-                    evaluate_image(gt, preds, presence, params, evaluated[k], index, result.images[k]);
-                std::lock_guard lock(progress_mutex);
-                progress.tick(end - begin);
-            }
-        } catch (...) {
-            std::lock_guard lock(failure_mutex);
-            if (!failure) failure = std::current_exception();
-            next = evaluated.size();
-        }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    constexpr size_t kBlock = 32;  // images per work item: few enough hand-outs, even enough loads
+    parallel_for((evaluated.size() + kBlock - 1) / kBlock, threads, [&](size_t block) {
+        const size_t begin = block * kBlock, end = std::min(begin + kBlock, evaluated.size());
+        for (size_t k = begin; k < end; ++k)
+            evaluate_image(gt, preds, presence, params, evaluated[k], index, result.images[k]);
+        std::lock_guard lock(progress_mutex);
+        progress.tick(end - begin);
+    });
     progress.finish();
-    if (failure) std::rethrow_exception(failure);
 
     uint64_t il_tp = 0, il_fp = 0, il_tn = 0, il_fn = 0;
     TypeSums segm_sums, bbox_sums;
