@@ -1,4 +1,4 @@
-#include "chickenseg/core/id_index.h"
+#include "core/id_index.h"
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
-#include "chickenseg/core/id_index.h"
+#include "core/id_index.h"
 #include "saco_scanner.h"
 
 namespace chickenseg {

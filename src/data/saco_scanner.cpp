@@ -4,7 +4,7 @@
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
-#include "chickenseg/core/json_scanner.h"
+#include "core/json_scanner.h"
 
 namespace chickenseg::detail {
 

@@ -7,9 +7,9 @@
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
-#include "chickenseg/core/id_index.h"
+#include "core/id_index.h"
 #include "chickenseg/core/parallel.h"
-#include "chickenseg/core/json_scanner.h"
+#include "core/json_scanner.h"
 
 namespace chickenseg::detail {
 

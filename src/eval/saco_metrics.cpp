@@ -12,7 +12,7 @@
 #include "chickenseg/core/build_info.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
-#include "chickenseg/core/id_index.h"
+#include "core/id_index.h"
 #include "chickenseg/core/parallel.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/core/sha256.h"

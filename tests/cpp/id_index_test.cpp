@@ -1,6 +1,6 @@
 // IdIndex: the same answers from its flat table (dense ids) and its hash map (sparse
 // ids), including ids outside the range and at the ends of int64.
-#include "chickenseg/core/id_index.h"
+#include "core/id_index.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // JsonScanner's integers: the digit-by-digit path for short plain integers must read
 // exactly what the general number path reads, and give up on the same inputs.
-#include "chickenseg/core/json_scanner.h"
+#include "core/json_scanner.h"
 
 #include <gtest/gtest.h>
 
