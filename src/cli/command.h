@@ -41,8 +41,8 @@ void print_json(const json& value);
 
 // Ends the process with `code` once everything is written: flushes stdout and stderr
 // and skips freeing the heap (as clang does after compiling). For commands that end
-// holding hundreds of thousands of allocations: freeing eval_bench.py's set cost 11 ms,
-// 8% of an eval. Only data may be left behind: open files must already be closed.
+// holding hundreds of thousands of allocations, whose freeing was a measurable part of an
+// eval (bench/eval_bench.py). Only data may be left behind: open files must already be closed.
 [[noreturn]] void exit_without_teardown(int code);
 
 // Builds the whole command tree and runs it; returns the process exit code.

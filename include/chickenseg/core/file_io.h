@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 std::string read_file(const fs::path& path);
 
 // A whole file, read-only, mapped into memory (a large JSON input is then neither
-// copied nor backed by freshly zeroed pages: that was 15% of `eval`). Falls back to
+// copied nor backed by freshly zeroed pages, a measurable part of `eval`). Falls back to
 // read_file for what cannot be mapped (an empty file, a pipe). The view is valid as
 // long as the object lives.
 class MappedFile {

@@ -35,8 +35,8 @@ struct Rle {
 // masks decoded.
 //
 // The string is the mask's own, or a view into a buffer the mask shares ownership of (the
-// memory-mapped predictions file: eval keeps 33,000 masks without copying 17 MB, whose
-// page faults were 5% of its time). Copies share the string too, so none can dangle.
+// memory-mapped predictions file: eval keeps every mask without copying its text, whose
+// page faults were a measurable part of its time). Copies share the string too, so none can dangle.
 class CompressedRle {
 public:
     CompressedRle() = default;

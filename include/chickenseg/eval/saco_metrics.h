@@ -156,8 +156,8 @@ struct EvalInput {
 // Reads the GT, predictions and (optional, "" = none) presence files, checks them
 // (check_eval_gt, then the readers' checks) and fingerprints them. The SHA-256s are
 // computed on another thread, beside parsing and beside the evaluation that follows:
-// `files.get()` waits for them. (Hashing eval_bench.py's 78 MB takes a core 55 ms,
-// about as long as parsing and matching on 2 cores.)
+// `files.get()` waits for them. (Hashing a large predictions file takes about as long as
+// parsing and matching it: docs/eval.md has the numbers.)
 struct EvalInputs {
     SacoDataset gt;
     PredictionSet predictions;
