@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import operator
 import os
 import sys
 from typing import Iterable, Sequence
@@ -96,9 +97,18 @@ def _to_item(image, bgr: bool, where: str):
                     f"a PIL image, or the bytes or binary file object of an image file; got {type(image).__name__}")
 
 
+def _prompt(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: expected a prompt as a str (one the package was exported with), "
+                        f"got {type(value).__name__}")
+    return value
+
+
 def _threshold(value, name: str) -> float:
     if value is None:
         return -1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number in [0, 1] or None, got {type(value).__name__}")
     v = float(value)
     if not 0.0 <= v <= 1.0:
         raise ValueError(f"{name}={value}: expected a number in [0, 1], or None for the package's own")
@@ -125,13 +135,23 @@ class Sam3Wrapper:
         folder = os.fsencode(os.fspath(package))
         if not isinstance(device, str):
             raise TypeError(f"device: expected a str (auto, cpu, cuda, cuda:N), got {type(device).__name__}")
+        if not isinstance(backend, str):
+            raise TypeError(f"backend: expected a str (auto, torchscript, aoti), got {type(backend).__name__}")
+        if isinstance(threads, bool) or not hasattr(threads, "__index__"):
+            raise TypeError(f"threads: expected a whole number (int), got {type(threads).__name__}")
+        threads = operator.index(threads)
+        if not 0 <= threads <= 4096:
+            raise ValueError(f"threads={threads}: expected a number of CPU threads from 0 (the backend's default) "
+                             "to 4096")
+        if prompt is not None:
+            _prompt(prompt, "prompt")
         self.presence_threshold = presence_threshold
         self.score_threshold = score_threshold
         self.mask_threshold = mask_threshold
         _threshold(presence_threshold, "presence_threshold")
         _threshold(score_threshold, "score_threshold")
         _threshold(mask_threshold, "mask_threshold")
-        self._engine = _chickenseg._Engine(folder, "" if device == "auto" else device, backend, int(threads),
+        self._engine = _chickenseg._Engine(folder, "" if device == "auto" else device, backend, threads,
                                            bool(verify), os.fsencode(plugin_dir()))
         self.prompt = self._engine.prompts[0] if prompt is None else prompt
         self._engine.prompt_index(self.prompt)  # an unknown prompt is an error now, not at the first image
@@ -177,7 +197,7 @@ class Sam3Wrapper:
 
     # Running it.
     def _params(self, prompt, masks: bool):
-        index = self._engine.prompt_index(self.prompt if prompt is None else prompt)
+        index = self._engine.prompt_index(_prompt(self.prompt if prompt is None else prompt, "prompt"))
         return (index, _threshold(self.score_threshold, "score_threshold"),
                 _threshold(self.presence_threshold, "presence_threshold"),
                 _threshold(self.mask_threshold, "mask_threshold"), bool(masks))
@@ -228,4 +248,6 @@ class Sam3Wrapper:
 
     def detect_prompts(self, encoded: Encoded, prompts: Sequence[str], *, masks: bool = True) -> dict[str, Result]:
         """detect for each prompt: {prompt: Result}."""
+        if isinstance(prompts, str):
+            raise TypeError("detect_prompts takes a list of prompts; use detect for one prompt")
         return {p: self.detect(encoded, p, masks=masks) for p in prompts}
