@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "backend_plugin.h"
@@ -113,6 +114,20 @@ double resolve(double asked, double manifest) { return asked < 0 ? manifest : as
 
 EngineParams engine_default_params() { return EngineParams{}; }
 DetectParams detect_default_params() { return DetectParams{}; }
+
+float mask_stability_score(std::span<const float> probabilities, double mask_threshold, double delta) {
+    // The thresholds in probability space: sigmoid(logit(t) +- delta), t kept inside (0, 1).
+    const double t = std::clamp(mask_threshold, 1e-6, 1.0 - 1e-6);
+    const double logit = std::log(t / (1.0 - t));
+    const double high = 1.0 / (1.0 + std::exp(-(logit + delta)));
+    const double low = 1.0 / (1.0 + std::exp(-(logit - delta)));
+    size_t inner = 0, outer = 0;
+    for (float p : probabilities) {
+        inner += p > high;
+        outer += p > low;
+    }
+    return outer == 0 ? 0.0f : static_cast<float>(static_cast<double>(inner) / static_cast<double>(outer));
+}
 
 EngineInput prepare_engine_input(const RgbImage& image, const ModelPackage& package) {
     return EngineInput{image_to_pixel_values(image, package), image.width, image.height};
@@ -271,8 +286,10 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
         for (const auto& r : requests) owners.push_back(static_cast<uint32_t>(r.image));
         parallel_for(requests.size(), 0, [&](size_t k) {
             const ImageDetections& d = out[owners[k]];
-            targets[k]->mask = mask_probabilities_to_rle(values.subspan(k * mh * mw, size_t{mh} * mw), mh, mw,
-                                                         d.height, d.width, mask_threshold);
+            const auto probabilities = values.subspan(k * mh * mw, size_t{mh} * mw);
+            targets[k]->mask = mask_probabilities_to_rle(probabilities, mh, mw, d.height, d.width, mask_threshold);
+            if (params.stability_delta > 0)
+                targets[k]->stability = mask_stability_score(probabilities, mask_threshold, params.stability_delta);
         });
         post_ms += ms_since(start);
     }

@@ -10,6 +10,7 @@
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/jsonl_file.h"
 #include "chickenseg/core/progress.h"
 #include "chickenseg/runtime/ordered_pipeline.h"
 #include "prediction_files.h"
@@ -28,54 +29,18 @@ struct PreparedImage {
     std::string error;
 };
 
-// The JSONL file: one line per finished image, flushed at once so that a killed run loses at
-// most the line being written (which --resume drops).
-class JsonlFile {
-public:
-    JsonlFile() = default;
-    JsonlFile(const fs::path& path, bool append) : path_(path) {
-        file_ = std::fopen(path.c_str(), append ? "ab" : "wb");
-        if (!file_) throw Error("cannot write: " + std::string(std::strerror(errno)), path.string());
-    }
-    ~JsonlFile() {
-        if (file_) std::fclose(file_);
-    }
-    JsonlFile(const JsonlFile&) = delete;
-    JsonlFile& operator=(const JsonlFile&) = delete;
-
-    void write(const ImageRecord& r) {
-        if (!file_) return;
-        // A file name that is not UTF-8 is written with U+FFFD in its place, not an exception.
-        std::string line = image_record_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-        if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-            throw Error("cannot write: " + std::string(std::strerror(errno)), path_.string());
-    }
-
-private:
-    fs::path path_;
-    std::FILE* file_ = nullptr;
-};
-
 // The finished images of an earlier run's JSONL file; the file is cut after its last complete
 // line (a line cut off by a kill is redone). Failed images are not finished: they are retried.
 std::unordered_map<std::string, ImageRecord> read_finished(const fs::path& path) {
     std::unordered_map<std::string, ImageRecord> finished;
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return finished;
-    const std::string text = read_file(path);
-    size_t begin = 0, complete = 0;
-    long line = 0;
-    while (begin < text.size()) {
-        const size_t end = text.find('\n', begin);
-        if (end == std::string::npos) break;  // the unfinished last line
-        ++line;
-        json j = parse_json_text(std::string_view(text).substr(begin, end - begin), path.string() + ":" + std::to_string(line));
-        ImageRecord r = image_record_from_json(j, path.string(), line);
-        if (r.error.empty()) finished[r.file] = std::move(r);
-        else finished.erase(r.file);
-        begin = complete = end + 1;
-    }
-    if (complete < text.size()) fs::resize_file(path, complete);
+    read_jsonl_file(
+        path,
+        [&](const json& j, long line) {
+            ImageRecord r = image_record_from_json(j, path.string(), line);
+            if (r.error.empty()) finished[r.file] = std::move(r);
+            else finished.erase(r.file);
+        },
+        /*cut_partial=*/true);
     return finished;
 }
 
@@ -138,7 +103,7 @@ private:
     std::vector<size_t> resume() {
         std::unordered_map<std::string, ImageRecord> finished;
         if (!params_.jsonl.empty() && params_.resume) finished = read_finished(params_.jsonl);
-        if (!params_.jsonl.empty()) jsonl_ = std::make_unique<JsonlFile>(params_.jsonl, params_.resume);
+        if (!params_.jsonl.empty()) jsonl_ = std::make_unique<JsonlWriter>(params_.jsonl, params_.resume);
         std::vector<size_t> todo;
         for (size_t i = 0; i < job_.images.size(); ++i) {
             auto it = finished.find(job_.images[i].file);
@@ -218,7 +183,7 @@ private:
             fail(prepared.index, describe(e));
             return;
         }
-        if (jsonl_) jsonl_->write(record);
+        if (jsonl_) jsonl_->write(image_record_to_json(record));
         ++summary_.predicted;
         count(record);
         records_[prepared.index] = std::move(record);
@@ -235,7 +200,7 @@ private:
     void fail(size_t index, const std::string& error) {
         const PredictImage& image = job_.images[index];
         ImageRecord r{image.file, 0, 0, {}, error};
-        if (jsonl_) jsonl_->write(r);
+        if (jsonl_) jsonl_->write(image_record_to_json(r));
         ++summary_.failed;
         if (summary_.errors.size() < 100) summary_.errors.emplace_back(image.file, error);
         std::cerr << (params_.progress ? "\n" : "") << "error: " << error << '\n';
@@ -258,7 +223,7 @@ private:
     const PredictJob& job_;
     const PredictParams& params_;
     std::vector<ImageRecord> records_;  // job order; failed ones hold their error
-    std::unique_ptr<JsonlFile> jsonl_;
+    std::unique_ptr<JsonlWriter> jsonl_;  // one line per finished image, flushed at once
     PredictSummary summary_;
 };
 

@@ -22,21 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Makes the folder and proves a file can be created in it (then removes it): permission bits,
-// a read-only file system or a file in the way are found before hours of work.
-void check_writable_folder(const fs::path& dir, const std::string& what) {
-    std::error_code ec;
-    if (!dir.empty() && !fs::is_directory(dir, ec)) {
-        fs::create_directories(dir, ec);
-        if (ec) throw Error("cannot create the " + what + " folder: " + ec.message(), dir.string());
-    }
-    const fs::path probe = (dir.empty() ? fs::path(".") : dir) / (".chickenseg-write-test." + std::to_string(getpid()));
-    std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (!f) throw Error("cannot write into the " + what + " folder: " + std::string(std::strerror(errno)), dir.string());
-    std::fclose(f);
-    fs::remove(probe, ec);
-}
-
 void check_output_file(const fs::path& file, const std::string& what) {
     std::error_code ec;
     if (fs::is_directory(file, ec)) throw Error("the " + what + " path is a folder, expected a file", file.string());
@@ -63,6 +48,19 @@ const Rgb kPalette[] = {{255, 0, 255}, {0, 200, 255}, {255, 160, 0}, {60, 220, 6
 std::string score_text(double v) { return format_fixed(v, 2); }
 
 }  // namespace
+
+void check_writable_folder(const fs::path& dir, const std::string& what) {
+    std::error_code ec;
+    if (!dir.empty() && !fs::is_directory(dir, ec)) {
+        fs::create_directories(dir, ec);
+        if (ec) throw Error("cannot create the " + what + " folder: " + ec.message(), dir.string());
+    }
+    const fs::path probe = (dir.empty() ? fs::path(".") : dir) / (".chickenseg-write-test." + std::to_string(getpid()));
+    std::FILE* f = std::fopen(probe.c_str(), "wb");
+    if (!f) throw Error("cannot write into the " + what + " folder: " + std::string(std::strerror(errno)), dir.string());
+    std::fclose(f);
+    fs::remove(probe, ec);
+}
 
 fs::path labelme_path(const fs::path& dir, const std::string& file) {
     fs::path rel(file);
@@ -98,7 +96,8 @@ void check_predict_outputs(const PredictJob& job, const PredictParams& p) {
     }
 }
 
-void write_labelme_record(const fs::path& json_path, const fs::path& image_path, const ImageRecord& record) {
+void write_labelme_record(const fs::path& json_path, const fs::path& image_path, const ImageRecord& record,
+                          const LabelmeNotes& notes) {
     std::vector<LabelmeShape> shapes;
     for (const auto& pair : record.pairs)
         for (const auto& d : pair.detections) {
@@ -109,10 +108,10 @@ void write_labelme_record(const fs::path& json_path, const fs::path& image_path,
             // one instance; specks below MaskPolygonParams::min_area are left out.
             shape.polygons = rle_to_polygons(rle_decompress(d.mask));
             if (shape.polygons.empty()) continue;
-            shape.description = "score " + format_fixed(d.score, 3);
+            shape.description = "score " + format_fixed(d.score, 3) + notes.shape_note;
             shapes.push_back(std::move(shape));
         }
-    write_labelme_file(json_path, image_path, record.width, record.height, shapes);
+    write_labelme_file(json_path, image_path, record.width, record.height, shapes, notes.image_flags);
 }
 
 RgbImage render_overlay(const RgbImage& source, const ImageRecord& record) {

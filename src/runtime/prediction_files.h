@@ -20,14 +20,8 @@ std::string coco_results_text(const std::vector<ImageRecord>& records);
 // (id, file_name, width, height, text_input) when the job made the ids.
 std::string presence_text(const std::vector<ImageRecord>& records, const PredictJob& job, const std::string& model);
 
-// Where an image's LabelMe file and overlay picture go under their output folders.
-std::filesystem::path labelme_path(const std::filesystem::path& dir, const std::string& file);
+// Where an image's overlay picture goes under its output folder (labelme_path: predict.h).
 std::filesystem::path overlay_path(const std::filesystem::path& dir, const std::string& file);
-
-// The LabelMe JSON of an image's detections (polygons traced from the masks; the score in
-// each shape's description), pointing at the image by a path relative to the JSON's folder.
-void write_labelme_record(const std::filesystem::path& json_path, const std::filesystem::path& image_path,
-                          const ImageRecord& record);
 
 // The image with its detections drawn: masks filled, boxes, "chicken 0.93" labels, and per
 // prompt a header with the count and the presence score, or "NO CHICKEN" when none.

@@ -54,6 +54,9 @@ struct DetectParams {
     double presence_threshold = -1;  // gate an image whose presence is below this; 0 = never
     double mask_threshold = -1;      // on the resized sigmoid of the mask logits
     bool masks = true;               // false: boxes and scores only, the mask decoder never runs
+    // > 0: each kept mask's stability score (Detection::stability) with this offset in logit
+    // space; 0: not computed.
+    double stability_delta = 0;
 };
 DetectParams detect_default_params();
 
@@ -72,7 +75,15 @@ struct Detection {
     float score = 0;   // sigmoid(query logit) x sigmoid(presence logit)
     BoxXywh bbox{};    // [x, y, w, h] in pixels of the source image
     Rle mask;          // at the source image's size; empty (0x0) when DetectParams::masks is false
+    // SAM's stability score of the mask, on the mask decoder's grid (before the resize to the
+    // source size): area(p > sigmoid(logit(t) + delta)) / area(p > sigmoid(logit(t) - delta))
+    // with t the mask threshold and delta DetectParams::stability_delta; 0 for an empty mask;
+    // -1 when not computed (stability_delta 0 or no masks).
+    float stability = -1;
 };
+
+// The stability score of one mask from its probabilities (see Detection::stability).
+float mask_stability_score(std::span<const float> probabilities, double mask_threshold, double delta);
 
 struct ImageDetections {
     uint32_t width = 0;

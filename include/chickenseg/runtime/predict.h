@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,26 @@ json predict_summary_to_json(const PredictSummary& summary);
 
 // The presence file's path when PredictParams::presence is empty.
 std::filesystem::path default_presence_path(const std::filesystem::path& results);
+
+// Makes the folder and proves a file can be created in it (then removes it): permission bits,
+// a read-only file system or a file in the way are found before hours of work. Throws Error
+// ("cannot create the <what> folder", "cannot write into the <what> folder") naming it.
+void check_writable_folder(const std::filesystem::path& dir, const std::string& what);
+
+// Where an image's LabelMe file goes under a folder: <dir>/<file's folders>/<stem>.json.
+std::filesystem::path labelme_path(const std::filesystem::path& dir, const std::string& file);
+
+// What a LabelMe file says beside the detections (chickenseg mine: why the image was chosen).
+struct LabelmeNotes {
+    std::map<std::string, bool> image_flags;  // labelme's image-level check boxes
+    std::string shape_note;                   // appended to each shape's description
+};
+
+// The LabelMe JSON of an image's detections (polygons traced from the masks; the score in
+// each shape's description), pointing at the image by a path relative to the JSON's folder.
+// Written atomically; throws Error naming the file.
+void write_labelme_record(const std::filesystem::path& json_path, const std::filesystem::path& image_path,
+                          const ImageRecord& record, const LabelmeNotes& notes = {});
 
 // Checks every output before any work: each file's folder exists or can be made and takes a
 // new file, each output folder can be made and written. Throws Error naming the path. Also
