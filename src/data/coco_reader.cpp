@@ -77,7 +77,7 @@ CocoFile parse_coco(const json& doc, const std::string& file, Diagnostics& diagn
             std::replace(im.file_name.begin(), im.file_name.end(), '\\', '/');
             for (const char* key : {"width", "height"}) {
                 long long v = require_int(j, key, path, file);
-                if (v <= 0 || v > 1'000'000)
+                if (v <= 0 || v > kMaxImageSide)
                     throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0,
                                 json_key(path, key));
                 (key[0] == 'w' ? im.width : im.height) = static_cast<uint32_t>(v);

@@ -6,6 +6,7 @@
 
 #include "chickenseg/core/base64.h"
 #include "chickenseg/core/error.h"
+#include "chickenseg/data/saco.h"
 #include "chickenseg/core/image.h"
 #include "chickenseg/core/rle.h"
 
@@ -41,7 +42,7 @@ std::optional<uint32_t> optional_size(const json& doc, const char* key, const st
                                       Diagnostics& diagnostics) {
     auto it = doc.find(key);
     if (it == doc.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number_integer() || it->get<long long>() <= 0 || it->get<long long>() > 1'000'000) {
+    if (!it->is_number_integer() || it->get<long long>() <= 0 || it->get<long long>() > kMaxImageSide) {
         diagnostics.error("expected a positive pixel size or null, found " + it->dump(), {file, 0, key});
         return std::nullopt;
     }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/data/saco.h"
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/json_file.h"
 
@@ -18,9 +19,6 @@ namespace {
 // labelme's own key order (json.dump of its dict), so a file saved again by labelme differs
 // only where an annotator changed something.
 using ordered_json = nlohmann::ordered_json;
-
-// The largest size the LabelMe reader accepts.
-constexpr uint32_t kMaxImageSide = 1'000'000;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

@@ -65,7 +65,7 @@ int require_flag(const json& obj, const char* key, const std::string& path, cons
 
 uint32_t require_dim(const json& obj, const char* key, const std::string& path, const std::string& file) {
     long long v = require_json_integer(obj, key, path, file);
-    if (v <= 0 || v > 1'000'000) throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
+    if (v <= 0 || v > kMaxImageSide) throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
     return static_cast<uint32_t>(v);
 }
 
@@ -98,10 +98,10 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
         out.is_rle = true;
         const json& size = require_field(seg, "size", path, file);
         auto is_dim = [](const json& v) {
-            return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= 1'000'000;
+            return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= kMaxImageSide;
         };
         if (!size.is_array() || size.size() != 2 || !is_dim(size[0]) || !is_dim(size[1]))
-            throw Error("expected [height, width] in pixels (1..1000000), found " + size.dump(), file, 0,
+            throw Error("expected [height, width] in pixels (1.." + std::to_string(kMaxImageSide) + "), found " + size.dump(), file, 0,
                         json_key(path, "size"));
         uint32_t h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
         if (height && width && (h != height || w != width))

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "chickenseg/core/error.h"
+#include "chickenseg/data/saco.h"
 #include "core/json_scanner.h"
 
 namespace chickenseg::detail {
@@ -23,7 +24,7 @@ struct PendingRle {
 // saco_from_json's pixel-size rule: integers in 1..1,000,000.
 uint32_t dimension(JsonScanner& sc) {
     int64_t v = sc.integer();
-    if (v <= 0 || v > 1'000'000) throw GiveUp{};
+    if (v <= 0 || v > kMaxImageSide) throw GiveUp{};
     return static_cast<uint32_t>(v);
 }
 

@@ -185,7 +185,7 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
     const json& size = *size_it;
     if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() ||
         !size[1].is_number_integer() || size[0].get<long long>() <= 0 || size[1].get<long long>() <= 0 ||
-        size[0].get<long long>() > 1'000'000 || size[1].get<long long>() > 1'000'000) {
+        size[0].get<long long>() > kMaxImageSide || size[1].get<long long>() > kMaxImageSide) {
         c.error(json_key(path, "size"), "expected [height, width] (positive integers), found " + size.dump());
         return std::nullopt;
     }
@@ -496,7 +496,7 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
         facts.index = i;
         for (const char* key : {"width", "height"}) {
             auto v = c.integer(im, key, path);
-            if (v && (*v <= 0 || *v > 1'000'000)) {
+            if (v && (*v <= 0 || *v > kMaxImageSide)) {
                 c.error(json_key(path, key), "expected a positive pixel size, found " + std::to_string(*v));
                 v.reset();
             }

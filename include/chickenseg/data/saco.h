@@ -23,6 +23,10 @@ inline constexpr const char* kSacoSchema = "chickenseg.saco/1";
 // flags it and split refuses it before matching --group-regex (std::regex recurses per character).
 inline constexpr size_t kMaxFileNameLength = 4096;
 
+// The largest image side (pixels) every reader accepts, in every format (SA-Co, COCO, LabelMe):
+// a bigger number is a corrupt file, and height x width stays far from overflowing mask sizes.
+inline constexpr long long kMaxImageSide = 1'000'000;
+
 struct Segmentation {
     bool is_rle = false;
     std::vector<Polygon> polygons;  // when !is_rle
