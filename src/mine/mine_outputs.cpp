@@ -274,11 +274,6 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
     }
     summary.chosen = chosen.size();
 
-    {
-        JsonlWriter state(params.out / kMineStateFile, /*append=*/true);
-        for (const auto& line : state_lines) state.write(line);
-    }
-
     std::vector<size_t> histogram(kHistogramBins, 0);
     for (const auto& s : images)
         ++histogram[std::clamp(static_cast<int>(std::floor(s.presence * kHistogramBins)), 0, kHistogramBins - 1)];
@@ -321,6 +316,9 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
     text += images.empty() ? "]\n}\n" : "\n  ]\n}\n";
     const FileContent files[] = {{params.out / kMineReportFile, text}, {params.out / kMineHtmlFile, html}};
     write_files_atomic(files);
+    // The state last: a run killed before this line chooses the same images again when rerun.
+    JsonlWriter state(params.out / kMineStateFile, /*append=*/true);
+    for (const auto& line : state_lines) state.write(line);
 }
 
 MineSummary merge_mine(const std::vector<fs::path>& shard_dirs, const MineParams& params) {
