@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +314,35 @@ def test_unwritable_output_is_refused_before_any_work(trained, inbox):
         assert list(locked.iterdir()) == []
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_sigkill_mid_run_resumes_to_the_uninterrupted_result(trained, inbox, tmp_path):
+    # 384 images (the inbox 16 times over), so that the run is still scoring when it is killed.
+    box = tmp_path / "inbox"
+    for k in range(16):
+        shutil.copytree(inbox, box / f"day{k:02d}")
+    n = len(list(box.rglob("*.png")))
+    args = ["--package", trained["package"], "--images", box, "--limit", "10", "--no-thumbnails", *STRICT]
+    mine(*args, "--out", tmp_path / "full")
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([str(chickenseg_bin()), "--quiet", "mine", *map(str, args), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scores = out / "mine-scores.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if scores.exists() and scores.read_bytes().count(b"\n") >= 20:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    done = scores.read_bytes().count(b"\n") - 1  # the header
+    assert 20 - 1 <= done < n and not (out / "mining.json").exists()
+    r = mine(*args, "--out", out)
+    summary = json.loads(r.stdout)
+    assert summary["resumed"] == done and summary["scored"] == n - done  # a cut-off line is redone
+    got, want = (json.loads(p.read_text()) for p in (out / "mining.json", tmp_path / "full" / "mining.json"))
+    for key in ("chosen", "images", "counts", "duplicates"):
+        assert got[key] == want[key], key
