@@ -7,7 +7,7 @@
 // Images arrive as (kind, payload, name) tuples: ("path", fs-encoded bytes, name), ("bytes",
 // the bytes of an image file, name), ("rgb" or "bgr", an H x W x 3 uint8 array, name). A path is
 // decoded by decode_image, as `chickenseg predict` decodes it (EXIF orientation applied); an
-// array is read in place (any strides) into the RgbImage that prepare_engine_input takes.
+// array is read in place (any strides, BGR included) by the resize: the image is not copied.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
@@ -152,13 +152,15 @@ struct Prepared {
 Prepared prepare(const Source& s, const ModelPackage& package) {
     const auto t0 = Clock::now();
     RgbImage image;
+    RgbView view;  // an array is read where it is: no copy
     switch (s.kind) {
         case Source::Kind::path: image = decode_image(std::filesystem::path(s.path)); break;
         case Source::Kind::bytes: image = decode_image(s.bytes, s.name); break;
-        case Source::Kind::pixels: image = rgb_from_pixels(s.pixels); break;
+        case Source::Kind::pixels: view = rgb_view_of(s.pixels); break;
     }
+    if (s.kind != Source::Kind::pixels) view = rgb_view(image);
     const auto t1 = Clock::now();
-    Prepared p{prepare_engine_input(image, package), {}};
+    Prepared p{prepare_engine_input(view, package), {}};
     p.times.decode_ms = ms_between(t0, t1);
     p.times.prepare_ms = ms_between(t1, Clock::now());
     return p;

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 #include "chickenseg/core/error.h"
 
 namespace chickenseg::python {
 
-RgbImage rgb_from_pixels(const PixelView& v) {
+RgbView rgb_view_of(const PixelView& v) {
     if (v.height <= 0 || v.width <= 0)
         throw Error("an empty image (" + std::to_string(v.height) + " x " + std::to_string(v.width) +
                     " pixels): expected at least 1 x 1");
@@ -18,38 +17,15 @@ RgbImage rgb_from_pixels(const PixelView& v) {
         throw Error("an image of " + std::to_string(v.height) + " x " + std::to_string(v.width) +
                     " pixels: more than the " + std::to_string(kImageMaxDecodePixels) +
                     " pixels the runtime accepts (Pillow's limit, as for image files)");
-    RgbImage image;
-    image.width = static_cast<uint32_t>(v.width);
-    image.height = static_cast<uint32_t>(v.height);
-    image.pixels.resize(pixels * 3);
-    uint8_t* out = image.pixels.data();
-    const int64_t row_bytes = v.width * 3;
-    const bool packed_pixels = v.strides[2] == 1 && v.strides[1] == 3;
-    if (packed_pixels && !v.bgr && v.strides[0] == row_bytes) {
-        std::memcpy(out, v.data, static_cast<size_t>(pixels * 3));
-        return image;
-    }
-    const int r = v.bgr ? 2 : 0, b = v.bgr ? 0 : 2;
-    for (int64_t y = 0; y < v.height; ++y) {
-        const uint8_t* row = v.data + y * v.strides[0];
-        uint8_t* dst = out + y * row_bytes;
-        if (packed_pixels && !v.bgr) {
-            std::memcpy(dst, row, static_cast<size_t>(row_bytes));
-        } else if (packed_pixels) {
-            for (int64_t x = 0; x < v.width; ++x, row += 3, dst += 3) {
-                dst[0] = row[2];
-                dst[1] = row[1];
-                dst[2] = row[0];
-            }
-        } else {
-            for (int64_t x = 0; x < v.width; ++x, row += v.strides[1], dst += 3) {
-                dst[0] = row[r * v.strides[2]];
-                dst[1] = row[v.strides[2]];
-                dst[2] = row[b * v.strides[2]];
-            }
-        }
-    }
-    return image;
+    RgbView view;
+    view.width = static_cast<uint32_t>(v.width);
+    view.height = static_cast<uint32_t>(v.height);
+    view.row_stride = v.strides[0];
+    view.pixel_stride = v.strides[1];
+    // B, G, R in memory: start at R (the third byte) and step backwards.
+    view.data = v.bgr ? v.data + 2 * v.strides[2] : v.data;
+    view.channel_stride = v.bgr ? -v.strides[2] : v.strides[2];
+    return view;
 }
 
 void rle_to_row_major(const Rle& rle, uint8_t* out) {

@@ -1,5 +1,5 @@
 // What the Python module does with pixels and masks on the C++ side, without any Python type:
-// an array's pixels (any strides, RGB or BGR) to the engine's RgbImage, and COCO RLE masks
+// an array's pixels (any strides, RGB or BGR) as the engine's RgbView, and COCO RLE masks
 // (column-major runs) to the row-major boolean planes NumPy users index as mask[y, x].
 #pragma once
 
@@ -20,10 +20,10 @@ struct PixelView {
     bool bgr = false;  // channel order B, G, R (OpenCV): swapped to RGB
 };
 
-// The one copy prepare_engine_input needs (it reads an RgbImage): a memcpy for a C-contiguous
-// RGB array, one pass otherwise. Throws Error for an empty image or one with more pixels than
+// The array as the engine reads it, in place (no copy: the resize reads it through its
+// strides, BGR included). Throws Error for an empty image or one with more pixels than
 // decode_image accepts (kImageMaxDecodePixels).
-RgbImage rgb_from_pixels(const PixelView& view);
+RgbView rgb_view_of(const PixelView& view);
 
 // Writes `rle` (rle.h: column-major runs starting with zeros) into `out`, h * w bytes in row-major
 // order (out[y * w + x]), which must hold zeros: 1 where the mask is set. Throws Error when the

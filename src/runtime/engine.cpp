@@ -133,6 +133,10 @@ EngineInput prepare_engine_input(const RgbImage& image, const ModelPackage& pack
     return EngineInput{image_to_pixel_values(image, package), image.width, image.height};
 }
 
+EngineInput prepare_engine_input(const RgbView& image, const ModelPackage& package) {
+    return EngineInput{image_to_pixel_values(image, package), image.width, image.height};
+}
+
 std::vector<NamedTensor> named_outputs(const RawOutputs& o) {
     return {{"pred_logits", o.pred_logits},
             {"pred_boxes", o.pred_boxes},

@@ -8,6 +8,12 @@
 namespace chickenseg {
 
 HostTensor image_to_pixel_values(const RgbImage& image, const ModelPackage& package) {
+    if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3)
+        throw Error("pixel buffer holds " + std::to_string(image.pixels.size()) + " bytes, expected width x height x 3");
+    return image_to_pixel_values(rgb_view(image), package);
+}
+
+HostTensor image_to_pixel_values(const RgbView& image, const ModelPackage& package) {
     const PackageInput& in = package.input;
     if (in.resize != kPackageResize)
         throw Error(std::string("expected \"") + kPackageResize +

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "chickenseg/core/error.h"
 #include "chickenseg/runtime/image_resize.h"
 
@@ -82,6 +84,63 @@ TEST(Preprocess, AnotherResizeInTheManifestIsRefused) {
         EXPECT_EQ(e.place().file, (std::filesystem::path("pkg") / "manifest.json").string());
         EXPECT_NE(e.message().find("expected \"square, bilinear, aspect not kept\""), std::string::npos);
     }
+}
+
+
+RgbImage noise(uint32_t w, uint32_t h, uint32_t seed) {
+    RgbImage im{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
+    for (size_t i = 0; i < im.pixels.size(); ++i) {
+        seed = seed * 1664525u + 1013904223u;
+        im.pixels[i] = static_cast<uint8_t>(seed >> 24);
+    }
+    return im;
+}
+
+// The same pixels stored as OpenCV gives them (B, G, R), in rows padded to `row_bytes`, bottom
+// row first when `flipped` (a negative row stride, as NumPy's a[::-1]).
+struct StoredBgr {
+    std::vector<uint8_t> bytes;
+    RgbView view;
+    StoredBgr(const RgbImage& rgb, size_t row_bytes, bool flipped) : bytes(row_bytes * rgb.height, 0xEE) {
+        for (uint32_t y = 0; y < rgb.height; ++y)
+            for (uint32_t x = 0; x < rgb.width; ++x)
+                for (int c = 0; c < 3; ++c) bytes[y * row_bytes + x * 3 + (2 - c)] = rgb.pixels[(y * rgb.width + x) * 3 + c];
+        // Row y of the image is stored row y (or height - 1 - y when flipped).
+        const uint8_t* row0 = bytes.data() + (flipped ? (rgb.height - 1) * row_bytes : 0);
+        const ptrdiff_t stride = flipped ? -static_cast<ptrdiff_t>(row_bytes) : static_cast<ptrdiff_t>(row_bytes);
+        if (flipped) {  // store the rows upside down so that the view reads them upright
+            std::vector<uint8_t> upright = bytes;
+            for (uint32_t y = 0; y < rgb.height; ++y)
+                std::copy_n(upright.data() + y * row_bytes, row_bytes, bytes.data() + (rgb.height - 1 - y) * row_bytes);
+        }
+        view = {row0 + 2, rgb.width, rgb.height, stride, 3, -1};
+    }
+};
+
+// A view read in place (any strides, BGR) resizes to the same bytes as the packed RGB image, for
+// both of Pillow's pass orders, one pass only, and the same size.
+TEST(Preprocess, AViewWithStridesResizesLikeThePackedImage) {
+    const uint32_t sizes[][4] = {{640, 480, 224, 224}, {221, 300, 224, 224}, {300, 900, 224, 224},
+                                 {50, 40, 50, 17}, {50, 40, 13, 40}, {31, 29, 31, 29}};
+    for (const auto& s : sizes) {
+        RgbImage rgb = noise(s[0], s[1], s[0] * 7 + s[1]);
+        RgbImage expected = resize_bilinear(rgb, s[2], s[3]);
+        for (bool flipped : {false, true}) {
+            StoredBgr stored(rgb, s[0] * 3 + 5, flipped);
+            RgbImage got = resize_bilinear(stored.view, s[2], s[3]);
+            EXPECT_EQ(got.width, expected.width);
+            EXPECT_EQ(got.height, expected.height);
+            EXPECT_TRUE(got.pixels == expected.pixels) << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3]
+                                                       << (flipped ? " flipped" : "");
+        }
+        EXPECT_TRUE(resize_bilinear(rgb_view(rgb), s[2], s[3]).pixels == expected.pixels);
+    }
+    ModelPackage p = package_of_size(32);
+    RgbImage rgb = noise(90, 70, 3);
+    StoredBgr stored(rgb, 90 * 3, false);
+    HostTensor a = image_to_pixel_values(rgb, p), b = image_to_pixel_values(stored.view, p);
+    ASSERT_EQ(a.bytes.size(), b.bytes.size());
+    EXPECT_TRUE(a.bytes == b.bytes);
 }
 
 }  // namespace

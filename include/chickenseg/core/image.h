@@ -3,6 +3,7 @@
 // full decoding to RGB (for overlays and the sample generator's checks).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -50,6 +51,27 @@ struct RgbImage {
     uint32_t height = 0;
     std::vector<uint8_t> pixels;  // row-major RGB, 3 bytes per pixel
 };
+
+// RGB pixels in someone else's memory, read in place: pixel (x, y)'s channel c (0 R, 1 G, 2 B)
+// is data[y * row_stride + x * pixel_stride + c * channel_stride] (strides in bytes, any sign:
+// a NumPy array as it is, or OpenCV's BGR order with data at B + 2 and channel_stride -1).
+// The memory must outlive the view.
+struct RgbView {
+    const uint8_t* data = nullptr;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    ptrdiff_t row_stride = 0;
+    ptrdiff_t pixel_stride = 3;
+    ptrdiff_t channel_stride = 1;
+
+    bool packed() const { return pixel_stride == 3 && channel_stride == 1; }  // rows of R, G, B bytes
+    const uint8_t* pixel(uint32_t x, uint32_t y) const { return data + y * row_stride + x * pixel_stride; }
+};
+
+// A view of the whole image (row_stride width * 3).
+inline RgbView rgb_view(const RgbImage& image) {
+    return {image.pixels.data(), image.width, image.height, static_cast<ptrdiff_t>(image.width) * 3, 3, 1};
+}
 
 // The most pixels (stored width * stored height) decode_image accepts, for every
 // format: Pillow's DecompressionBombError threshold, 2 * Image.MAX_IMAGE_PIXELS

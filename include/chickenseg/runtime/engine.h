@@ -69,6 +69,8 @@ struct EngineInput {
 
 // Decodes nothing: `image` is upright RGB (decode_image applied the EXIF orientation).
 EngineInput prepare_engine_input(const RgbImage& image, const ModelPackage& package);
+// The same from pixels read in place (a NumPy array, OpenCV's BGR): no copy of the image.
+EngineInput prepare_engine_input(const RgbView& image, const ModelPackage& package);
 
 struct Detection {
     int query = 0;     // which decoder query

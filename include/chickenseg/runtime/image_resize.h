@@ -16,5 +16,7 @@ namespace chickenseg {
 // Throws Error when the image is empty, its pixel buffer does not hold width*height*3 bytes,
 // or a target side is 0.
 RgbImage resize_bilinear(const RgbImage& image, uint32_t width, uint32_t height);
+// The same, reading the pixels in place (any strides, e.g. a NumPy array or OpenCV's BGR).
+RgbImage resize_bilinear(const RgbView& image, uint32_t width, uint32_t height);
 
 }  // namespace chickenseg

@@ -16,5 +16,7 @@ inline constexpr const char* kPackageResize = "square, bilinear, aspect not kept
 // F32 (1, 3, S, S). `image` is upright RGB (decode_image applies the EXIF orientation).
 // Throws Error naming manifest.json's input.resize when it is not kPackageResize.
 HostTensor image_to_pixel_values(const RgbImage& image, const ModelPackage& package);
+// The same, reading the pixels in place (any strides: a NumPy array, OpenCV's BGR).
+HostTensor image_to_pixel_values(const RgbView& image, const ModelPackage& package);
 
 }  // namespace chickenseg

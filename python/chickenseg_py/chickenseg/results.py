@@ -113,7 +113,7 @@ class Result:
 
     @cached_property
     def timings(self) -> dict:
-        """Milliseconds of this call's stages: decode_ms (file decoding or the array's copy),
+        """Milliseconds of this call's stages: decode_ms (file decoding; ~0 for an array, read in place),
         prepare_ms (resize, normalise), and the engine's upload_ms, encoder_ms, decoder_ms,
         mask_decoder_ms, postprocess_ms (a batch's engine times shared out per image)."""
         return self._raw.timings
