@@ -8,7 +8,9 @@
 #include <stb_image_write.h>
 
 #include <climits>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
@@ -32,18 +34,55 @@ std::string with_thousands(uint64_t v) {
     return digits;
 }
 
+uint32_t load_be32(const uint8_t* p) {
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+
+// The PNG without its empty IDAT chunks, or an empty vector when it has none. An empty IDAT
+// is valid PNG (libpng and Pillow skip it) but stb_image copies its 0 bytes into a buffer it
+// has not allocated yet: memcpy(nullptr, ..., 0), undefined behaviour (UBSan, found by
+// fuzz/fuzz_image_header). Dropping the chunk changes no pixel: the image data is the
+// concatenation of the IDAT chunks. stb checks no CRC, so nothing else needs rewriting.
+std::vector<uint8_t> png_without_empty_idat(std::span<const uint8_t> bytes) {
+    std::vector<uint8_t> out;
+    size_t off = 8;  // after the signature
+    size_t copied = 0;
+    while (off + 12 <= bytes.size()) {
+        const uint32_t length = load_be32(&bytes[off]);
+        if (length > bytes.size() - off - 12) break;  // cut short: stb reports it
+        const bool empty_idat = length == 0 && std::memcmp(&bytes[off + 4], "IDAT", 4) == 0;
+        if (empty_idat) {
+            if (out.empty()) out.reserve(bytes.size());
+            out.insert(out.end(), bytes.begin() + copied, bytes.begin() + off);
+            copied = off + 12;
+        }
+        if (std::memcmp(&bytes[off + 4], "IEND", 4) == 0) break;
+        off += 12 + length;
+    }
+    if (copied == 0) return {};
+    out.insert(out.end(), bytes.begin() + copied, bytes.end());
+    return out;
+}
+
 // stb_image for PNG, BMP and GIF (first frame), to RGB.
 RgbImage stb_decode_rgb(std::span<const uint8_t> bytes, const ImageInfo& info, const std::string& name) {
+    std::vector<uint8_t> cleaned;
+    if (info.format == ImageFormat::png) {
+        cleaned = png_without_empty_idat(bytes);
+        if (!cleaned.empty()) bytes = cleaned;
+    }
     if (bytes.size() > INT_MAX) throw Error("file is larger than 2 GiB, which stb_image cannot decode", name);
     int w = 0, h = 0, channels_in_file = 0;
     stb_clear_failure_reason();
     std::unique_ptr<stbi_uc, StbFree> data(
         stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels_in_file, 3));
     if (!data) {
-        // stb sets no reason for some corrupt streams (a reserved deflate block type): null then.
+        // stb sets no reason for some corrupt streams (a reserved deflate block type): null then;
+        // an unknown PNG chunk whose type starts with a 0 byte gives an empty reason.
         const char* reason = stbi_failure_reason();
+        const bool named = reason != nullptr && reason[0] != '\0';
         throw Error(std::string("cannot decode ") + image_format_name(info.format) +
-                        " pixels: " + (reason != nullptr ? reason : "corrupt image data"),
+                        " pixels: " + (named ? reason : "corrupt image data"),
                     name);
     }
     if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)

@@ -984,6 +984,38 @@ TEST_F(ImageFiles, JpegErrorsNameTheFile) {
     }
 }
 
+// Found by fuzz/fuzz_image_header (UBSan: stb_image copied an empty IDAT chunk's 0 bytes to a
+// null buffer). The minimised input, kept in fuzz/corpus/image_header/crash-empty-idat.png:
+// a 7x5 IHDR, one empty IDAT (CRC 0), then the bytes of an IEND chunk without its length, which
+// stb reads as a chunk of type 0 (its failure reason then is an empty string).
+TEST(DecodeImage, EmptyIdatChunksAreSkippedAsLibpngDoes) {
+    const Bytes fuzz_input = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x08, 0x02, 0x00, 0x00,
+        0x00, 0x06, 0xf8, 0x61, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x44, 0x41, 0x54, 0x00,
+        0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    EXPECT_NO_THROW(read_image_info(fuzz_input, "empty-idat.png"));
+    EXPECT_EQ(decode_error(fuzz_input, "empty-idat.png"),
+              "empty-idat.png: cannot decode PNG pixels: corrupt image data");
+    // The same without the junk: only an empty IDAT, which is no image data.
+    const Bytes header(fuzz_input.begin(), fuzz_input.begin() + 33);
+    Bytes no_data = header;
+    append(no_data, png_chunk("IDAT", {}));
+    append(no_data, png_chunk("IEND", {}));
+    EXPECT_EQ(decode_error(no_data, "no-data.png"), "no-data.png: cannot decode PNG pixels: no IDAT");
+    // An empty IDAT before, between and after the real ones is valid PNG: the same pixels.
+    const RgbImage source = gradient_image(8, 6);
+    const Bytes png = encoded_png(source);
+    const Bytes empty_idat = png_chunk("IDAT", {});
+    Bytes padded = png_with(png, empty_idat);
+    const ptrdiff_t iend_size = 12;
+    padded.insert(padded.end() - iend_size, empty_idat.begin(), empty_idat.end());
+    const RgbImage decoded = decode_image(padded, "padded.png");
+    EXPECT_EQ(decoded.width, 8u);
+    EXPECT_EQ(decoded.height, 6u);
+    EXPECT_EQ(decoded.pixels, source.pixels);
+}
+
 // ---- the pixel limit --------------------------------------------------------
 
 // A PNG whose header claims w x h (its image data is one empty zlib stream).
