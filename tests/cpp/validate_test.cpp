@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <webp/encode.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <random>
 
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/image.h"
@@ -332,6 +334,57 @@ TEST(Validate, DecodeFindsCorruptPixelDataTheHeaderCheckPasses) {
     EXPECT_EQ(d.error_count(), 1u) << dump(d);
     EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "cannot decode image")) << dump(d);
     EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "one.jpg")) << dump(d);
+}
+
+// libwebp's lossless encoder output for a flat 100x80 image.
+std::string lossless_webp(uint32_t w, uint32_t h) {
+    const std::vector<uint8_t> rgb(size_t{w} * h * 3, 120);
+    uint8_t* out = nullptr;
+    const size_t n = WebPEncodeLosslessRGB(rgb.data(), static_cast<int>(w), static_cast<int>(h),
+                                           static_cast<int>(w * 3), &out);
+    EXPECT_GT(n, 25u);
+    std::string webp(reinterpret_cast<const char*>(out), n);
+    WebPFree(out);
+    return webp;
+}
+
+TEST(Validate, DecodeReadsWebpPixelsAndOnlyTiffGetsTheHeaderWarning) {
+    TempDir dir;
+    const std::string good = lossless_webp(100, 80);
+    // The RIFF header and the VP8L header (signature, size) intact, then garbage: the header
+    // check passes, the pixels do not decode.
+    std::string bad = good.substr(0, 25);
+    std::mt19937 rng(5);
+    while (bad.size() < good.size()) bad.push_back(static_cast<char>(rng()));
+    write_file_atomic(dir.path / "a" / "one.jpg", bad);
+    write_file_atomic(dir.path / "a" / "two.jpg", good);
+    ValidateParams params;
+    params.image_root = dir.path;
+    Diagnostics headers_only = check(good_doc(), params);
+    EXPECT_EQ(headers_only.error_count(), 0u) << dump(headers_only);
+    params.decode = true;
+    Diagnostics d = check(good_doc(), params);
+    EXPECT_EQ(d.error_count(), 1u) << dump(d);
+    EXPECT_EQ(d.warning_count(), 0u) << dump(d);  // no "only the header of WebP image" warning
+    EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "cannot decode image")) << dump(d);
+    EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "cannot decode WebP pixels")) << dump(d);
+    EXPECT_TRUE(has(d, Severity::error, "images[0].file_name", "one.jpg")) << dump(d);
+
+    // TIFF: header only, and a warning saying so. A little-endian TIFF of 100x80 (two SHORT
+    // size entries, no strips: only the header is read).
+    std::string tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0};
+    for (auto [tag, v] : {std::pair{0x0100, 100}, std::pair{0x0101, 80}}) {
+        const char entry[12] = {static_cast<char>(tag & 0xFF), static_cast<char>(tag >> 8), 3, 0, 1, 0, 0, 0,
+                                static_cast<char>(v), 0, 0, 0};
+        tiff.append(entry, sizeof entry);
+    }
+    tiff.append(4, '\0');
+    tiff.append(64, '\x80');
+    write_file_atomic(dir.path / "a" / "one.jpg", tiff);
+    d = check(good_doc(), params);
+    EXPECT_EQ(d.error_count(), 0u) << dump(d);
+    EXPECT_EQ(d.warning_count(), 1u) << dump(d);
+    EXPECT_TRUE(has(d, Severity::warning, "images[0].file_name", "only the header of TIFF image")) << dump(d);
 }
 
 TEST(Validate, ImageSizeHonoursExifOrientation) {

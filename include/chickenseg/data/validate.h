@@ -20,8 +20,8 @@ struct ValidateParams {
     std::filesystem::path image_root;
     // With image_root: also decode every image in full (core's decode_image, Pillow's pixels),
     // not only its header, so corrupt pixel data is found here and not in predict or after a
-    // training epoch. Formats whose pixels the C++ decoder does not read (WebP, TIFF) get a
-    // warning that only their header was checked.
+    // training epoch. JPEG, PNG, BMP, GIF and WebP are decoded; TIFF, whose pixels the C++
+    // decoder does not read, gets a warning that only its header was checked.
     bool decode = false;
     // How far polygon points may lie outside the image, and how far the bbox edges
     // may be from the segmentation's tight box, in pixels (the same slack as convert).
