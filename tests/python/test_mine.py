@@ -10,6 +10,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -346,3 +347,24 @@ def test_sigkill_mid_run_resumes_to_the_uninterrupted_result(trained, inbox, tmp
     got, want = (json.loads(p.read_text()) for p in (out / "mining.json", tmp_path / "full" / "mining.json"))
     for key in ("chosen", "images", "counts", "duplicates"):
         assert got[key] == want[key], key
+
+
+def test_copies_where_a_hard_link_cannot_be_made_or_with_copy(trained, inbox, single, tmp_path):
+    want = [c["file"] for c in single["report"]["chosen"]]
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == inbox.stat().st_dev:
+        pytest.skip("no tmpfs at /dev/shm on another file system than the inbox: the link fallback is not exercised")
+    places = {"other file system": (Path(tempfile.mkdtemp(dir=shm)) / "o", ()),
+              "--copy": (tmp_path / "o", ("--copy",))}
+    try:
+        for what, (out, extra) in places.items():
+            r = mine("--package", trained["package"], "--images", inbox, "--out", out, "--limit", "6", *STRICT, *extra)
+            assert json.loads(r.stdout)["linked"] == 0, what
+            report = json.loads((out / "mining.json").read_text())
+            assert [c["file"] for c in report["chosen"]] == want, what
+            for c in report["chosen"]:
+                assert not c["linked"]
+                assert (out / c["file"]).read_bytes() == (inbox / c["file"]).read_bytes()
+                assert (out / c["file"]).stat().st_ino != (inbox / c["file"]).stat().st_ino
+    finally:
+        shutil.rmtree(places["other file system"][0].parent, ignore_errors=True)
