@@ -103,7 +103,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--presence-band", o->presence_band, "LO,HI: presence in this band is ambiguous")
             ->delimiter(',')
             ->expected(2)
-            ->default_str("0.4,0.6");
+            ->default_str(format_fixed(o->params.score.presence_low, 2) + "," +
+                          format_fixed(o->params.score.presence_high, 2));
         cmd.add_option("--instance-margin", o->params.score.instance_margin,
                        "A query whose score is within this of the keep threshold is borderline")
             ->capture_default_str();
