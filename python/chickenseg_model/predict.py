@@ -7,7 +7,6 @@ presence score sigmoid(presence logit) goes to a separate presence JSON
 ({"schema": "chickenseg.presence/1", "presence": {"<image_id>": score}}), which COCO
 results cannot hold. No NMS (SAM 3 image mode has none).
 """
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path

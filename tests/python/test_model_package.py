@@ -2,8 +2,6 @@
 load, reference prediction on an SA-Co dataset, export of both formats, verification, and
 refusal of a corrupted package."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest

@@ -17,7 +17,7 @@ from pycocotools import mask as mask_utils
 
 from chickenseg_model.loading import load_model, save_model
 from conftest import chickenseg_bin
-from tests_python_support import package_with_flipped_byte, run_tool
+from tests_python_support import package_with_flipped_byte
 
 pytestmark = pytest.mark.model
 

@@ -20,7 +20,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from conftest import chickenseg_bin
-from tests_python_support import package_with_flipped_byte, run_tool
+from tests_python_support import package_with_flipped_byte
 
 # Ultralytics goes on line at import (settings sync, pip installs of what it misses) unless told
 # not to; its settings file goes to a temporary folder, not the user's home.
