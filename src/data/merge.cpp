@@ -58,22 +58,10 @@ struct Present {
     bool in_base;
 };
 
-}  // namespace
-
-MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
-                       const std::string& batch_file, const MergeParams& params) {
-    check_saco_ids(base, base_file);
-    check_saco_ids(batch, batch_file);
-    MergeResult result;
-    MergeSummary& s = result.summary;
-    s.base_images = base.images.size();
-    s.base_annotations = base.annotations.size();
-    s.batch_images = batch.images.size();
-    s.batch_annotations = batch.annotations.size();
-    fs::path base_root = params.image_root.empty() ? fs::path(".") : params.image_root;
-    fs::path batch_root = params.add_image_root.empty() ? base_root : params.add_image_root;
-
-    // 1. Same concept: categories by id and name, and every image's noun phrase.
+// Same concept: categories by id and name, and every image's noun phrase. A batch of
+// another concept would silently turn its positives into wrong labels.
+void check_same_concept(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
+                        const std::string& batch_file) {
     std::map<int64_t, std::string> base_categories;
     for (const auto& c : base.categories) base_categories[c.id] = c.name;
     for (size_t i = 0; i < batch.categories.size(); ++i) {
@@ -101,146 +89,217 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
                         batch_file, 0, json_key(json_index("images", i), "text_input"));
         }
     }
+}
 
-    // 2. Content of every image present in the base.
-    ImageHasher base_hasher(base_root, base_file), batch_hasher(batch_root, batch_file);
-    std::map<std::pair<std::string, std::string>, Present> by_content;  // (sha256, text_input)
-    std::unordered_map<std::string, std::string> name_to_hash;          // file_name -> sha256
-    std::unordered_map<std::string, std::string> hash_to_name;          // first file_name of a content
-    {
-        Progress progress("hashing base images", base.images.size());
-        for (size_t i = 0; i < base.images.size(); ++i) {
-            const auto& im = base.images[i];
+// The merge proper: images are matched by content (sha256), not by name, so the steps
+// share the content index the base builds and the batch extends.
+class Merger {
+public:
+    Merger(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
+           const std::string& batch_file, const MergeParams& params, MergeResult& result)
+        : base_(base),
+          base_file_(base_file),
+          batch_(batch),
+          batch_file_(batch_file),
+          params_(params),
+          base_root_(params.image_root.empty() ? fs::path(".") : params.image_root),
+          batch_root_(params.add_image_root.empty() ? base_root_ : params.add_image_root),
+          base_hasher_(base_root_, base_file),
+          batch_hasher_(batch_root_, batch_file),
+          result_(result),
+          s_(result.summary) {}
+
+    // Content of every image present in the base.
+    void index_base() {
+        Progress progress("hashing base images", base_.images.size());
+        for (size_t i = 0; i < base_.images.size(); ++i) {
+            const auto& im = base_.images[i];
             // A hash recorded by an earlier merge names the bytes the dataset was built from;
             // it wins over the disk, so an image later overwritten by another one with the
             // same name is caught below as a conflict instead of silently changing meaning.
             auto rec = im.extra.find("sha256");
             bool recorded = rec != im.extra.end() && rec->is_string() && rec->get<std::string>().size() == 64;
-            const std::string h = recorded ? rec->get<std::string>() : base_hasher.hash(im.file_name, json_index("images", i));
-            by_content.try_emplace({h, im.text_input}, Present{im.id, im.file_name, true});
-            name_to_hash.emplace(im.file_name, h);
-            auto [it, inserted] = hash_to_name.emplace(h, im.file_name);
+            const std::string h = recorded ? rec->get<std::string>() : base_hasher_.hash(im.file_name, json_index("images", i));
+            by_content_.try_emplace({h, im.text_input}, Present{im.id, im.file_name, true});
+            name_to_hash_.emplace(im.file_name, h);
+            auto [it, inserted] = hash_to_name_.emplace(h, im.file_name);
             if (!inserted && it->second != im.file_name)
-                s.warnings.push_back(base_file + ": " + json_index("images", i) + ": " + im.file_name +
-                                     " has the same bytes as " + it->second + " (a duplicate already in the base)");
+                s_.warnings.push_back(base_file_ + ": " + json_index("images", i) + ": " + im.file_name +
+                                      " has the same bytes as " + it->second + " (a duplicate already in the base)");
             progress.tick();
         }
     }
 
-    // 3. The batch, in its order: duplicates skipped, new images appended with fresh ids.
-    // The ids taken last (the largest in the base, or 0): a new id is one more, which does not
-    // exist after 2^63 - 1.
-    int64_t last_image_id = 0, last_annotation_id = 0;
-    for (const auto& im : base.images) last_image_id = std::max(last_image_id, im.id);
-    for (const auto& a : base.annotations) last_annotation_id = std::max(last_annotation_id, a.id);
-    auto next_id = [&](int64_t& last, const char* what, const std::string& path) {
-        if (last == std::numeric_limits<int64_t>::max())
-            throw Error(std::string("no ") + what + " id is left for this batch: the base " + base_file +
-                            " already uses " + what + " id " + std::to_string(last) +
-                            ", the largest (new ids continue after the base's largest); renumber the base",
-                        batch_file, 0, path);
-        return ++last;
-    };
-    result.merged = base;
-    if (result.merged.categories.empty()) result.merged.categories = batch.categories;
+    // The batch, in its order: duplicates skipped, new images appended with fresh ids.
+    void add_batch_images() {
+        // The ids taken last (the largest in the base, or 0): a new id is one more.
+        for (const auto& im : base_.images) last_image_id_ = std::max(last_image_id_, im.id);
+        for (const auto& a : base_.annotations) last_annotation_id_ = std::max(last_annotation_id_, a.id);
+        result_.merged = base_;
+        if (result_.merged.categories.empty()) result_.merged.categories = batch_.categories;
 
-    std::unordered_map<int64_t, int64_t> new_id;         // batch image id -> merged id
-    std::unordered_map<int64_t, size_t> skipped_image;   // batch image id -> index in s.duplicates
-    std::set<int64_t> seen_batch_ids;
-    std::vector<std::string> problems;
-    Progress progress("merging batch images", batch.images.size());
-    for (size_t i = 0; i < batch.images.size(); ++i) {
-        const auto& im = batch.images[i];
-        std::string path = json_index("images", i);
-        if (!seen_batch_ids.insert(im.id).second)
-            throw Error("image id " + std::to_string(im.id) + " appears twice in the batch", batch_file, 0,
-                        json_key(path, "id"));
-        const std::string h = batch_hasher.hash(im.file_name, path);
-        // The output resolves every file_name from the base root.
-        std::string file_name = relative_inside(batch_root / im.file_name, base_root);
-        if (file_name.empty())
-            throw Error("the image " + (batch_root / im.file_name).string() + " is outside the image root " +
-                            base_root.string() +
-                            ": the merged dataset's file_names must all resolve from that one root. Move or "
-                            "copy the batch's images under it, or pass an --image-root that holds both",
-                        batch_file, 0, json_key(path, "file_name"));
-        // A name already in the dataset whose recorded bytes differ is a conflict, whatever else
-        // holds these bytes: checked before the duplicate lookup, or a base image overwritten
-        // with the bytes of another image would pass as a duplicate of that image.
-        if (auto it = name_to_hash.find(file_name); it != name_to_hash.end() && it->second != h)
-            throw Error("file_name " + file_name + " is already in the dataset with other bytes (recorded sha256 " +
-                            it->second.substr(0, 12) + "..., the file now " + h.substr(0, 12) +
-                            "...): two different images with the same name (was the base's image overwritten?). "
-                            "Give the new image another name",
-                        batch_file, 0, json_key(path, "file_name"));
-        auto dup = by_content.find({h, im.text_input});
-        if (dup != by_content.end()) {
-            MergeDuplicate d;
-            d.add_image_id = im.id;
-            d.add_file_name = im.file_name;
-            d.matched_image_id = dup->second.id;
-            d.matched_file_name = dup->second.file_name;
-            d.matched_in_base = dup->second.in_base;
-            d.sha256 = h;
-            skipped_image[im.id] = s.duplicates.size();
-            s.duplicates.push_back(std::move(d));
-            s.skipped_images++;
+        Progress progress("merging batch images", batch_.images.size());
+        for (size_t i = 0; i < batch_.images.size(); ++i) {
+            add_batch_image(i);
             progress.tick();
-            continue;
         }
-        SacoImage out = im;
-        out.extra["sha256"] = h;  // lets later merges detect an overwritten file
-        out.id = next_id(last_image_id, "image", json_key(path, "id"));
-        if (out.file_name != file_name) s.renamed_file_names++;
-        out.file_name = file_name;
-        new_id[im.id] = out.id;
-        if (!s.first_new_image_id) s.first_new_image_id = out.id;
-        by_content.emplace(std::make_pair(h, im.text_input), Present{out.id, file_name, false});
-        name_to_hash.emplace(file_name, h);
-        result.merged.images.push_back(std::move(out));
-        s.added_images++;
-        progress.tick();
+        progress.finish();
     }
-    progress.finish();
-    if (params.on_duplicate == DuplicatePolicy::error && !s.duplicates.empty()) {
+
+    // With --on-duplicate error nothing is written when any batch image is already present;
+    // the list shows the first 20 so the message stays readable.
+    void check_duplicate_policy() const {
+        if (params_.on_duplicate != DuplicatePolicy::error || s_.duplicates.empty()) return;
         std::string list;
         size_t shown = 0;
-        for (const auto& d : s.duplicates) {
+        for (const auto& d : s_.duplicates) {
             if (shown++ == 20) {
-                list += "\n  ... and " + std::to_string(s.duplicates.size() - 20) + " more";
+                list += "\n  ... and " + std::to_string(s_.duplicates.size() - 20) + " more";
                 break;
             }
             list += "\n  batch image " + std::to_string(d.add_image_id) + " " + d.add_file_name + " = " +
                     (d.matched_in_base ? "base" : "batch") + " image " + std::to_string(d.matched_image_id) + " " +
                     d.matched_file_name;
         }
-        throw Error(std::to_string(s.duplicates.size()) +
+        throw Error(std::to_string(s_.duplicates.size()) +
                         " image(s) of the batch are already present (same bytes; --on-duplicate error):" + list,
-                    batch_file);
+                    batch_file_);
     }
 
-    std::map<int64_t, size_t> positives;  // merged image id -> annotations added
-    for (size_t i = 0; i < batch.annotations.size(); ++i) {
-        const auto& a = batch.annotations[i];
-        if (auto sk = skipped_image.find(a.image_id); sk != skipped_image.end()) {
-            s.duplicates[sk->second].annotations_skipped++;
-            s.skipped_annotations++;
-            continue;
+    // Annotations follow their image: dropped with a skipped duplicate, renumbered otherwise.
+    void add_batch_annotations() {
+        std::map<int64_t, size_t> positives;  // merged image id -> annotations added
+        for (size_t i = 0; i < batch_.annotations.size(); ++i) {
+            const auto& a = batch_.annotations[i];
+            if (auto sk = skipped_image_.find(a.image_id); sk != skipped_image_.end()) {
+                s_.duplicates[sk->second].annotations_skipped++;
+                s_.skipped_annotations++;
+                continue;
+            }
+            auto it = new_id_.find(a.image_id);
+            if (it == new_id_.end())
+                throw Error("image_id " + std::to_string(a.image_id) + " names no image of the batch", batch_file_, 0,
+                            json_key(json_index("annotations", i), "image_id"));
+            SacoAnnotation out = a;
+            out.id = next_id(last_annotation_id_, "annotation", json_key(json_index("annotations", i), "id"));
+            out.image_id = it->second;
+            if (!s_.first_new_annotation_id) s_.first_new_annotation_id = out.id;
+            if (!out.iscrowd) positives[out.image_id]++;
+            result_.merged.annotations.push_back(std::move(out));
+            s_.added_annotations++;
         }
-        auto it = new_id.find(a.image_id);
-        if (it == new_id.end())
-            throw Error("image_id " + std::to_string(a.image_id) + " names no image of the batch", batch_file, 0,
-                        json_key(json_index("annotations", i), "image_id"));
-        SacoAnnotation out = a;
-        out.id = next_id(last_annotation_id, "annotation", json_key(json_index("annotations", i), "id"));
-        out.image_id = it->second;
-        if (!s.first_new_annotation_id) s.first_new_annotation_id = out.id;
-        if (!out.iscrowd) positives[out.image_id]++;
-        result.merged.annotations.push_back(std::move(out));
-        s.added_annotations++;
+        s_.added_positives = positives.size();
+        s_.added_negatives = s_.added_images - s_.added_positives;
     }
-    s.added_positives = positives.size();
-    s.added_negatives = s.added_images - s.added_positives;
+
+private:
+    // A new id is one more than the last, which does not exist after 2^63 - 1.
+    int64_t next_id(int64_t& last, const char* what, const std::string& path) const {
+        if (last == std::numeric_limits<int64_t>::max())
+            throw Error(std::string("no ") + what + " id is left for this batch: the base " + base_file_ +
+                            " already uses " + what + " id " + std::to_string(last) +
+                            ", the largest (new ids continue after the base's largest); renumber the base",
+                        batch_file_, 0, path);
+        return ++last;
+    }
+
+    void add_batch_image(size_t i) {
+        const auto& im = batch_.images[i];
+        std::string path = json_index("images", i);
+        if (!seen_batch_ids_.insert(im.id).second)
+            throw Error("image id " + std::to_string(im.id) + " appears twice in the batch", batch_file_, 0,
+                        json_key(path, "id"));
+        const std::string h = batch_hasher_.hash(im.file_name, path);
+        std::string file_name = file_name_from_base_root(im, path);
+        // A name already in the dataset whose recorded bytes differ is a conflict, whatever else
+        // holds these bytes: checked before the duplicate lookup, or a base image overwritten
+        // with the bytes of another image would pass as a duplicate of that image.
+        if (auto it = name_to_hash_.find(file_name); it != name_to_hash_.end() && it->second != h)
+            throw Error("file_name " + file_name + " is already in the dataset with other bytes (recorded sha256 " +
+                            it->second.substr(0, 12) + "..., the file now " + h.substr(0, 12) +
+                            "...): two different images with the same name (was the base's image overwritten?). "
+                            "Give the new image another name",
+                        batch_file_, 0, json_key(path, "file_name"));
+        auto dup = by_content_.find({h, im.text_input});
+        if (dup != by_content_.end()) {
+            skip_duplicate(im, dup->second, h);
+            return;
+        }
+        SacoImage out = im;
+        out.extra["sha256"] = h;  // lets later merges detect an overwritten file
+        out.id = next_id(last_image_id_, "image", json_key(path, "id"));
+        if (out.file_name != file_name) s_.renamed_file_names++;
+        out.file_name = file_name;
+        new_id_[im.id] = out.id;
+        if (!s_.first_new_image_id) s_.first_new_image_id = out.id;
+        by_content_.emplace(std::make_pair(h, im.text_input), Present{out.id, file_name, false});
+        name_to_hash_.emplace(file_name, h);
+        result_.merged.images.push_back(std::move(out));
+        s_.added_images++;
+    }
+
+    // The output resolves every file_name from the base root.
+    std::string file_name_from_base_root(const SacoImage& im, const std::string& path) const {
+        std::string file_name = relative_inside(batch_root_ / im.file_name, base_root_);
+        if (file_name.empty())
+            throw Error("the image " + (batch_root_ / im.file_name).string() + " is outside the image root " +
+                            base_root_.string() +
+                            ": the merged dataset's file_names must all resolve from that one root. Move or "
+                            "copy the batch's images under it, or pass an --image-root that holds both",
+                        batch_file_, 0, json_key(path, "file_name"));
+        return file_name;
+    }
+
+    void skip_duplicate(const SacoImage& im, const Present& match, const std::string& h) {
+        MergeDuplicate d;
+        d.add_image_id = im.id;
+        d.add_file_name = im.file_name;
+        d.matched_image_id = match.id;
+        d.matched_file_name = match.file_name;
+        d.matched_in_base = match.in_base;
+        d.sha256 = h;
+        skipped_image_[im.id] = s_.duplicates.size();
+        s_.duplicates.push_back(std::move(d));
+        s_.skipped_images++;
+    }
+
+    const SacoDataset& base_;
+    const std::string& base_file_;
+    const SacoDataset& batch_;
+    const std::string& batch_file_;
+    const MergeParams& params_;
+    fs::path base_root_, batch_root_;
+    ImageHasher base_hasher_, batch_hasher_;
+    MergeResult& result_;
+    MergeSummary& s_;
+    std::map<std::pair<std::string, std::string>, Present> by_content_;  // (sha256, text_input)
+    std::unordered_map<std::string, std::string> name_to_hash_;          // file_name -> sha256
+    std::unordered_map<std::string, std::string> hash_to_name_;          // first file_name of a content
+    int64_t last_image_id_ = 0, last_annotation_id_ = 0;
+    std::unordered_map<int64_t, int64_t> new_id_;        // batch image id -> merged id
+    std::unordered_map<int64_t, size_t> skipped_image_;  // batch image id -> index in s.duplicates
+    std::set<int64_t> seen_batch_ids_;
+};
+
+}  // namespace
+
+MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
+                       const std::string& batch_file, const MergeParams& params) {
+    check_saco_ids(base, base_file);
+    check_saco_ids(batch, batch_file);
+    MergeResult result;
+    MergeSummary& s = result.summary;
+    s.base_images = base.images.size();
+    s.base_annotations = base.annotations.size();
+    s.batch_images = batch.images.size();
+    s.batch_annotations = batch.annotations.size();
+
+    check_same_concept(base, base_file, batch, batch_file);
+    Merger merger(base, base_file, batch, batch_file, params, result);
+    merger.index_base();
+    merger.add_batch_images();
+    merger.check_duplicate_policy();
+    merger.add_batch_annotations();
     return result;
 }
 
