@@ -422,6 +422,161 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
     }
 }
 
+// categories: their ids are what annotations must name; false when the list is unusable, so
+// that annotations are not also blamed for naming unknown categories.
+bool check_categories(const json& doc, std::set<long long>& category_ids, Checker& c) {
+    auto it = doc.find("categories");
+    if (it == doc.end()) {
+        c.error("categories",
+                "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
+        return false;
+    }
+    if (!it->is_array()) {
+        c.error("categories", "expected a list, found " + std::string(it->type_name()));
+        return false;
+    }
+    if (it->empty()) {
+        c.error("categories", "expected at least one category, found an empty list");
+        return false;
+    }
+    std::map<long long, size_t> first;
+    for (size_t i = 0; i < it->size(); ++i) {
+        const json& cat = (*it)[i];
+        std::string path = json_index("categories", i);
+        if (!cat.is_object()) {
+            c.error(path, "expected a category object, found " + std::string(cat.type_name()));
+            continue;
+        }
+        if (auto id = c.integer(cat, "id", path)) {
+            auto [f, inserted] = first.emplace(*id, i);
+            if (!inserted)
+                c.error(json_key(path, "id"), "duplicate category id " + std::to_string(*id) +
+                                                  " (first at categories[" + std::to_string(f->second) + "])");
+            category_ids.insert(*id);
+        }
+        auto name = cat.find("name");
+        if (name == cat.end())
+            c.error(json_key(path, "name"), "missing required field");
+        else if (!name->is_string() || name->get<std::string>().empty())
+            c.error(json_key(path, "name"), "expected a non-empty string, found " + name->dump());
+    }
+    return true;
+}
+
+// The images list itself; null when missing or not a list (the file is then not parsed).
+const json* find_image_list(const json& doc, ValidatedFile& out, Checker& c) {
+    auto it = doc.find("images");
+    if (it == doc.end()) {
+        c.error("images", "missing required field");
+        return nullptr;
+    }
+    if (!it->is_array()) {
+        c.error("images", "expected a list, found " + std::string(it->type_name()));
+        return nullptr;
+    }
+    out.parsed = true;
+    out.images = it->size();
+    if (it->empty()) c.error("images", "expected at least one image, found an empty list");
+    return &*it;
+}
+
+// file_name must stay under the image root (no absolute path, no ..); empty when unusable.
+std::string check_file_name(const json& im, const std::string& path, ValidatedFile& out, Checker& c) {
+    std::string name;
+    if (auto it = im.find("file_name"); it == im.end()) {
+        c.error(json_key(path, "file_name"), "missing required field");
+    } else if (!it->is_string() || it->get<std::string>().empty()) {
+        c.error(json_key(path, "file_name"), "expected a non-empty path, found " + it->dump());
+    } else if (it->get_ref<const std::string&>().size() > kMaxFileNameLength) {
+        const std::string& long_name = it->get_ref<const std::string&>();
+        c.error(json_key(path, "file_name"),
+                "expected a path of at most " + std::to_string(kMaxFileNameLength) + " characters, found " +
+                    std::to_string(long_name.size()) + " (\"" + long_name.substr(0, 40) + "...\")");
+    } else {
+        name = it->get<std::string>();
+        std::filesystem::path p(name);
+        bool escapes = p.is_absolute() ||
+                       std::any_of(p.begin(), p.end(), [](const std::filesystem::path& part) { return part == ".."; });
+        if (escapes)
+            c.error(json_key(path, "file_name"), "expected a path relative to the image root, found \"" + name + "\"");
+        out.file_names.back() = name;
+    }
+    return name;
+}
+
+// text_input is the prompt, negatives included; empty when missing or blank.
+std::string check_text_input(const json& im, const std::string& path, Checker& c) {
+    auto it = im.find("text_input");
+    if (it == im.end()) {
+        c.error(json_key(path, "text_input"),
+                "missing required field (every image, positive or negative, needs "
+                "its noun phrase)");
+        return {};
+    }
+    if (!it->is_string() || it->get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
+        c.error(json_key(path, "text_input"), "expected a non-empty noun phrase, found " + it->dump());
+        return {};
+    }
+    return it->get<std::string>();
+}
+
+// One image entry; its id and size go into `images` for the annotation checks.
+void check_image(const json& im, size_t i, ValidatedFile& out,
+                 std::map<std::pair<std::string, std::string>, size_t>& pairs,
+                 std::unordered_map<long long, ImageFacts>& images, Checker& c) {
+    std::string path = json_index("images", i);
+    out.file_names.emplace_back();
+    if (!im.is_object()) {
+        c.error(path, "expected an image object, found " + std::string(im.type_name()));
+        return;
+    }
+    ImageFacts facts;
+    facts.index = i;
+    for (const char* key : {"width", "height"}) {
+        auto v = c.integer(im, key, path);
+        if (v && (*v <= 0 || *v > kMaxImageSide)) {
+            c.error(json_key(path, key), "expected a positive pixel size, found " + std::to_string(*v));
+            v.reset();
+        }
+        (std::string(key) == "width" ? facts.width : facts.height) = v.value_or(0);
+    }
+    std::string name = check_file_name(im, path, out, c);
+    std::string text = check_text_input(im, path, c);
+    c.flag(im, "is_instance_exhaustive", path, true, "SA-Co evaluates only exhaustive images");
+    c.flag(im, "is_pixel_exhaustive", path, false, "");
+    if (!name.empty() && !text.empty()) {
+        auto [f, inserted] = pairs.emplace(std::make_pair(name, text), i);
+        if (!inserted)
+            c.error(path, "duplicate (file_name, text_input) pair (\"" + name + "\", \"" + text +
+                              "\"), first at images[" + std::to_string(f->second) + "]");
+    }
+    if (auto id = c.integer(im, "id", path)) {
+        auto [f, inserted] = images.emplace(*id, facts);
+        if (!inserted)
+            c.error(json_key(path, "id"), "duplicate image id " + std::to_string(*id) + " (first at images[" +
+                                              std::to_string(f->second.index) + "])");
+    }
+}
+
+// annotations; returns the ids of the images that have at least one (the positives).
+std::unordered_set<long long> check_annotations(const json& doc,
+                                                const std::unordered_map<long long, ImageFacts>& images,
+                                                const std::set<long long>& category_ids, bool categories_known,
+                                                const ValidateParams& params, Checker& c) {
+    std::unordered_set<long long> positive_images;
+    if (auto it = doc.find("annotations"); it == doc.end()) {
+        c.error("annotations", "missing required field (an empty list when every image is negative)");
+    } else if (!it->is_array()) {
+        c.error("annotations", "expected a list, found " + std::string(it->type_name()));
+    } else {
+        std::unordered_map<long long, size_t> ann_ids;
+        for (size_t i = 0; i < it->size(); ++i)
+            check_annotation((*it)[i], i, images, category_ids, categories_known, ann_ids, positive_images,
+                             params, c);
+    }
+    return positive_images;
+}
+
 }  // namespace
 
 ValidatedFile validate_saco_json(const json& doc, const std::string& file, const ValidateParams& params,
@@ -435,138 +590,20 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
         return out;
     }
 
-    // categories
     std::set<long long> category_ids;
-    bool categories_known = false;
-    if (auto it = doc.find("categories"); it == doc.end()) {
-        c.error("categories",
-                "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
-    } else if (!it->is_array()) {
-        c.error("categories", "expected a list, found " + std::string(it->type_name()));
-    } else if (it->empty()) {
-        c.error("categories", "expected at least one category, found an empty list");
-    } else {
-        categories_known = true;
-        std::map<long long, size_t> first;
-        for (size_t i = 0; i < it->size(); ++i) {
-            const json& cat = (*it)[i];
-            std::string path = json_index("categories", i);
-            if (!cat.is_object()) {
-                c.error(path, "expected a category object, found " + std::string(cat.type_name()));
-                continue;
-            }
-            if (auto id = c.integer(cat, "id", path)) {
-                auto [f, inserted] = first.emplace(*id, i);
-                if (!inserted)
-                    c.error(json_key(path, "id"), "duplicate category id " + std::to_string(*id) +
-                                                      " (first at categories[" + std::to_string(f->second) +
-                                                      "])");
-                category_ids.insert(*id);
-            }
-            auto name = cat.find("name");
-            if (name == cat.end())
-                c.error(json_key(path, "name"), "missing required field");
-            else if (!name->is_string() || name->get<std::string>().empty())
-                c.error(json_key(path, "name"), "expected a non-empty string, found " + name->dump());
-        }
-    }
+    bool categories_known = check_categories(doc, category_ids, c);
 
-    // images
     std::unordered_map<long long, ImageFacts> images;
-    const json* image_list = nullptr;
-    if (auto it = doc.find("images"); it == doc.end()) {
-        c.error("images", "missing required field");
-    } else if (!it->is_array()) {
-        c.error("images", "expected a list, found " + std::string(it->type_name()));
-    } else {
-        image_list = &*it;
-        out.parsed = true;
-        out.images = it->size();
-        if (it->empty()) c.error("images", "expected at least one image, found an empty list");
-    }
+    const json* image_list = find_image_list(doc, out, c);
     std::map<std::pair<std::string, std::string>, size_t> pairs;  // (file_name, text_input) -> first index
-    for (size_t i = 0; image_list && i < image_list->size(); ++i) {
-        const json& im = (*image_list)[i];
-        std::string path = json_index("images", i);
-        out.file_names.emplace_back();
-        if (!im.is_object()) {
-            c.error(path, "expected an image object, found " + std::string(im.type_name()));
-            continue;
-        }
-        ImageFacts facts;
-        facts.index = i;
-        for (const char* key : {"width", "height"}) {
-            auto v = c.integer(im, key, path);
-            if (v && (*v <= 0 || *v > kMaxImageSide)) {
-                c.error(json_key(path, key), "expected a positive pixel size, found " + std::to_string(*v));
-                v.reset();
-            }
-            (std::string(key) == "width" ? facts.width : facts.height) = v.value_or(0);
-        }
-        std::string name;
-        if (auto it = im.find("file_name"); it == im.end()) {
-            c.error(json_key(path, "file_name"), "missing required field");
-        } else if (!it->is_string() || it->get<std::string>().empty()) {
-            c.error(json_key(path, "file_name"), "expected a non-empty path, found " + it->dump());
-        } else if (it->get_ref<const std::string&>().size() > kMaxFileNameLength) {
-            const std::string& long_name = it->get_ref<const std::string&>();
-            c.error(json_key(path, "file_name"),
-                    "expected a path of at most " + std::to_string(kMaxFileNameLength) + " characters, found " +
-                        std::to_string(long_name.size()) + " (\"" + long_name.substr(0, 40) + "...\")");
-        } else {
-            name = it->get<std::string>();
-            std::filesystem::path p(name);
-            bool escapes = p.is_absolute() ||
-                           std::any_of(p.begin(), p.end(),
-                                       [](const std::filesystem::path& part) { return part == ".."; });
-            if (escapes)
-                c.error(json_key(path, "file_name"),
-                        "expected a path relative to the image root, found \"" + name + "\"");
-            out.file_names.back() = name;
-        }
-        std::string text;
-        if (auto it = im.find("text_input"); it == im.end()) {
-            c.error(json_key(path, "text_input"),
-                    "missing required field (every image, positive or negative, needs "
-                    "its noun phrase)");
-        } else if (!it->is_string() ||
-                   it->get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
-            c.error(json_key(path, "text_input"), "expected a non-empty noun phrase, found " + it->dump());
-        } else {
-            text = it->get<std::string>();
-        }
-        c.flag(im, "is_instance_exhaustive", path, true, "SA-Co evaluates only exhaustive images");
-        c.flag(im, "is_pixel_exhaustive", path, false, "");
-        if (!name.empty() && !text.empty()) {
-            auto [f, inserted] = pairs.emplace(std::make_pair(name, text), i);
-            if (!inserted)
-                c.error(path, "duplicate (file_name, text_input) pair (\"" + name + "\", \"" + text +
-                                  "\"), first at images[" + std::to_string(f->second) + "]");
-        }
-        if (auto id = c.integer(im, "id", path)) {
-            auto [f, inserted] = images.emplace(*id, facts);
-            if (!inserted)
-                c.error(json_key(path, "id"), "duplicate image id " + std::to_string(*id) +
-                                                  " (first at images[" + std::to_string(f->second.index) +
-                                                  "])");
-        }
-    }
+    for (size_t i = 0; image_list && i < image_list->size(); ++i)
+        check_image((*image_list)[i], i, out, pairs, images, c);
 
-    // annotations
-    std::unordered_set<long long> positive_images;
-    if (auto it = doc.find("annotations"); it == doc.end()) {
-        c.error("annotations", "missing required field (an empty list when every image is negative)");
-    } else if (!it->is_array()) {
-        c.error("annotations", "expected a list, found " + std::string(it->type_name()));
-    } else {
-        std::unordered_map<long long, size_t> ann_ids;
-        for (size_t i = 0; i < it->size(); ++i)
-            check_annotation((*it)[i], i, images, category_ids, categories_known, ann_ids, positive_images,
-                             params, c);
-    }
-
+    std::unordered_set<long long> positive_images =
+        check_annotations(doc, images, category_ids, categories_known, params, c);
     out.positives = positive_images.size();
     out.negatives = images.size() - out.positives;
+    // Across several files the balance is judged on the set (validate_saco_files).
     if (single_file && !images.empty()) {
         if (out.negatives == 0)
             c.warn("images",
