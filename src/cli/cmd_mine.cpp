@@ -43,7 +43,8 @@ void print_summary(const MineSummary& s, const MineOptions& o) {
               << (p.limit ? std::to_string(p.limit) : std::string("none")) << "), near-duplicates skipped "
               << s.duplicates << ", hard-linked " << s.linked << ", copied " << s.chosen - s.linked << '\n'
               << "  to annotate " << p.out.string() << " (LabelMe files beside the images)\n"
-              << "  report      " << (p.out / kMineReportFile).string() << ", " << (p.out / kMineHtmlFile).string() << '\n';
+              << "  report      " << (p.out / kMineReportFile).string() << ", " << (p.out / kMineHtmlFile).string()
+              << '\n';
 }
 
 int run_mine_command(MineOptions& o) {
@@ -68,8 +69,10 @@ int run_mine_command(MineOptions& o) {
         Engine engine(o.package, o.engine);
         s = run_mine(engine, o.images, p);
     }
-    if (global_options().json) print_json(mine_summary_to_json(s));
-    else print_summary(s, o);
+    if (global_options().json)
+        print_json(mine_summary_to_json(s));
+    else
+        print_summary(s, o);
     if (s.failed > 0) {
         std::cerr << "error: " << s.failed << " images failed (listed above and in "
                   << (p.out / kMineReportFile).string() << ")\n";
@@ -85,15 +88,17 @@ const CommandRegistrar kRegistrar{CommandSpec{
         auto o = std::make_shared<MineOptions>();
         auto* package = cmd.add_option("--package", o->package, "Model package folder (chickenseg model export)")
                             ->check(CLI::ExistingDirectory);
-        auto* images = cmd.add_option("--images", o->images, "Inbox: folder of unlabeled images (recursive; never "
-                                                             "modified)")
+        auto* images = cmd.add_option("--images", o->images,
+                                      "Inbox: folder of unlabeled images (recursive; never "
+                                      "modified)")
                            ->check(CLI::ExistingDirectory);
         auto* merge = cmd.add_option("--merge", o->merge, "Join finished shard runs (their --out folders) instead")
                           ->check(CLI::ExistingDirectory)
                           ->excludes(package)
                           ->excludes(images);
-        cmd.add_option("--out", o->params.out, "Output folder (to_annotate/): images, LabelMe files, mining.json, "
-                                               "mining.html, the state")
+        cmd.add_option("--out", o->params.out,
+                       "Output folder (to_annotate/): images, LabelMe files, mining.json, "
+                       "mining.html, the state")
             ->required();
         cmd.add_option("--limit", o->params.limit, "Images to choose (0 = every candidate)")->capture_default_str();
         cmd.add_option("--prompt", o->params.prompt, "Concept prompt of the package (default: its first)");
@@ -108,10 +113,10 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--instance-margin", o->params.score.instance_margin,
                        "A query whose score is within this of the keep threshold is borderline")
             ->capture_default_str();
-        cmd.add_option("--stability-delta", o->params.score.stability_delta,
-                       "Logit offset of the mask stability score")
+        cmd.add_option("--stability-delta", o->params.score.stability_delta, "Logit offset of the mask stability score")
             ->capture_default_str();
-        cmd.add_option("--min-stability", o->params.score.stability_min, "A kept mask less stable than this is unstable")
+        cmd.add_option("--min-stability", o->params.score.stability_min,
+                       "A kept mask less stable than this is unstable")
             ->capture_default_str();
         cmd.add_option("--max-hash-distance", o->params.max_hash_distance,
                        "dHash bits within which two images are near-duplicates")

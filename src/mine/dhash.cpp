@@ -47,9 +47,12 @@ std::optional<uint64_t> dhash_from_hex(std::string_view text) {
     uint64_t v = 0;
     for (char ch : text) {
         int d;
-        if (ch >= '0' && ch <= '9') d = ch - '0';
-        else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-        else return std::nullopt;
+        if (ch >= '0' && ch <= '9')
+            d = ch - '0';
+        else if (ch >= 'a' && ch <= 'f')
+            d = ch - 'a' + 10;
+        else
+            return std::nullopt;
         v = (v << 4) | static_cast<uint64_t>(d);
     }
     return v;

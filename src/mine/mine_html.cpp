@@ -17,8 +17,10 @@ std::string url_path(const std::string& path) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : path) {
-        if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
-        else out += {'%', kHex[c >> 4], kHex[c & 15]};
+        if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~')
+            out += static_cast<char>(c);
+        else
+            out += {'%', kHex[c >> 4], kHex[c & 15]};
     }
     return out;
 }
@@ -37,22 +39,23 @@ std::string mining_html(const json& report, const std::vector<std::string>& thum
          "border-bottom:1px solid #888}.bar{background:#4a7ab5;width:22px}.axis{display:flex;gap:2px;font-size:10px}"
          ".axis span{width:22px;text-align:center}.reason{display:inline-block;background:#fde2b8;border-radius:3px;"
          "padding:0 4px;margin:1px}img{display:block}</style></head><body>\n";
-    h += "<h1>Images to annotate</h1>\n<p>Model <code>" + html_escape(settings.value("model", "")) + "</code>, prompt <code>" +
-         html_escape(settings.value("prompt", "")) + "</code>, inbox <code>" + html_escape(settings.value("inbox", "")) +
-         "</code>.</p>\n";
+    h += "<h1>Images to annotate</h1>\n<p>Model <code>" + html_escape(settings.value("model", "")) +
+         "</code>, prompt <code>" + html_escape(settings.value("prompt", "")) + "</code>, inbox <code>" +
+         html_escape(settings.value("inbox", "")) + "</code>.</p>\n";
     h += "<p>Scored " + std::to_string(counts.at("scored").get<size_t>()) + " images (" +
          std::to_string(counts.at("failed").get<size_t>()) + " failed, " +
          std::to_string(counts.at("already_mined").get<size_t>()) + " mined before); " +
          std::to_string(counts.at("candidates").get<size_t>()) + " candidates; chose " +
-         std::to_string(counts.at("chosen").get<size_t>()) + " (" + std::to_string(counts.at("duplicates").get<size_t>()) +
-         " near-duplicates skipped).</p>\n";
+         std::to_string(counts.at("chosen").get<size_t>()) + " (" +
+         std::to_string(counts.at("duplicates").get<size_t>()) + " near-duplicates skipped).</p>\n";
     const json& band = settings.at("presence_band");
-    h += "<p>Reasons: <span class=\"reason\">ambiguous_presence</span> presence in [" + number_text(band.at(0), 2) + ", " +
-         number_text(band.at(1), 2) + "]; <span class=\"reason\">borderline_instance</span> a query within " +
+    h += "<p>Reasons: <span class=\"reason\">ambiguous_presence</span> presence in [" + number_text(band.at(0), 2) +
+         ", " + number_text(band.at(1), 2) + "]; <span class=\"reason\">borderline_instance</span> a query within " +
          number_text(settings.at("instance_margin"), 2) + " of the keep threshold " +
          number_text(settings.at("thresholds").at("score"), 2) +
          "; <span class=\"reason\">unstable_mask</span> a kept mask's stability score below " +
-         number_text(settings.at("stability_min"), 2) + ". Priority: the weighted mean of the three terms "
+         number_text(settings.at("stability_min"), 2) +
+         ". Priority: the weighted mean of the three terms "
          "(docs/mine.md).</p>\n";
 
     // The presence histogram over every scored image.
@@ -72,9 +75,10 @@ std::string mining_html(const json& report, const std::vector<std::string>& thum
         h += "<span>" + (i % 4 == 0 ? format_fixed(static_cast<double>(i) / bins, 1) : std::string()) + "</span>";
     h += "</div>\n";
 
-    h += "<h2>Chosen</h2>\n<table><tr><th>#</th><th>image</th><th>file</th><th>reasons</th><th class=\"r\">priority</th>"
-         "<th class=\"r\">presence</th><th class=\"r\">kept</th><th class=\"r\">borderline</th>"
-         "<th class=\"r\">lowest stability</th></tr>\n";
+    h +=
+        "<h2>Chosen</h2>\n<table><tr><th>#</th><th>image</th><th>file</th><th>reasons</th><th class=\"r\">priority</th>"
+        "<th class=\"r\">presence</th><th class=\"r\">kept</th><th class=\"r\">borderline</th>"
+        "<th class=\"r\">lowest stability</th></tr>\n";
     const json& chosen = report.at("chosen");
     for (size_t i = 0; i < chosen.size(); ++i) {
         const json& c = chosen[i];
@@ -86,7 +90,8 @@ std::string mining_html(const json& report, const std::vector<std::string>& thum
             h += "-";
         h += "</td><td><a href=\"" + html_escape(url_path(file)) + "\">" + html_escape(file) + "</a><br><small>" +
              html_escape(c.at("labelme").get<std::string>()) + "</small></td><td>";
-        for (const auto& r : c.at("reasons")) h += "<span class=\"reason\">" + html_escape(r.get<std::string>()) + "</span> ";
+        for (const auto& r : c.at("reasons"))
+            h += "<span class=\"reason\">" + html_escape(r.get<std::string>()) + "</span> ";
         h += "</td><td class=\"r\">" + number_text(c.at("priority"), 3) + "</td><td class=\"r\">" +
              number_text(c.at("presence"), 3) + "</td><td class=\"r\">" + std::to_string(c.at("kept").get<size_t>()) +
              "</td><td class=\"r\">" + std::to_string(c.at("borderline").get<size_t>()) + "</td><td class=\"r\">" +

@@ -241,7 +241,8 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
             if (taken.count(labelme)) throw Error("no free name for the LabelMe file of the image", to.string());
             taken.insert(labelme);
             LabelmeNotes notes;
-            for (const auto& r : {MineReason_ambiguous_presence, MineReason_borderline_instance, MineReason_unstable_mask})
+            for (const auto& r :
+                 {MineReason_ambiguous_presence, MineReason_borderline_instance, MineReason_unstable_mask})
                 notes.image_flags[mine_reason_names(r).at(0)] = (s.reasons & r) != 0;
             notes.shape_note = "; mined: " + reasons_text(s.reasons) + " (presence " + format_fixed(s.presence, 3) +
                                ", priority " + format_fixed(s.priority, 3) + ")";
@@ -284,9 +285,8 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
             if (m.file == of) other = m.dhash;
         for (const auto& m : newly)
             if (m.file == of) other = m.dhash;
-        duplicates.push_back({{"file", images[i].file},
-                              {"duplicate_of", of},
-                              {"distance", hamming_distance(images[i].dhash, other)}});
+        duplicates.push_back(
+            {{"file", images[i].file}, {"duplicate_of", of}, {"distance", hamming_distance(images[i].dhash, other)}});
     }
     json failures = json::array();
     for (const auto& [file, error] : failed) failures.push_back({{"file", file}, {"error", error}});
@@ -331,7 +331,8 @@ MineSummary merge_mine(const std::vector<fs::path>& shard_dirs, const MineParams
     for (const auto& dir : shard_dirs) {
         const fs::path path = dir / kMineScoresFile;
         std::error_code ec;
-        if (!fs::exists(path, ec)) throw Error("no mining scores here (not an output folder of chickenseg mine)", path.string());
+        if (!fs::exists(path, ec))
+            throw Error("no mining scores here (not an output folder of chickenseg mine)", path.string());
         ScoresFileState state = read_scores_file_state(path, /*cut_partial=*/false);
         if (!state.present) throw Error("empty scores file", path.string());
         if (!state.complete)
@@ -341,9 +342,10 @@ MineSummary merge_mine(const std::vector<fs::path>& shard_dirs, const MineParams
             settings = state.header.settings;
             count = state.header.shard.count;
         } else if (state.header.settings != settings) {
-            throw Error("this shard was mined with other settings (inbox, package, prompt, thresholds or scoring) than " +
-                            files.front().string(),
-                        path.string());
+            throw Error(
+                "this shard was mined with other settings (inbox, package, prompt, thresholds or scoring) than " +
+                    files.front().string(),
+                path.string());
         } else if (state.header.shard.count != count) {
             throw Error("shard " + shard_text(state.header.shard) + " is of another split than " +
                             files.front().string() + " (" + std::to_string(count) + " shards)",
@@ -351,13 +353,15 @@ MineSummary merge_mine(const std::vector<fs::path>& shard_dirs, const MineParams
         }
         auto [it, added] = shards.emplace(state.header.shard.index, path);
         if (!added)
-            throw Error("shard " + shard_text(state.header.shard) + " given twice: " + it->second.string(), path.string());
+            throw Error("shard " + shard_text(state.header.shard) + " given twice: " + it->second.string(),
+                        path.string());
         summary.images += state.finished.size() + state.failed.size();
         files.push_back(path);
     }
     std::string missing;
     for (size_t k = 1; k <= count; ++k)
-        if (!shards.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(count);
+        if (!shards.count(k))
+            missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(count);
     if (!missing.empty()) throw Error("--merge: shard(s) " + missing + " missing (every shard of the split is needed)");
     check_mine_output(settings.at("inbox").get<std::string>(), params.out);
     const auto start = std::chrono::steady_clock::now();

@@ -62,20 +62,21 @@ public:
 
         ScoresHeader header;
         header.shard = params_.shard;
-        header.settings = {{"inbox", absolute_clean(inbox_).string()},
-                           {"package", absolute_clean(package.folder).string()},
-                           {"model", package.model_source},
-                           {"prompt", prompt},
-                           {"thresholds",
-                            {{"score", threshold_}, {"presence", presence_threshold_}, {"mask", detect_.mask_threshold}}},
-                           {"presence_band", {params_.score.presence_low, params_.score.presence_high}},
-                           {"instance_margin", params_.score.instance_margin},
-                           {"stability_delta", params_.score.stability_delta},
-                           {"stability_min", params_.score.stability_min},
-                           {"weights",
-                            {{"presence", params_.score.presence_weight},
-                             {"instance", params_.score.instance_weight},
-                             {"mask", params_.score.mask_weight}}}};
+        header.settings = {
+            {"inbox", absolute_clean(inbox_).string()},
+            {"package", absolute_clean(package.folder).string()},
+            {"model", package.model_source},
+            {"prompt", prompt},
+            {"thresholds",
+             {{"score", threshold_}, {"presence", presence_threshold_}, {"mask", detect_.mask_threshold}}},
+            {"presence_band", {params_.score.presence_low, params_.score.presence_high}},
+            {"instance_margin", params_.score.instance_margin},
+            {"stability_delta", params_.score.stability_delta},
+            {"stability_min", params_.score.stability_min},
+            {"weights",
+             {{"presence", params_.score.presence_weight},
+              {"instance", params_.score.instance_weight},
+              {"mask", params_.score.mask_weight}}}};
 
         const fs::path scores_path = params_.out / kMineScoresFile;
         std::vector<size_t> todo = plan(scores_path, header);
@@ -118,10 +119,11 @@ private:
         const bool resume = earlier.present && !earlier.complete;
         if (resume && (earlier.header.settings != header.settings || earlier.header.shard.index != header.shard.index ||
                        earlier.header.shard.count != header.shard.count))
-            throw Error("an unfinished mining run with other settings (inbox, package, prompt, thresholds, scoring or "
-                        "shard) is in this folder: run again with its settings to resume it, or delete the file to "
-                        "start over",
-                        scores_path.string());
+            throw Error(
+                "an unfinished mining run with other settings (inbox, package, prompt, thresholds, scoring or "
+                "shard) is in this folder: run again with its settings to resume it, or delete the file to "
+                "start over",
+                scores_path.string());
         if (!resume) earlier.finished.clear();
         scores_ = std::make_unique<JsonlWriter>(scores_path, resume);
         if (!resume) scores_->write(scores_header_to_json(header));
@@ -133,8 +135,10 @@ private:
                 continue;
             }
             ++summary_.in_shard;
-            if (earlier.finished.count(job_.images[i].file)) ++summary_.resumed;
-            else todo.push_back(i);
+            if (earlier.finished.count(job_.images[i].file))
+                ++summary_.resumed;
+            else
+                todo.push_back(i);
         }
         return todo;
     }
@@ -213,9 +217,11 @@ void check_mine_output(const fs::path& inbox, const fs::path& out) {
     std::error_code ec;
     const fs::path in = absolute_clean(inbox), o = absolute_clean(out);
     if (o == in || !relative_inside(o, in).empty())
-        throw Error("the output folder is inside the inbox (the inbox is never written to, and a later run would "
-                    "mine the outputs): choose a folder outside " + in.string(),
-                    out.string());
+        throw Error(
+            "the output folder is inside the inbox (the inbox is never written to, and a later run would "
+            "mine the outputs): choose a folder outside " +
+                in.string(),
+            out.string());
     check_writable_folder(out, "output");
 }
 
@@ -226,10 +232,12 @@ MineSummary run_mine(const Engine& engine, const fs::path& inbox, const MinePara
 json mine_summary_to_json(const MineSummary& s) {
     json errors = json::array();
     for (const auto& [file, message] : s.errors) errors.push_back({{"file", file}, {"error", message}});
-    return {{"images", s.images},         {"already_mined", s.already_mined}, {"in_shard", s.in_shard},
-            {"scored", s.scored},         {"resumed", s.resumed},             {"failed", s.failed},
-            {"candidates", s.candidates}, {"chosen", s.chosen},               {"duplicates", s.duplicates},
-            {"linked", s.linked},         {"scores_only", s.scores_only},     {"seconds", s.seconds},
+    return {{"images", s.images},           {"already_mined", s.already_mined},
+            {"in_shard", s.in_shard},       {"scored", s.scored},
+            {"resumed", s.resumed},         {"failed", s.failed},
+            {"candidates", s.candidates},   {"chosen", s.chosen},
+            {"duplicates", s.duplicates},   {"linked", s.linked},
+            {"scores_only", s.scores_only}, {"seconds", s.seconds},
             {"errors", std::move(errors)}};
 }
 

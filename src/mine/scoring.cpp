@@ -78,9 +78,9 @@ ImageScores score_image(std::string file, uint64_t dhash, float presence, bool g
         if (lowest_stability < p.stability_min) s.reasons |= MineReason_unstable_mask;
     }
     const double weights = p.presence_weight + p.instance_weight + p.mask_weight;
-    s.priority = static_cast<float>((p.presence_weight * s.presence_term + p.instance_weight * s.instance_term +
-                                     p.mask_weight * s.mask_term) /
-                                    weights);
+    s.priority = static_cast<float>(
+        (p.presence_weight * s.presence_term + p.instance_weight * s.instance_term + p.mask_weight * s.mask_term) /
+        weights);
     return s;
 }
 

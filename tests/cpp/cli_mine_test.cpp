@@ -53,8 +53,12 @@ json line(const std::string& file, float presence, float priority, const char* d
     return {{"file", file},
             {"width", 8},
             {"height", 6},
-            {"pairs", {{{"image_id", 1}, {"prompt", "chicken"}, {"presence", presence}, {"gated", presence < 0.5},
-                        {"detections", json::array()}}}},
+            {"pairs",
+             {{{"image_id", 1},
+               {"prompt", "chicken"},
+               {"presence", presence},
+               {"gated", presence < 0.5},
+               {"detections", json::array()}}}},
             {"mine",
              {{"dhash", dhash},
               {"presence", presence},
@@ -70,7 +74,8 @@ json line(const std::string& file, float presence, float priority, const char* d
 void write_shard(const std::filesystem::path& dir, const std::string& shard, const json& settings,
                  const std::vector<json>& lines, bool complete) {
     std::filesystem::create_directories(dir);
-    std::string text = json{{"schema", "chickenseg.mine-scores/1"}, {"shard", shard}, {"settings", settings}}.dump() + "\n";
+    std::string text =
+        json{{"schema", "chickenseg.mine-scores/1"}, {"shard", shard}, {"settings", settings}}.dump() + "\n";
     for (const auto& l : lines) text += l.dump() + "\n";
     if (complete) text += "{\"complete\":true}\n";
     write_file_atomic(dir / kMineScoresFile, text);
@@ -82,9 +87,14 @@ TEST(CliMine, MergeRanksTheShardsTogetherAndWritesTheOutputs) {
     std::filesystem::create_directories(inbox / "cam");
     for (const char* name : {"a.png", "b.png", "cam/c.png", "cam/d.png", "e.png"})
         write_png(inbox / name, RgbImage{8, 6, std::vector<uint8_t>(8 * 6 * 3, 100)});
-    const json settings = {{"inbox", inbox.string()},   {"package", "/p"},          {"model", "tiny:0"},
-                           {"prompt", "chicken"},        {"presence_band", {0.4, 0.6}}, {"instance_margin", 0.1},
-                           {"stability_delta", 1.0},     {"stability_min", 0.9},
+    const json settings = {{"inbox", inbox.string()},
+                           {"package", "/p"},
+                           {"model", "tiny:0"},
+                           {"prompt", "chicken"},
+                           {"presence_band", {0.4, 0.6}},
+                           {"instance_margin", 0.1},
+                           {"stability_delta", 1.0},
+                           {"stability_min", 0.9},
                            {"thresholds", {{"score", 0.5}, {"presence", 0.5}, {"mask", 0.5}}}};
     // d repeats b's hash but ranks below it; e has no reason.
     write_shard(dir.path / "s1", "1/2", settings,
@@ -100,10 +110,12 @@ TEST(CliMine, MergeRanksTheShardsTogetherAndWritesTheOutputs) {
     CliResult r = run_chickenseg("--json mine --merge " + (dir / "s1") + " " + (dir / "s2") + " --out " + out);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("has not finished"), std::string::npos) << r.out;
-    write_file_atomic(dir.path / "s2" / kMineScoresFile, read_file(dir.path / "s2" / kMineScoresFile) + "{\"complete\":true}\n");
+    write_file_atomic(dir.path / "s2" / kMineScoresFile,
+                      read_file(dir.path / "s2" / kMineScoresFile) + "{\"complete\":true}\n");
 
-    r = run_chickenseg("--json mine --merge " + (dir / "s1") + " " + (dir / "s2") + " --out " + out + " --limit 2 --copy",
-                       Stderr::Separate);
+    r = run_chickenseg(
+        "--json mine --merge " + (dir / "s1") + " " + (dir / "s2") + " --out " + out + " --limit 2 --copy",
+        Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.out << r.err;
     const json summary = json::parse(r.out);
     EXPECT_EQ(summary["images"], 5);

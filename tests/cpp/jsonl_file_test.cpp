@@ -45,7 +45,8 @@ TEST(JsonlFile, WriteReadAppendAndCutOffLine) {
     EXPECT_EQ(read_jsonl_file(dir.path / "none.jsonl", visit, true), 0u);
     write_file_atomic(path, "{\"i\":1}\nnot json\n");
     try {
-        read_jsonl_file(path, [](const json&, long) {}, true);
+        read_jsonl_file(
+            path, [](const json&, long) {}, true);
         FAIL();
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("a.jsonl:2"), std::string::npos) << e.what();

@@ -249,8 +249,8 @@ TEST(MineFiles, ScoresLineRoundTrip) {
     EXPECT_EQ(back.min_stability, s.min_stability);
     EXPECT_EQ(back.priority, s.priority);
     EXPECT_EQ(back.reasons, s.reasons);
-    EXPECT_EQ(back.reasons, unsigned{MineReason_ambiguous_presence | MineReason_borderline_instance |
-                                     MineReason_unstable_mask});
+    EXPECT_EQ(back.reasons,
+              unsigned{MineReason_ambiguous_presence | MineReason_borderline_instance | MineReason_unstable_mask});
     // Not a mine line: the error names the file and line.
     try {
         image_scores_from_json(json{{"file", "a.png"}}, "scores.jsonl", 7);

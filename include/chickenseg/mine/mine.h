@@ -40,31 +40,31 @@ struct MineParams {
     double score_threshold = -1;
     double presence_threshold = -1;
     double mask_threshold = -1;
-    std::string prompt;            // the concept ("" = the package's first prompt)
-    size_t limit = 100;            // images to choose (0 = every candidate)
-    int max_hash_distance = 10;    // dHash bits within which two images are near-duplicates (-1: off)
-    std::filesystem::path out;     // the output folder (to_annotate/)
-    Shard shard;                   // 1/1: the whole inbox, chosen and written; else scores only
-    size_t batch_size = 1;         // images per vision encoder run
-    unsigned threads = 0;          // image decoding workers (0 = the cores)
-    bool copy = false;             // copy the chosen images even where a hard link would do
-    bool thumbnails = true;        // JPEG thumbnails inside mining.html
-    bool progress = true;          // images/s and ETA on stderr
+    std::string prompt;          // the concept ("" = the package's first prompt)
+    size_t limit = 100;          // images to choose (0 = every candidate)
+    int max_hash_distance = 10;  // dHash bits within which two images are near-duplicates (-1: off)
+    std::filesystem::path out;   // the output folder (to_annotate/)
+    Shard shard;                 // 1/1: the whole inbox, chosen and written; else scores only
+    size_t batch_size = 1;       // images per vision encoder run
+    unsigned threads = 0;        // image decoding workers (0 = the cores)
+    bool copy = false;           // copy the chosen images even where a hard link would do
+    bool thumbnails = true;      // JPEG thumbnails inside mining.html
+    bool progress = true;        // images/s and ETA on stderr
 };
 MineParams mine_default_params();
 
 struct MineSummary {
-    size_t images = 0;           // in the inbox
-    size_t already_mined = 0;    // skipped: chosen by an earlier run
-    size_t in_shard = 0;         // this run's images (after the shard and the state)
-    size_t scored = 0;           // run now
-    size_t resumed = 0;          // taken from an unfinished run's scores
-    size_t failed = 0;           // bad images (reported, skipped)
-    size_t candidates = 0;       // images with at least one reason
+    size_t images = 0;         // in the inbox
+    size_t already_mined = 0;  // skipped: chosen by an earlier run
+    size_t in_shard = 0;       // this run's images (after the shard and the state)
+    size_t scored = 0;         // run now
+    size_t resumed = 0;        // taken from an unfinished run's scores
+    size_t failed = 0;         // bad images (reported, skipped)
+    size_t candidates = 0;     // images with at least one reason
     size_t chosen = 0;
-    size_t duplicates = 0;       // candidates skipped as near-duplicates
-    size_t linked = 0;           // chosen images hard-linked (the others copied)
-    bool scores_only = false;    // a shard run: nothing chosen yet
+    size_t duplicates = 0;     // candidates skipped as near-duplicates
+    size_t linked = 0;         // chosen images hard-linked (the others copied)
+    bool scores_only = false;  // a shard run: nothing chosen yet
     double seconds = 0;
     std::vector<std::pair<std::string, std::string>> errors;  // file, message (the first 100)
 };

@@ -29,12 +29,12 @@ std::vector<std::string> mine_reason_names(unsigned reasons);
 unsigned mine_reason_from_name(const std::string& name);
 
 struct MineScoreParams {
-    double presence_low = 0.4;      // presence in [low, high]: ambiguous
+    double presence_low = 0.4;  // presence in [low, high]: ambiguous
     double presence_high = 0.6;
-    double instance_margin = 0.1;   // a query with |score - keep threshold| < margin is borderline
-    double stability_delta = 1.0;   // logit offset of the stability score (SAM's default)
-    double stability_min = 0.9;     // a kept mask below this stability is unstable
-    double presence_weight = 1.0;   // weights of the three terms in the priority
+    double instance_margin = 0.1;  // a query with |score - keep threshold| < margin is borderline
+    double stability_delta = 1.0;  // logit offset of the stability score (SAM's default)
+    double stability_min = 0.9;    // a kept mask below this stability is unstable
+    double presence_weight = 1.0;  // weights of the three terms in the priority
     double instance_weight = 1.0;
     double mask_weight = 1.0;
 };
@@ -50,8 +50,8 @@ struct QueryScore {
 };
 
 struct ImageScores {
-    std::string file;          // relative to the inbox, '/' separators
-    uint64_t dhash = 0;        // 64-bit difference hash of the image (dhash.h)
+    std::string file;    // relative to the inbox, '/' separators
+    uint64_t dhash = 0;  // 64-bit difference hash of the image (dhash.h)
     float presence = 0;
     uint32_t kept = 0;         // detections kept (score >= threshold, image not gated)
     uint32_t borderline = 0;   // queries with |score - threshold| < margin
@@ -61,7 +61,7 @@ struct ImageScores {
     float instance_term = 0;
     float mask_term = 0;
     float priority = 0;
-    unsigned reasons = 0;      // MineReason bits
+    unsigned reasons = 0;  // MineReason bits
 };
 
 // Scores one image. `queries`: every query scoring at least threshold - margin (score
