@@ -209,110 +209,94 @@ void ensure_dvcignore(const fs::path& root, const std::vector<std::string>& line
     write_file_atomic(p, text + "# chickenseg version records: not data\n" + added);
 }
 
-}  // namespace
-
-DatasetVersion version_dataset(const VersionParams& params) {
+void check_version_params(const VersionParams& params) {
     if (params.datasets.empty()) throw Error("at least one --dataset is needed");
     std::error_code ec;
     for (const auto& d : params.datasets)
         if (!fs::is_regular_file(d, ec)) throw Error("dataset file not found", d.string());
     if (!fs::is_directory(params.image_root, ec)) throw Error("image root is not a folder", params.image_root.string());
-    // DVC sends usage analytics unless told not to; a farm's data tool should stay quiet.
-    ::setenv("DVC_NO_ANALYTICS", "1", 0);
+}
 
-    DatasetVersion v;
-    const fs::path& first = params.datasets.front();
-    v.record_path = dataset_version_record_path(first);
-    fs::path record_dir = first.parent_path().empty() ? fs::path(".") : first.parent_path();
-    json record;
-    record["schema"] = kVersionRecordSchema;
-    json ds_list = json::array();
-    for (const auto& d : params.datasets) ds_list.push_back(relative_path(d, record_dir));
-    record["datasets"] = ds_list;
-    record["image_root"] = relative_path(params.image_root, record_dir);
+// Without DVC: a manifest of every file's sha256 beside the first dataset, and the record.
+DatasetVersion version_by_manifest(const VersionParams& params, DatasetVersion v, json record,
+                                   const fs::path& record_dir) {
+    v.method = "manifest";
+    v.why_manifest = params.use_dvc ? "dvc not found" : "--no-dvc";
+    v.manifest_path = dataset_manifest_path(params.datasets.front());
+    ContentManifest m = build_content_manifest(params.datasets, params.image_root, record_dir);
+    v.version_id = m.version_id();
+    v.dataset_files = m.datasets.size();
+    v.image_files = m.images.size();
+    write_json_file(v.manifest_path, manifest_to_json(m, relative_path(params.image_root, record_dir)));
+    record["method"] = v.method;
+    record["version_id"] = v.version_id;
+    record["manifest"] = relative_path(v.manifest_path, record_dir);
+    write_json_file(v.record_path, record);
+    return v;
+}
 
-    std::optional<std::string> dvc = params.use_dvc ? find_dvc() : std::nullopt;
-    if (!dvc) {
-        v.method = "manifest";
-        v.why_manifest = params.use_dvc ? "dvc not found" : "--no-dvc";
-        v.manifest_path = dataset_manifest_path(first);
-        ContentManifest m = build_content_manifest(params.datasets, params.image_root, record_dir);
-        v.version_id = m.version_id();
-        v.dataset_files = m.datasets.size();
-        v.image_files = m.images.size();
-        write_json_file(v.manifest_path, manifest_to_json(m, relative_path(params.image_root, record_dir)));
-        record["method"] = v.method;
-        record["version_id"] = v.version_id;
-        record["manifest"] = relative_path(v.manifest_path, record_dir);
-        write_json_file(v.record_path, record);
-        return v;
-    }
-
-    // ---- DVC ----
-    v.method = "dvc";
-    fs::path image_root = fs::weakly_canonical(fs::absolute(params.image_root));
-    std::vector<fs::path> datasets;
-    for (const auto& d : params.datasets) datasets.push_back(fs::weakly_canonical(fs::absolute(d)));
+// The DVC repository above the image folder and the datasets; one is created (`dvc init`,
+// in the mode the enclosing git repository allows) when there is none.
+fs::path open_dvc_repository(const std::string& dvc, const fs::path& image_root, const std::vector<fs::path>& datasets,
+                             DatasetVersion& v) {
     // The image folder must be a strict subfolder of the DVC root (DVC cannot track its own root).
     std::vector<fs::path> folders{image_root.parent_path()};
     for (const auto& d : datasets) folders.push_back(d.parent_path());
-    fs::path root;
-    if (auto existing = find_dvc_root(common_ancestor(folders))) {
-        root = *existing;
+    if (auto existing = find_dvc_root(common_ancestor(folders))) return *existing;
+    fs::path root = common_ancestor(folders);
+    CommandResult git = run_command({"git", "-C", root.string(), "rev-parse", "--show-toplevel"});
+    std::vector<std::string> init{"init", "--quiet"};
+    if (git.exit_code == 0) {
+        fs::path top = fs::weakly_canonical(trim(git.output));
+        v.dvc_init_mode = top == root ? "git" : "subdir";
+        if (top != root) init.push_back("--subdir");
     } else {
-        root = common_ancestor(folders);
-        CommandResult git = run_command({"git", "-C", root.string(), "rev-parse", "--show-toplevel"});
-        std::vector<std::string> init{"init", "--quiet"};
-        if (git.exit_code == 0) {
-            fs::path top = fs::weakly_canonical(trim(git.output));
-            v.dvc_init_mode = top == root ? "git" : "subdir";
-            if (top != root) init.push_back("--subdir");
-        } else {
-            v.dvc_init_mode = "no-scm";
-            init.push_back("--no-scm");
-        }
-        run_dvc(*dvc, root, init);
-        v.dvc_initialised = true;
+        v.dvc_init_mode = "no-scm";
+        init.push_back("--no-scm");
     }
-    v.dvc_root = root;
-    if (!strictly_inside(image_root, root))
-        throw Error("the image root must be a subfolder of the DVC repository " + root.string() +
-                        " (DVC tracks folders inside its repository, never the repository itself)",
-                    params.image_root.string());
+    run_dvc(dvc, root, init);
+    v.dvc_initialised = true;
+    return root;
+}
 
-    // Remote: the one asked for, else the repository's default, else a local folder.
-    std::string remote_name;
+// Remote: the one asked for, else the repository's default, else a local folder; returns
+// the remote's name for `dvc push` (v.remote gets its URL for the report).
+std::string set_up_remote(const std::string& dvc, const fs::path& root, const VersionParams& params,
+                          DatasetVersion& v) {
     if (!params.remote.empty()) {
         std::string url = params.remote;
         if (url.find("://") == std::string::npos) url = fs::absolute(url).lexically_normal().string();
-        run_dvc(*dvc, root, {"remote", "add", "--default", "--force", "chickenseg", url});
-        remote_name = "chickenseg";
+        run_dvc(dvc, root, {"remote", "add", "--default", "--force", "chickenseg", url});
         v.remote = url;
-    } else {
-        CommandResult def = run_command({*dvc, "--cd", root.string(), "remote", "default"});
-        std::string name = def.exit_code == 0 ? trim(def.output) : "";
-        if (name.empty() || name.find(' ') != std::string::npos) {
-            fs::path storage = root / ".dvc-storage";
-            fs::create_directories(storage, ec);
-            if (ec) throw Error("cannot create the local DVC remote: " + ec.message(), storage.string());
-            // Keeps the storage out of git without touching the user's own .gitignore files.
-            if (!fs::exists(storage / ".gitignore", ec)) write_file_atomic(storage / ".gitignore", "*\n");
-            run_dvc(*dvc, root, {"remote", "add", "--default", "--force", "chickenseg", ".dvc-storage"});
-            remote_name = "chickenseg";
-            v.remote = storage.string();
-        } else {
-            remote_name = name;
-            std::string list = run_dvc(*dvc, root, {"remote", "list"});
-            v.remote = name;
-            size_t pos = ("\n" + list).find("\n" + name + "\t");
-            if (pos != std::string::npos) {
-                size_t start = pos + name.size() + 1, end = list.find('\n', start);
-                v.remote = trim(list.substr(start, end == std::string::npos ? std::string::npos : end - start));
-            }
-        }
+        return "chickenseg";
     }
+    CommandResult def = run_command({dvc, "--cd", root.string(), "remote", "default"});
+    std::string name = def.exit_code == 0 ? trim(def.output) : "";
+    if (name.empty() || name.find(' ') != std::string::npos) {
+        fs::path storage = root / ".dvc-storage";
+        std::error_code ec;
+        fs::create_directories(storage, ec);
+        if (ec) throw Error("cannot create the local DVC remote: " + ec.message(), storage.string());
+        // Keeps the storage out of git without touching the user's own .gitignore files.
+        if (!fs::exists(storage / ".gitignore", ec)) write_file_atomic(storage / ".gitignore", "*\n");
+        run_dvc(dvc, root, {"remote", "add", "--default", "--force", "chickenseg", ".dvc-storage"});
+        v.remote = storage.string();
+        return "chickenseg";
+    }
+    std::string list = run_dvc(dvc, root, {"remote", "list"});
+    v.remote = name;
+    size_t pos = ("\n" + list).find("\n" + name + "\t");
+    if (pos != std::string::npos) {
+        size_t start = pos + name.size() + 1, end = list.find('\n', start);
+        v.remote = trim(list.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    }
+    return name;
+}
 
-    // Track the image folder and every dataset file not already inside it.
+// Track the image folder and every dataset file not already inside it; returns the paths
+// tracked, relative to the DVC root.
+std::vector<std::string> track_and_push(const std::string& dvc, const fs::path& root, const fs::path& image_root,
+                                        const std::vector<fs::path>& datasets, const std::string& remote_name) {
     std::vector<std::string> tracked{relative_inside(image_root, root)};
     bool dataset_inside_images = false;
     for (const auto& d : datasets) {
@@ -327,8 +311,27 @@ DatasetVersion version_dataset(const VersionParams& params) {
     if (dataset_inside_images) ensure_dvcignore(root, {"*.version.json", "*.manifest.json"});
     std::vector<std::string> add{"add", "--quiet"};
     add.insert(add.end(), tracked.begin(), tracked.end());
-    run_dvc(*dvc, root, add);
-    run_dvc(*dvc, root, {"push", "--quiet", "--remote", remote_name});
+    run_dvc(dvc, root, add);
+    run_dvc(dvc, root, {"push", "--quiet", "--remote", remote_name});
+    return tracked;
+}
+
+// With DVC: the data goes to a DVC remote; the version id is a hash of the md5s DVC
+// recorded, so it names the same content whoever computes it.
+DatasetVersion version_by_dvc(const VersionParams& params, const std::string& dvc, DatasetVersion v, json record,
+                              const fs::path& record_dir) {
+    v.method = "dvc";
+    fs::path image_root = fs::weakly_canonical(fs::absolute(params.image_root));
+    std::vector<fs::path> datasets;
+    for (const auto& d : params.datasets) datasets.push_back(fs::weakly_canonical(fs::absolute(d)));
+    fs::path root = open_dvc_repository(dvc, image_root, datasets, v);
+    v.dvc_root = root;
+    if (!strictly_inside(image_root, root))
+        throw Error("the image root must be a subfolder of the DVC repository " + root.string() +
+                        " (DVC tracks folders inside its repository, never the repository itself)",
+                    params.image_root.string());
+    std::string remote_name = set_up_remote(dvc, root, params, v);
+    std::vector<std::string> tracked = track_and_push(dvc, root, image_root, datasets, remote_name);
 
     json outs = json::array();
     for (const auto& t : tracked) v.outputs.push_back(read_dvc_file(root, t));
@@ -349,6 +352,29 @@ DatasetVersion version_dataset(const VersionParams& params) {
     record["dvc"] = dvc_json;
     write_json_file(v.record_path, record);
     return v;
+}
+
+}  // namespace
+
+DatasetVersion version_dataset(const VersionParams& params) {
+    check_version_params(params);
+    // DVC sends usage analytics unless told not to; a farm's data tool should stay quiet.
+    ::setenv("DVC_NO_ANALYTICS", "1", 0);
+
+    DatasetVersion v;
+    const fs::path& first = params.datasets.front();
+    v.record_path = dataset_version_record_path(first);
+    fs::path record_dir = first.parent_path().empty() ? fs::path(".") : first.parent_path();
+    json record;
+    record["schema"] = kVersionRecordSchema;
+    json ds_list = json::array();
+    for (const auto& d : params.datasets) ds_list.push_back(relative_path(d, record_dir));
+    record["datasets"] = ds_list;
+    record["image_root"] = relative_path(params.image_root, record_dir);
+
+    std::optional<std::string> dvc = params.use_dvc ? find_dvc() : std::nullopt;
+    if (!dvc) return version_by_manifest(params, std::move(v), std::move(record), record_dir);
+    return version_by_dvc(params, *dvc, std::move(v), std::move(record), record_dir);
 }
 
 json dataset_version_to_json(const DatasetVersion& v) {
