@@ -159,14 +159,7 @@ json side_to_json(const SplitSideSummary& s) {
             {"groups", s.groups}};
 }
 
-}  // namespace
-
-SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const std::string& file) {
-    if (!(params.train_ratio > 0.0 && params.train_ratio < 1.0))
-        throw Error(
-            "expected a train ratio strictly between 0 and 1, found " + std::to_string(params.train_ratio),
-            ErrorPlace{{}, 0, "train_ratio"});
-
+std::optional<std::regex> compile_group_regex(const SplitParams& params) {
     std::optional<std::regex> re;
     if (!params.group_regex.empty()) {
         try {
@@ -176,17 +169,19 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
                         ErrorPlace{{}, 0, "group_regex"});
         }
     }
+    return re;
+}
 
-    // Every annotation must land with its image: duplicate image ids or annotations
-    // naming no image cannot be placed, so they stop the split (validate lists them all).
-    check_saco_ids(ds, file);
-    std::unordered_map<int64_t, size_t> image_index;  // image id -> position (unique: checked above)
-    for (size_t i = 0; i < ds.images.size(); ++i) image_index.emplace(ds.images[i].id, i);
+// The bool is "unmatched": those keys live apart from the regex's keys. std::map keeps
+// groups sorted by key, so the split depends on the file names and the seed, not on the
+// order of the images in the file.
+using GroupMap = std::map<std::pair<bool, std::string>, Group>;
 
-    // Group the images. std::map keeps groups sorted by key, so the split depends on
-    // the file names and the seed, not on the order of the images in the file.
-    // The bool is "unmatched": those keys live apart from the regex's keys.
-    std::map<std::pair<bool, std::string>, Group> groups;
+// Group the images: by the regex's key, else each file is its own group. Images the regex
+// does not match are an error unless they may be their own groups.
+GroupMap group_images(const SacoDataset& ds, const std::optional<std::regex>& re, const SplitParams& params,
+                      const std::string& file) {
+    GroupMap groups;
     std::vector<size_t> unmatched;
     const auto counts = ds.annotation_counts();
     std::vector<std::optional<std::string>> regex_keys;
@@ -217,48 +212,37 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
                         " (fix the regex, or let each such image be its own group)",
                     file, 0, json_key(json_index("images", unmatched.front()), "file_name"));
     }
+    return groups;
+}
 
-    const bool by_bins = !re.has_value();
-    std::vector<std::vector<Group*>> strata(kStrata);
-    std::vector<size_t> stratum_images(kStrata, 0);
+struct Strata {
+    std::vector<std::vector<Group*>> groups = std::vector<std::vector<Group*>>(kStrata);
+    std::vector<size_t> images = std::vector<size_t>(kStrata, 0);
+};
+
+// Sorts the groups into strata; a split that cannot give both sides a negative and a
+// positive is refused rather than made lopsided.
+Strata stratify(GroupMap& groups, bool by_bins, const char* unit, const std::string& file) {
+    Strata strata;
     for (auto& [key, g] : groups) {
         int s = stratum_of(g, by_bins);
-        strata[s].push_back(&g);
-        stratum_images[s] += g.images.size();
+        strata.groups[s].push_back(&g);
+        strata.images[s] += g.images.size();
     }
-
-    size_t negative_groups = strata[0].size();
+    size_t negative_groups = strata.groups[0].size();
     size_t positive_groups = 0;
-    for (int s = 1; s < kStrata; ++s) positive_groups += strata[s].size();
-    const char* unit = re ? "groups" : "images";
+    for (int s = 1; s < kStrata; ++s) positive_groups += strata.groups[s].size();
     if (negative_groups < 2 || positive_groups < 2)
         throw Error("a stratified split needs at least 2 negative and 2 positive " + std::string(unit) +
                         " so that train and val each get both; found " + std::to_string(negative_groups) +
                         " negative and " + std::to_string(positive_groups) + " positive",
                     file);
+    return strata;
+}
 
-    // One engine for the whole split, strata visited in a fixed order.
-    std::mt19937_64 rng(params.seed);
-    const auto targets = stratum_targets(stratum_images, params.train_ratio);
-    // Visit order per class (0 negative, 1 positive), for the both-sides fix-up below.
-    std::vector<Group*> order[2];
-    for (int s = 0; s < kStrata; ++s) {
-        portable_shuffle(strata[s], rng);
-        // A group goes to train when that brings the stratum's train image count closer to
-        // its target; with one image per group this takes exactly the first `target`.
-        size_t in_train = 0;
-        for (Group* g : strata[s]) {
-            if (2 * in_train + g->images.size() < 2 * targets[s]) {
-                g->side = Side::train;
-                in_train += g->images.size();
-            } else {
-                g->side = Side::val;
-            }
-            order[s == 0 ? 0 : 1].push_back(g);
-        }
-    }
-    // Each side must hold at least one negative and one positive group; with >= 2 groups
-    // of each class, moving one group is always enough.
+// Each side must hold at least one negative and one positive group; with >= 2 groups
+// of each class, moving one group is always enough.
+void ensure_both_sides(std::vector<Group*> (&order)[2]) {
     for (auto& cls : order) {
         auto on = [&](Side side) {
             return std::any_of(cls.begin(), cls.end(), [&](Group* g) { return g->side == side; });
@@ -269,7 +253,36 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
             cls.back()->side = Side::val;
         }
     }
+}
 
+void assign_sides(Strata& strata, const SplitParams& params) {
+    // One engine for the whole split, strata visited in a fixed order.
+    std::mt19937_64 rng(params.seed);
+    const auto targets = stratum_targets(strata.images, params.train_ratio);
+    // Visit order per class (0 negative, 1 positive), for the both-sides fix-up.
+    std::vector<Group*> order[2];
+    for (int s = 0; s < kStrata; ++s) {
+        portable_shuffle(strata.groups[s], rng);
+        // A group goes to train when that brings the stratum's train image count closer to
+        // its target; with one image per group this takes exactly the first `target`.
+        size_t in_train = 0;
+        for (Group* g : strata.groups[s]) {
+            if (2 * in_train + g->images.size() < 2 * targets[s]) {
+                g->side = Side::train;
+                in_train += g->images.size();
+            } else {
+                g->side = Side::val;
+            }
+            order[s == 0 ? 0 : 1].push_back(g);
+        }
+    }
+    ensure_both_sides(order);
+}
+
+// Every annotation goes with its image; both sides keep the input's top-level fields.
+SplitResult build_sides(const SacoDataset& ds, const GroupMap& groups) {
+    std::unordered_map<int64_t, size_t> image_index;  // image id -> position (unique: checked by the caller)
+    for (size_t i = 0; i < ds.images.size(); ++i) image_index.emplace(ds.images[i].id, i);
     std::vector<Side> image_side(ds.images.size());
     size_t train_groups = 0;
     for (const auto& [key, g] : groups) {
@@ -292,6 +305,26 @@ SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const s
     out.train_summary = summarize(out.train, train_groups);
     out.val_summary = summarize(out.val, groups.size() - train_groups);
     return out;
+}
+
+}  // namespace
+
+SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const std::string& file) {
+    if (!(params.train_ratio > 0.0 && params.train_ratio < 1.0))
+        throw Error(
+            "expected a train ratio strictly between 0 and 1, found " + std::to_string(params.train_ratio),
+            ErrorPlace{{}, 0, "train_ratio"});
+    std::optional<std::regex> re = compile_group_regex(params);
+
+    // Every annotation must land with its image: duplicate image ids or annotations
+    // naming no image cannot be placed, so they stop the split (validate lists them all).
+    check_saco_ids(ds, file);
+
+    GroupMap groups = group_images(ds, re, params, file);
+    // Regex groups mix images of different sizes: only split into negative / positive.
+    Strata strata = stratify(groups, !re.has_value(), re ? "groups" : "images", file);
+    assign_sides(strata, params);
+    return build_sides(ds, groups);
 }
 
 json split_summary_to_json(const SplitResult& result, const SplitParams& params) {
