@@ -149,15 +149,13 @@ std::vector<Failure> analyse_image_failures(const MaskOverlaps& ov, std::span<co
     return all;
 }
 
-ErrorAnalysis analyse_errors(const SacoDataset& gt, const std::string& gt_file, const PredictionSet& preds,
-                             const PresenceScores* presence, const ErrorAnalysisParams& params) {
-    ErrorAnalysis result;
-    result.params = params;
-    result.gt_file = gt_file;
-    result.predictions_file = preds.file;
-    if (presence) result.presence_file = presence->file;
+namespace {
 
-    // Headline metrics from the evaluation engine (the one place metrics are computed).
+using IndicesByImage = std::unordered_map<int64_t, std::vector<size_t>>;
+
+// Headline metrics from the evaluation engine (the one place metrics are computed).
+void add_headline_metrics(const SacoDataset& gt, const std::string& gt_file, const PredictionSet& preds,
+                          const PresenceScores* presence, const ErrorAnalysisParams& params, ErrorAnalysis& result) {
     EvalParams eval_params;
     eval_params.score_threshold = params.score_threshold;
     eval_params.bbox = false;
@@ -168,10 +166,126 @@ ErrorAnalysis analyse_errors(const SacoDataset& gt, const std::string& gt_file, 
     }
     result.il_mcc = eval.image_level.mcc.value;
     result.il_fpr = eval.image_level.fpr.value;
+}
 
-    std::unordered_map<int64_t, std::vector<size_t>> ann_by_image;
+// The masks of one image: GT regions in file order (crowd ones included, for the overlaps)
+// and the detections kept at the score threshold.
+struct ImageMasks {
+    std::vector<Rle> gt;
+    std::vector<uint8_t> crowd;
+    std::vector<uint32_t> region_of_instance;  // non-crowd index -> region index
+    std::vector<Rle> det;
+};
+
+ImageMasks load_image_masks(const SacoImage& img, const SacoDataset& gt, const PredictionSet& preds,
+                            const IndicesByImage& ann_by_image, const IndicesByImage& kept_by_image,
+                            ImageAnalysis& ia) {
+    ImageMasks masks;
+    if (auto it = ann_by_image.find(img.id); it != ann_by_image.end()) {
+        for (size_t ai : it->second) {
+            const SacoAnnotation& a = gt.annotations[ai];
+            AnalysedGt g;
+            g.annotation_id = a.id;
+            g.annotation_index = ai;
+            g.crowd = a.iscrowd != 0;
+            if (!g.crowd) masks.region_of_instance.push_back(static_cast<uint32_t>(masks.gt.size()));
+            masks.gt.push_back(segmentation_to_rle(a.segmentation, img.height, img.width));
+            masks.crowd.push_back(g.crowd ? 1 : 0);
+            ia.gts.push_back(g);
+        }
+    }
+    if (auto it = kept_by_image.find(img.id); it != kept_by_image.end()) {
+        for (size_t pi : it->second) {
+            const Prediction& p = preds.predictions[pi];
+            AnalysedDetection d;
+            d.prediction_index = pi;
+            d.score = p.score;
+            ia.detections.push_back(d);
+            masks.det.push_back(rle_decompress(p.mask));
+        }
+    }
+    return masks;
+}
+
+// The matching sees the non-crowd GT only, as the metrics do; its pairs decide TP/FP/FN and
+// feed the failure detectors.
+std::vector<DetectionPairing> match_image(const ImageMasks& masks, const ErrorAnalysisParams& params,
+                                          ImageAnalysis& ia) {
+    std::vector<Rle> instance_masks;
+    for (uint32_t r : masks.region_of_instance) instance_masks.push_back(masks.gt[r]);
+    PairMatching m = match_masks(masks.det, instance_masks);
+    std::vector<DetectionPairing> pairing(ia.detections.size());
+    for (const Match& mt : m.matches) {
+        uint32_t region = masks.region_of_instance[mt.gt];
+        pairing[mt.pred] = {region, mt.iou};
+        AnalysedDetection& d = ia.detections[mt.pred];
+        d.gt = region;
+        d.iou = mt.iou;
+        d.true_positive = mt.iou >= params.match_iou;
+        if (d.true_positive) {
+            ia.gts[region].found = true;
+            ++ia.tp;
+        }
+    }
+    ia.fp = static_cast<uint32_t>(ia.detections.size()) - ia.tp;
+    ia.fn = static_cast<uint32_t>(masks.region_of_instance.size()) - ia.tp;
+    return pairing;
+}
+
+ImageAnalysis analyse_image(const SacoImage& img, const SacoDataset& gt, const PredictionSet& preds,
+                            const PresenceScores* presence, const IndicesByImage& ann_by_image,
+                            const IndicesByImage& kept_by_image, const ErrorAnalysisParams& params) {
+    ImageAnalysis ia;
+    ia.image_id = img.id;
+    ia.file_name = img.file_name;
+    ia.width = img.width;
+    ia.height = img.height;
+    if (presence) {
+        auto it = presence->by_image.find(img.id);
+        if (it != presence->by_image.end()) ia.presence = it->second;
+    }
+    ImageMasks masks = load_image_masks(img, gt, preds, ann_by_image, kept_by_image, ia);
+    ia.negative = masks.region_of_instance.empty();
+
+    MaskOverlaps ov = compute_mask_overlaps(masks.det, masks.gt, masks.crowd);
+    for (size_t j = 0; j < ia.gts.size(); ++j) ia.gts[j].area = ov.gt_area[j];
+    for (size_t d = 0; d < ia.detections.size(); ++d) ia.detections[d].area = ov.det_area[d];
+
+    std::vector<DetectionPairing> pairing = match_image(masks, params, ia);
+    ia.failures = analyse_image_failures(ov, pairing, params);
+    return ia;
+}
+
+void add_to_totals(const ImageAnalysis& ia, ErrorAnalysis& result) {
+    ++result.images_analysed;
+    result.tp += ia.tp;
+    result.fp += ia.fp;
+    result.fn += ia.fn;
+    // by_type counts failures, and images with at least one failure of the type.
+    std::array<bool, kFailureTypeCount> seen{};
+    for (const Failure& f : ia.failures) {
+        auto t = static_cast<size_t>(f.type);
+        ++result.by_type[t].failures;
+        seen[t] = true;
+    }
+    for (size_t t = 0; t < kFailureTypeCount; ++t) result.by_type[t].images += seen[t] ? 1 : 0;
+    if (!ia.failures.empty()) ++result.images_with_failures;
+}
+
+}  // namespace
+
+ErrorAnalysis analyse_errors(const SacoDataset& gt, const std::string& gt_file, const PredictionSet& preds,
+                             const PresenceScores* presence, const ErrorAnalysisParams& params) {
+    ErrorAnalysis result;
+    result.params = params;
+    result.gt_file = gt_file;
+    result.predictions_file = preds.file;
+    if (presence) result.presence_file = presence->file;
+    add_headline_metrics(gt, gt_file, preds, presence, params, result);
+
+    IndicesByImage ann_by_image;
     for (size_t i = 0; i < gt.annotations.size(); ++i) ann_by_image[gt.annotations[i].image_id].push_back(i);
-    std::unordered_map<int64_t, std::vector<size_t>> kept_by_image;
+    IndicesByImage kept_by_image;
     for (size_t i = 0; i < preds.predictions.size(); ++i) {
         const Prediction& p = preds.predictions[i];
         if (p.score >= params.score_threshold) kept_by_image[p.image_id].push_back(i);
@@ -180,91 +294,18 @@ ErrorAnalysis analyse_errors(const SacoDataset& gt, const std::string& gt_file, 
     Progress progress("analysing errors", gt.images.size());
     for (const SacoImage& img : gt.images) {
         progress.tick();
+        // Only exhaustive images say that a missing mask is a miss.
         if (img.is_instance_exhaustive != 1) {
             ++result.images_skipped;
             continue;
         }
-        ImageAnalysis ia;
-        ia.image_id = img.id;
-        ia.file_name = img.file_name;
-        ia.width = img.width;
-        ia.height = img.height;
-        if (presence) {
-            auto it = presence->by_image.find(img.id);
-            if (it != presence->by_image.end()) ia.presence = it->second;
-        }
-
-        // GT regions in file order; the matching sees the non-crowd ones only.
-        std::vector<Rle> gt_masks;
-        std::vector<uint8_t> crowd;
-        std::vector<uint32_t> region_of_instance;  // non-crowd index -> region index
-        if (auto it = ann_by_image.find(img.id); it != ann_by_image.end()) {
-            for (size_t ai : it->second) {
-                const SacoAnnotation& a = gt.annotations[ai];
-                AnalysedGt g;
-                g.annotation_id = a.id;
-                g.annotation_index = ai;
-                g.crowd = a.iscrowd != 0;
-                if (!g.crowd) region_of_instance.push_back(static_cast<uint32_t>(gt_masks.size()));
-                gt_masks.push_back(segmentation_to_rle(a.segmentation, img.height, img.width));
-                crowd.push_back(g.crowd ? 1 : 0);
-                ia.gts.push_back(g);
-            }
-        }
-        ia.negative = region_of_instance.empty();
-
-        std::vector<Rle> det_masks;
-        if (auto it = kept_by_image.find(img.id); it != kept_by_image.end()) {
-            for (size_t pi : it->second) {
-                const Prediction& p = preds.predictions[pi];
-                AnalysedDetection d;
-                d.prediction_index = pi;
-                d.score = p.score;
-                ia.detections.push_back(d);
-                det_masks.push_back(rle_decompress(p.mask));
-            }
-        }
-
-        MaskOverlaps ov = compute_mask_overlaps(det_masks, gt_masks, crowd);
-        for (size_t j = 0; j < ia.gts.size(); ++j) ia.gts[j].area = ov.gt_area[j];
-        for (size_t d = 0; d < ia.detections.size(); ++d) ia.detections[d].area = ov.det_area[d];
-
-        std::vector<Rle> instance_masks;
-        for (uint32_t r : region_of_instance) instance_masks.push_back(gt_masks[r]);
-        PairMatching m = match_masks(det_masks, instance_masks);
-        std::vector<DetectionPairing> pairing(ia.detections.size());
-        for (const Match& mt : m.matches) {
-            uint32_t region = region_of_instance[mt.gt];
-            pairing[mt.pred] = {region, mt.iou};
-            AnalysedDetection& d = ia.detections[mt.pred];
-            d.gt = region;
-            d.iou = mt.iou;
-            d.true_positive = mt.iou >= params.match_iou;
-            if (d.true_positive) {
-                ia.gts[region].found = true;
-                ++ia.tp;
-            }
-        }
-        ia.fp = static_cast<uint32_t>(ia.detections.size()) - ia.tp;
-        ia.fn = static_cast<uint32_t>(region_of_instance.size()) - ia.tp;
-        ia.failures = analyse_image_failures(ov, pairing, params);
-
-        ++result.images_analysed;
-        result.tp += ia.tp;
-        result.fp += ia.fp;
-        result.fn += ia.fn;
-        std::array<bool, kFailureTypeCount> seen{};
-        for (const Failure& f : ia.failures) {
-            auto t = static_cast<size_t>(f.type);
-            ++result.by_type[t].failures;
-            seen[t] = true;
-        }
-        for (size_t t = 0; t < kFailureTypeCount; ++t) result.by_type[t].images += seen[t] ? 1 : 0;
-        if (!ia.failures.empty()) ++result.images_with_failures;
+        ImageAnalysis ia = analyse_image(img, gt, preds, presence, ann_by_image, kept_by_image, params);
+        add_to_totals(ia, result);
         result.images.push_back(std::move(ia));
     }
     progress.finish();
 
+    // Worst images first, so the report opens on what most needs a look.
     std::stable_sort(result.images.begin(), result.images.end(), [](const ImageAnalysis& a, const ImageAnalysis& b) {
         if (a.severity() != b.severity()) return a.severity() > b.severity();
         return a.image_id < b.image_id;
