@@ -91,6 +91,7 @@ def test_scores_are_the_engines_and_the_ranking_follows_them(trained, inbox, sin
         assert abs(images[f]["presence"] - p) <= 1e-6, f
         assert images[f]["kept"] == kept[f], f
     assert sum(kept.values()) > 0  # the model finds chickens: masks, stability and pre-fill are exercised
+    assert all(r["score"] >= t for r in results)  # the keep threshold mine reports is predict's
 
     # Each image's terms and reasons follow from its values; the priority is their mean.
     presences = []
