@@ -91,3 +91,127 @@ def test_shipped_configs_resolve():
     assert default["model.backbone.freeze"] and default["trainer.precision"] == "bf16"
     tiny = load_config(ROOT / "configs" / "train_tiny.yaml")
     assert tiny["model.checkpoint"] == "tiny" and tiny["model.device"] == "cpu"
+
+
+# ---- composition (Hydra-style defaults lists, merged with OmegaConf) and interpolation
+
+def test_defaults_list_composes_bases_in_order_and_the_file_wins(tmp_path):
+    write(tmp_path, "train_json: base.json\noptimizer:\n  lr: 1e-4\n  eps: 1e-6\nscheduler: constant\n"
+                    "data:\n  augment:\n    scale_jitter: [0.5, 2]\n", "base.yaml")
+    write(tmp_path, "defaults: [base]\noptimizer:\n  lr: 2e-4\ntrain:\n  batch_size: 4\n", "mid.yaml")
+    (tmp_path / "sub").mkdir()
+    child = write(tmp_path, "defaults:\n  - ../mid.yaml\noptimizer:\n  weight_decay: 0.01\n"
+                            "data:\n  augment:\n    scale_jitter: [1, 1]\nscheduler:\n  warmup_ratio: 0.1\n",
+                  "sub/child.yaml")
+    cfg = load_config(child, ["train.batch_size=6"])
+    base, mid = str(tmp_path / "sub" / "../mid.yaml"), tmp_path / "sub" / "../mid.yaml"
+    assert cfg["train_json"] == "base.json" and cfg.sources["train_json"] == str(mid.parent / "base.yaml")
+    assert cfg["optimizer.eps"] == 1e-6  # two levels down
+    assert cfg["optimizer.lr"] == 2e-4 and cfg.sources["optimizer.lr"] == base
+    assert cfg["optimizer.weight_decay"] == 0.01 and cfg.sources["optimizer.weight_decay"] == str(child)
+    assert cfg["data.augment.scale_jitter"] == [1.0, 1.0]  # a list is replaced, not merged
+    # `scheduler: NAME` in a base and a section in the child merge.
+    assert cfg["scheduler.name"] == "constant" and cfg["scheduler.warmup_ratio"] == 0.1
+    assert cfg["train.batch_size"] == 6 and cfg.sources["train.batch_size"] == "command line"
+    assert cfg["loss.dice_loss_weight"] == 1.0 and cfg.sources["loss.dice_loss_weight"] == "default"
+    # The resolved config has no defaults list and reads back to the same values.
+    assert "defaults" not in cfg.to_yaml()
+    assert load_config(write(tmp_path, cfg.to_yaml(), "resolved.yaml")).as_dict() == cfg.as_dict()
+
+
+def test_self_position_decides_who_wins(tmp_path):
+    write(tmp_path, "train_json: t.json\ntrain:\n  batch_size: 3\n  max_epochs: 7\n", "base.yaml")
+    first = load_config(write(tmp_path, "defaults: [_self_, base]\ntrain:\n  batch_size: 5\n", "a.yaml"))
+    assert first["train.batch_size"] == 3 and first["train.max_epochs"] == 7
+    last = load_config(write(tmp_path, "defaults: [base, _self_]\ntrain:\n  batch_size: 5\n", "b.yaml"))
+    assert last["train.batch_size"] == 5 and last.sources["train.batch_size"] == str(tmp_path / "b.yaml")
+    write(tmp_path, "train:\n  batch_size: 9\n", "other.yml")
+    two = load_config(write(tmp_path, "defaults: [base, other.yml]\n", "c.yaml"))
+    assert two["train.batch_size"] == 9 and two["train.max_epochs"] == 7
+    assert load_config(write(tmp_path, "defaults: []\ntrain_json: x.json\n", "d.yaml"))["train_json"] == "x.json"
+
+
+def test_interpolation_resolves_after_the_overrides(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHICKENSEG_TEST_DATA", "/data/set")
+    write(tmp_path, "train_json: ${oc.env:CHICKENSEG_TEST_DATA}/train.json\n"
+                    "output_dir: runs/lr${optimizer.lr}_bs${train.batch_size}\n", "base.yaml")
+    path = write(tmp_path, "defaults: [base]\nval:\n  batch_size: ${train.batch_size}\n")
+    cfg = load_config(path, ["train.batch_size=6"])
+    assert cfg["train_json"] == "/data/set/train.json" and cfg["val.batch_size"] == 6
+    assert cfg["output_dir"] == "runs/lr1e-05_bs6"
+    assert cfg.sources["val.batch_size"] == str(path)  # where the interpolation was written
+    listed = load_config(path, ["optimizer.betas=[0.8, '${optimizer.weight_decay}']", "optimizer.weight_decay=0.5"])
+    assert listed["optimizer.betas"] == [0.8, 0.5]
+    # An interpolation is checked once resolved, naming where it was written.
+    path = write(tmp_path, "defaults: [base]\nval:\n  batch_size: ${seed}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: `val\.batch_size`: expected an integer in \[1, inf\], got 0"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("files, overrides, needle", [
+    # an unknown key in a base names the base file
+    ({"base.yaml": "train_json: t.json\noptimizer:\n  lrr: 1\n", "c.yaml": "defaults: [base]\n"}, [],
+     "base.yaml: unknown key `optimizer.lrr` (did you mean `optimizer.lr`?)"),
+    ({"base.yaml": "trainer:\n  precision: fp8\n", "c.yaml": "defaults: [base]\ntrain_json: t.json\n"}, [],
+     "base.yaml: `trainer.precision`: expected one of bf16, fp16, fp32, got 'fp8'"),
+    ({"c.yaml": "defaults: [nowhere]\n"}, [], "c.yaml: `defaults`: 'nowhere': config file not found ("),
+    ({"c.yaml": "defaults: base\n"}, [], "c.yaml: `defaults`: expected a list of config names"),
+    ({"c.yaml": "defaults:\n  - model: sam3\n"}, [], "c.yaml: `defaults`: expected a config file name"),
+    ({"c.yaml": "defaults: [_self_, _self_]\n"}, [], "_self_ is listed more than once"),
+    ({"a.yaml": "defaults: [b]\n", "b.yaml": "defaults: [c.yaml]\n", "c.yaml": "defaults: [a]\n"}, [],
+     "c.yaml: `defaults`: cycle: "),
+    ({"c.yaml": "defaults: [c]\n"}, [], "c.yaml: `defaults`: cycle: "),
+    ({"c.yaml": "train_json: ${nope}\n"}, [], "c.yaml: `train_json`: bad interpolation '${nope}': "
+                                              "Interpolation key 'nope' not found"),
+    ({"c.yaml": "train_json: t.json\noutput_dir: ${output_dir}x\n"}, [], "`output_dir`: bad interpolation"),
+    ({"c.yaml": "train_json: t.json\n"}, ["output_dir=${oops"], "command line: `output_dir`: bad interpolation"),
+    ({"c.yaml": "train_json: ???\n"}, [], "c.yaml: `train_json`: no value (???): set it"),
+])
+def test_bad_composition_is_rejected_naming_the_file(tmp_path, files, overrides, needle):
+    for name, text in files.items():
+        write(tmp_path, text, name)
+    top = "a.yaml" if "a.yaml" in files else "c.yaml"
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / top, overrides)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_cycle_names_the_chain(tmp_path):
+    write(tmp_path, "defaults: [b]\n", "a.yaml")
+    write(tmp_path, "defaults: [a.yaml]\n", "b.yaml")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "a.yaml")
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    assert str(e.value) == f"{b}: `defaults`: cycle: {a} -> {b} -> {a}"
+
+
+def test_tool_reports_composition_errors_on_one_line(cs, tmp_path):
+    write(tmp_path, "train_json: t.json\nloss:\n  dice_los_weight: 2\n", "base.yaml")
+    path = write(tmp_path, "defaults: [base]\n")
+    r = cs("train", "-c", path, "--print-config")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "base.yaml: unknown key `loss.dice_los_weight` (did you mean `loss.dice_loss_weight`?)" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
+    write(tmp_path, "defaults: [c]\n")
+    r = cs("train", "-c", path)
+    assert r.returncode == 1 and "cycle" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_shipped_composed_config_resolves():
+    from conftest import ROOT
+
+    default = load_config(ROOT / "configs" / "train_default.yaml")
+    low = load_config(ROOT / "configs" / "train_lowmem.yaml")
+    differ = {k for k in SCHEMA if low[k] != default[k]}
+    assert differ == {"output_dir", "model.use_gradient_checkpointing", "train.batch_size",
+                      "train.accumulate_grad_batches", "val.batch_size"}
+    assert low["train.batch_size"] * low["train.accumulate_grad_batches"] == default["train.batch_size"]
+    assert low.sources["optimizer.lr"].endswith("train_default.yaml")
+
+
+def test_mandatory_value_in_a_base_is_filled_by_the_child(tmp_path):
+    write(tmp_path, "train_json: ???\ntrain:\n  batch_size: 3\n", "base.yaml")
+    cfg = load_config(write(tmp_path, "defaults: [base]\n"), ["train_json=t.json"])
+    assert cfg["train_json"] == "t.json" and cfg["train.batch_size"] == 3
+    with pytest.raises(ConfigError, match=r"base\.yaml: `train_json`: no value \(\?\?\?\)"):
+        load_config(tmp_path / "c.yaml")

@@ -1,11 +1,19 @@
 """The training config: a YAML file over built-in defaults, then `key=value` overrides
 (dotted keys, values parsed as YAML scalars), every key checked against one schema.
 
+A file may start with a Hydra-style defaults list, `defaults: [train_default, _self_]`: the
+listed files (relative to the file's folder, `.yaml` optional) are composed in order, each with
+its own defaults, the file itself where `_self_` stands (at the end when it is not listed, as
+Hydra does for a primary config). The layers (built-in defaults, the composed files, the
+command line) are merged with OmegaConf, which also resolves `${...}` interpolations
+(`output_dir: runs/lr${optimizer.lr}`, `${oc.env:DATA}`) after the overrides are applied.
+
 Every key the trainer reads is declared once in SCHEMA with its default, its check and a
-one-line description (docs/train.md lists them). An unknown key or a bad value is an error
-naming the file (or `command line`), the dotted key and what was expected. The resolved
-config (defaults + file + overrides) is saved with every run, so a run can be repeated
-from its folder alone.
+one-line description (docs/train.md lists them). Each layer's keys are checked before the merge
+and every resolved value after it, so an unknown key or a bad value is an error naming the file
+that set it (or `command line`), the dotted key and what was expected. The resolved config
+(defaults + files + overrides, interpolations resolved) is saved with every run, so a run can be
+repeated from its folder alone.
 """
 import difflib
 import math
@@ -14,6 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from chickenseg_model.errors import ModelError
 
@@ -283,6 +293,8 @@ def _read_yaml(path: Path) -> dict:
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -307,32 +319,160 @@ def _fix_yaml_floats(value):
     return value
 
 
-def load_config(path: Path | None, overrides: list[str] = ()) -> Config:
-    values = {k: spec.default for k, spec in SCHEMA.items()}
-    sources = {k: "default" for k in SCHEMA}
+# ---- composition: a layer is (where, {dotted key: value}); later layers win
+
+_SELF = "_self_"
+
+
+def _deferred(value) -> bool:
+    """An interpolation or OmegaConf's `???` (must be set): checked once resolved."""
+    if isinstance(value, list):
+        return any(_deferred(v) for v in value)
+    return isinstance(value, str) and ("${" in value or value.strip() == "???")
+
+
+def _check_layer(flat: dict, where: str) -> dict:
+    """Refuse unknown keys and bad values of one layer, naming it (the value is checked again
+    once merged and resolved; interpolations only then)."""
+    out = {}
+    for key, value in flat.items():
+        if key not in SCHEMA:
+            raise _unknown(key, where)
+        value = _fix_yaml_floats(value)
+        if not _deferred(value):
+            try:
+                SCHEMA[key].check(value)
+            except ValueError as e:
+                raise ConfigError(f"{where}: `{key}`: {e}, got {value!r}") from None
+        out[key] = value
+    return out
+
+
+def _base_path(path: Path, name: str) -> Path:
+    base = Path(name).expanduser()
+    if not base.is_absolute():
+        base = path.parent / base
+    if base.suffix not in (".yaml", ".yml"):
+        base = Path(f"{base}.yaml")
+    return base
+
+
+def _compose(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> list[tuple[str, dict]]:
+    """The layers of one file: its defaults list (Hydra's list semantics) around its own keys."""
+    where = str(path)
+    doc = _read_yaml(path)
+    has_defaults = "defaults" in doc
+    defaults = doc.pop("defaults", None)
+    flat: dict = {}
+    _flatten(doc, "", where, flat)
+    own = (where, _check_layer(flat, where))
+    if not has_defaults:
+        return [own]
+    if not isinstance(defaults, list):
+        raise ConfigError(f"{where}: `defaults`: expected a list of config names "
+                          f"(e.g. defaults: [train_default]), got {defaults!r}")
+    if defaults.count(_SELF) > 1:
+        raise ConfigError(f"{where}: `defaults`: {_SELF} is listed more than once")
+    if _SELF not in defaults:
+        defaults = [*defaults, _SELF]  # Hydra: the config itself overrides its defaults
+    chain = (*chain, (path.resolve(), where))
     layers: list[tuple[str, dict]] = []
+    for entry in defaults:
+        if entry == _SELF:
+            layers.append(own)
+            continue
+        if not isinstance(entry, str) or not entry.strip():
+            raise ConfigError(f"{where}: `defaults`: expected a config file name (beside this file, "
+                              f".yaml optional) or {_SELF}, got {entry!r}")
+        base = _base_path(path, entry.strip())
+        if any(base.resolve() == seen for seen, _ in chain):
+            cycle = " -> ".join([w for _, w in chain] + [str(base)])
+            raise ConfigError(f"{where}: `defaults`: cycle: {cycle}")
+        if not base.is_file():
+            raise ConfigError(f"{where}: `defaults`: {entry!r}: config file not found ({base})")
+        layers += _compose(base, chain)
+    return layers
+
+
+def _nest(flat: dict) -> dict:
+    out: dict = {}
+    for key, value in flat.items():
+        node = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _resolve(layers: list[tuple[str, dict]], sources: dict) -> dict:
+    """Merge the layers with OmegaConf and resolve the interpolations: {dotted key: value}."""
+    trees = []
+    for where, flat in layers:
+        try:
+            trees.append(OmegaConf.create(_nest(flat)))
+        except OmegaConfBaseException as e:  # a malformed ${...}
+            key = getattr(e, "full_key", None) or "?"
+            raise ConfigError(f"{where}: `{key}`: bad interpolation "
+                              f"{flat.get(key, '')!r}: {_first_line(e)}") from None
+    merged = OmegaConf.merge(*trees)
+    raw = {key: value for _, flat in layers for key, value in flat.items()}
+    try:
+        tree = OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None) or "?"
+        where = sources.get(key, "config")
+        if isinstance(e, MissingMandatoryValue):
+            raise ConfigError(f"{where}: `{key}`: no value (???): set it in a config file or as "
+                              f"{key}=VALUE") from None
+        raise ConfigError(f"{where}: `{key}`: bad interpolation {raw.get(key, '')!r}: "
+                          f"{_first_line(e)}") from None
+    out = {}
+    for key in SCHEMA:
+        node = tree
+        for p in key.split("."):
+            node = node[p]
+        out[key] = node
+    return out
+
+
+def load_config(path: Path | None, overrides: list[str] = ()) -> Config:
+    sources = {k: "default" for k in SCHEMA}
+    layers: list[tuple[str, dict]] = [("default", {k: spec.default for k, spec in SCHEMA.items()})]
     if path is not None:
-        flat: dict = {}
-        _flatten(_read_yaml(Path(path)), "", str(path), flat)
-        layers.append((str(path), flat))
+        layers += _compose(Path(path))
     cli: dict = {}
     for text in overrides:
         key, value = parse_override(text)
         if key in _NAMED_SECTIONS and isinstance(value, str):
             key = f"{key}.name"
         cli[key] = value
-    layers.append(("command line", cli))
-
+    layers.append(("command line", _check_layer(cli, "command line")))
+    last: dict = {}
     for where, flat in layers:
         for key, value in flat.items():
-            if key not in SCHEMA:
-                raise _unknown(key, where)
-            value = _fix_yaml_floats(value)
-            try:
-                values[key] = SCHEMA[key].check(value)
-            except ValueError as e:
-                raise ConfigError(f"{where}: `{key}`: {e}, got {value!r}") from None
-            sources[key] = where
+            sources[key], last[key] = where, value
+    for key, value in last.items():
+        # `???` (OmegaConf's mandatory value) left unset by every later layer; OmegaConf's merge
+        # would keep the value below it instead.
+        if isinstance(value, str) and value.strip() == "???":
+            raise ConfigError(f"{sources[key]}: `{key}`: no value (???): set it in a config file or "
+                              f"as {key}=VALUE")
+
+    values = {}
+    for key, value in _resolve(layers, sources).items():
+        if sources[key] == "default":  # the built-in defaults are not checked (train_json: required below)
+            values[key] = value
+            continue
+        value = _fix_yaml_floats(value)
+        try:
+            values[key] = SCHEMA[key].check(value)
+        except ValueError as e:
+            raise ConfigError(f"{sources[key]}: `{key}`: {e}, got {value!r}") from None
     if values["train_json"] is None:
         raise ConfigError("config: `train_json`: required (the SA-Co training JSON); set it in the "
                           "file or as train_json=PATH")
