@@ -220,106 +220,137 @@ std::string foreign_file_in_sample(const fs::path& dir) {
     return {};
 }
 
+// An existing --out folder is replaced only when it holds a previous sample and nothing
+// else; returns whether there is one to replace.
+bool check_out_dir(const fs::path& out_dir, const fs::path& out_dir_arg) {
+    std::error_code ec;
+    if (!fs::exists(out_dir, ec)) return false;
+    if (!fs::is_directory(out_dir, ec)) throw Error("exists and is not a folder", out_dir_arg.string());
+    bool empty = fs::is_empty(out_dir, ec);
+    if (!empty && !is_previous_sample(out_dir))
+        throw Error("folder is not empty and holds no previous chickenseg sample (no sample.json): "
+                    "choose a new --out folder (nothing is deleted)",
+                    out_dir_arg.string());
+    if (!empty) {
+        std::string foreign = foreign_file_in_sample(out_dir);
+        if (!foreign.empty())
+            throw Error("holds a previous sample and also " + foreign +
+                            ", which the sample did not write: replacing the folder would delete it. Move "
+                            "it away or choose a new --out folder (nothing is deleted)",
+                        out_dir_arg.string());
+    }
+    return true;
+}
+
+// Renders and writes every scene, in parallel; each scene's counts and record go to its own
+// slot so that the result does not depend on which thread finished first.
+std::vector<json> write_scenes(const SampleParams& params, const std::vector<SceneKind>& kinds, const fs::path& staging,
+                               std::vector<SampleSummary>& per_scene) {
+    std::vector<json> scene_records(kinds.size());
+    Progress progress("sample", kinds.size());
+    std::mutex progress_mutex;
+    parallel_for(kinds.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 8u), [&](size_t i) {
+        SampleScene scene = render_sample_scene(params, static_cast<int>(i), kinds[i]);
+        for (auto& [rel, bytes] : scene_files(scene).files) write_file_atomic(staging / rel, bytes);
+        SampleSummary& s = per_scene[i];
+        (scene.jpeg ? s.jpeg : s.png) = 1;
+        s.without_annotation_file = scene.objects.empty() && !scene.write_empty_annotation;
+        json labels = json::array();
+        for (const auto& o : scene.objects) {
+            s.label_counts[o.label]++;
+            s.shape_type_counts[shape_type_name(o.shape_type)]++;
+            s.cut_at_border += o.cut_at_border;
+            labels.push_back(o.label);
+        }
+        scene_records[i] = {{"file_name", scene.file_name()},
+                             {"kind", scene_kind_name(scene.kind)},
+                             {"labels", labels}};
+        std::lock_guard lock(progress_mutex);
+        progress.tick();
+    });
+    progress.finish();
+    return scene_records;
+}
+
+// The per-scene counts added up in scene order; returns the scenes' records in that order.
+json add_up_scenes(const std::vector<SceneKind>& kinds, const std::vector<SampleSummary>& per_scene,
+                   const std::vector<json>& scene_records, SampleSummary& summary) {
+    json scenes_json = json::array();
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        const SampleSummary& s = per_scene[i];
+        summary.images++;
+        summary.positives += kinds[i] == SceneKind::positive;
+        summary.hard_negatives += kinds[i] == SceneKind::hard_negative;
+        summary.ambiguous += kinds[i] == SceneKind::ambiguous;
+        summary.png += s.png;
+        summary.jpeg += s.jpeg;
+        summary.without_annotation_file += s.without_annotation_file;
+        for (const auto& [k, v] : s.label_counts) summary.label_counts[k] += v;
+        for (const auto& [k, v] : s.shape_type_counts) summary.shape_type_counts[k] += v;
+        summary.cut_at_border += s.cut_at_border;
+        scenes_json.push_back(scene_records[i]);
+    }
+    return scenes_json;
+}
+
+// The files beside the scenes: YOLO classes, label map, README and sample.json (last: it
+// marks the folder as a sample, see is_previous_sample).
+void write_sample_files(const fs::path& staging, const SampleParams& params, const SampleSummary& summary,
+                        const json& scenes_json) {
+    std::string classes;
+    for (const auto& c : sample_yolo_classes()) classes += c + "\n";
+    write_file_atomic(staging / "yolo" / "classes.txt", classes);
+    write_file_atomic(staging / "label_map.yaml", sample_label_map_yaml());
+    write_file_atomic(staging / "README.md", readme_text(params, summary));
+    json meta;
+    meta["schema"] = kSampleSchema;
+    meta["params"] = {{"images", params.images},
+                      {"seed", params.seed},
+                      {"width", params.width},
+                      {"height", params.height}};
+    json counts = sample_summary_to_json(summary);
+    counts.erase("out_dir");  // the folder may move: keep the file location-free
+    meta["summary"] = counts;
+    meta["scenes"] = scenes_json;
+    write_json_file(staging / "sample.json", meta);
+}
+
+// The finished staging folder takes the place of the output (and of a previous sample).
+void swap_in(const fs::path& staging, const fs::path& out_dir, bool replace) {
+    std::error_code ec;
+    if (replace) {
+        fs::path old = out_dir.parent_path() / ("." + out_dir.filename().string() + ".old-" + std::to_string(::getpid()));
+        fs::remove_all(old, ec);
+        fs::rename(out_dir, old);
+        fs::rename(staging, out_dir);
+        fs::remove_all(old, ec);
+    } else {
+        fs::rename(staging, out_dir);
+    }
+}
+
 }  // namespace
 
 SampleSummary write_sample_dataset(const fs::path& out_dir_arg, const SampleParams& params) {
     check_sample_params(params);
     fs::path out_dir = fs::absolute(out_dir_arg).lexically_normal();
     if (out_dir.filename().empty()) out_dir = out_dir.parent_path();
-    std::error_code ec;
-    bool replace = false;
-    if (fs::exists(out_dir, ec)) {
-        if (!fs::is_directory(out_dir, ec)) throw Error("exists and is not a folder", out_dir_arg.string());
-        bool empty = fs::is_empty(out_dir, ec);
-        if (!empty && !is_previous_sample(out_dir))
-            throw Error("folder is not empty and holds no previous chickenseg sample (no sample.json): "
-                        "choose a new --out folder (nothing is deleted)",
-                        out_dir_arg.string());
-        if (!empty) {
-            std::string foreign = foreign_file_in_sample(out_dir);
-            if (!foreign.empty())
-                throw Error("holds a previous sample and also " + foreign +
-                                ", which the sample did not write: replacing the folder would delete it. Move "
-                                "it away or choose a new --out folder (nothing is deleted)",
-                            out_dir_arg.string());
-        }
-        replace = true;
-    }
+    bool replace = check_out_dir(out_dir, out_dir_arg);
     // Build everything beside the target, then swap it in: a crash never leaves half a sample.
     std::string tag = "." + out_dir.filename().string() + ".partial-" + std::to_string(::getpid());
     fs::path staging = out_dir.parent_path() / tag;
+    std::error_code ec;
     fs::remove_all(staging, ec);
 
     auto kinds = sample_scene_kinds(params);
     SampleSummary summary;
     summary.out_dir = out_dir;
-    json scenes_json = json::array();
-    std::vector<json> scene_records(kinds.size());
     std::vector<SampleSummary> per_scene(kinds.size());
     try {
-        Progress progress("sample", kinds.size());
-        std::mutex progress_mutex;
-        parallel_for(kinds.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 8u), [&](size_t i) {
-            SampleScene scene = render_sample_scene(params, static_cast<int>(i), kinds[i]);
-            for (auto& [rel, bytes] : scene_files(scene).files) write_file_atomic(staging / rel, bytes);
-            SampleSummary& s = per_scene[i];
-            (scene.jpeg ? s.jpeg : s.png) = 1;
-            s.without_annotation_file = scene.objects.empty() && !scene.write_empty_annotation;
-            json labels = json::array();
-            for (const auto& o : scene.objects) {
-                s.label_counts[o.label]++;
-                s.shape_type_counts[shape_type_name(o.shape_type)]++;
-                s.cut_at_border += o.cut_at_border;
-                labels.push_back(o.label);
-            }
-            scene_records[i] = {{"file_name", scene.file_name()},
-                                 {"kind", scene_kind_name(scene.kind)},
-                                 {"labels", labels}};
-            std::lock_guard lock(progress_mutex);
-            progress.tick();
-        });
-        progress.finish();
-
-        for (size_t i = 0; i < kinds.size(); ++i) {
-            const SampleSummary& s = per_scene[i];
-            summary.images++;
-            summary.positives += kinds[i] == SceneKind::positive;
-            summary.hard_negatives += kinds[i] == SceneKind::hard_negative;
-            summary.ambiguous += kinds[i] == SceneKind::ambiguous;
-            summary.png += s.png;
-            summary.jpeg += s.jpeg;
-            summary.without_annotation_file += s.without_annotation_file;
-            for (const auto& [k, v] : s.label_counts) summary.label_counts[k] += v;
-            for (const auto& [k, v] : s.shape_type_counts) summary.shape_type_counts[k] += v;
-            summary.cut_at_border += s.cut_at_border;
-            scenes_json.push_back(scene_records[i]);
-        }
-        std::string classes;
-        for (const auto& c : sample_yolo_classes()) classes += c + "\n";
-        write_file_atomic(staging / "yolo" / "classes.txt", classes);
-        write_file_atomic(staging / "label_map.yaml", sample_label_map_yaml());
-        write_file_atomic(staging / "README.md", readme_text(params, summary));
-        json meta;
-        meta["schema"] = kSampleSchema;
-        meta["params"] = {{"images", params.images},
-                          {"seed", params.seed},
-                          {"width", params.width},
-                          {"height", params.height}};
-        json counts = sample_summary_to_json(summary);
-        counts.erase("out_dir");  // the folder may move: keep the file location-free
-        meta["summary"] = counts;
-        meta["scenes"] = scenes_json;
-        write_json_file(staging / "sample.json", meta);
-
-        if (replace) {
-            fs::path old = out_dir.parent_path() / ("." + out_dir.filename().string() + ".old-" + std::to_string(::getpid()));
-            fs::remove_all(old, ec);
-            fs::rename(out_dir, old);
-            fs::rename(staging, out_dir);
-            fs::remove_all(old, ec);
-        } else {
-            fs::rename(staging, out_dir);
-        }
+        std::vector<json> scene_records = write_scenes(params, kinds, staging, per_scene);
+        json scenes_json = add_up_scenes(kinds, per_scene, scene_records, summary);
+        write_sample_files(staging, params, summary, scenes_json);
+        swap_in(staging, out_dir, replace);
     } catch (const fs::filesystem_error& e) {
         fs::remove_all(staging, ec);
         throw Error(std::string("cannot write the sample: ") + e.code().message(), e.path1().string());
