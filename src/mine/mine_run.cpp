@@ -10,6 +10,7 @@
 #include "chickenseg/core/file_io.h"
 #include "chickenseg/core/jsonl_file.h"
 #include "chickenseg/core/progress.h"
+#include "chickenseg/core/text_format.h"
 #include "chickenseg/mine/dhash.h"
 #include "chickenseg/mine/mine.h"
 #include "chickenseg/runtime/ordered_pipeline.h"
@@ -148,6 +149,10 @@ private:
         PreparedImage out;
         out.index = index;
         try {
+            // Its name goes into JSON files that must name it again (to resume, to copy it).
+            if (!is_valid_utf8(image.file))
+                throw Error("the file name is not UTF-8: the JSON outputs cannot name it (rename the file)",
+                            image.path.string());
             RgbImage decoded = decode_image(image.path);
             out.dhash = dhash64(decoded);
             out.input = prepare_engine_input(decoded, engine_.package());

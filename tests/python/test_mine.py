@@ -267,6 +267,15 @@ def test_bad_images_are_reported_and_skipped(trained, tmp_path):
     page = (tmp_path / "o" / "mining.html").read_text()
     assert "a&lt;b&gt;&amp;&#39;&quot;.png" in page or "a&lt;b&gt;&amp;&#x27;&quot;.png" in page
     assert "a<b>" not in page
+    # A name that is not UTF-8 (JSON cannot hold it, so no run could name it again) fails that image.
+    latin1 = tmp_path / "latin1"
+    latin1.mkdir()
+    Image.fromarray(noise).save(os.fsdecode(bytes(latin1) + b"/caf\xe9.png"))
+    Image.fromarray(noise[::-1]).save(latin1 / "ok.png")
+    r = mine("--package", trained["package"], "--images", latin1, "--out", tmp_path / "o_latin1", "--presence-band",
+             "0,1", check=False)
+    s = json.loads(r.stdout)
+    assert r.returncode == 1 and s["failed"] == 1 and s["chosen"] == 1 and "not UTF-8" in r.stderr, r.stderr
     # The failed images are retried by a re-run; the chosen are not mined twice.
     r = mine("--package", trained["package"], "--images", tmp_path / "in", "--out", tmp_path / "o",
              "--presence-band", "0,1", check=False)
