@@ -287,26 +287,13 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
     }
 }
 
-}  // namespace
-
-EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, const PresenceScores* presence,
-                         const EvalParams& params, const std::string& gt_file) {
-    if (!params.negatives_only && !params.segm && !params.bbox)
-        throw Error("nothing to evaluate: choose at least one IoU type (segm, bbox)");
-    if (!(params.score_threshold >= 0 && params.score_threshold <= 1))
-        throw Error("score threshold must be in [0, 1]");
-    check_eval_gt(gt, gt_file);
-
-    EvalResult result;
-    result.params = params;
-    EvalCounts& counts = result.counts;
-    counts.gt_images = gt.images.size();
-    counts.predictions = preds.predictions.size();
-
+// Each annotation and prediction grouped under its image's position in gt.images; a
+// prediction on an image the GT does not have is an error, not a false positive.
+ImageIndex index_by_image(const SacoDataset& gt, const PredictionSet& preds) {
     IdIndex pos_of(image_ids(gt));
     std::vector<uint32_t> image_of_annotation(gt.annotations.size()), image_of_prediction(preds.predictions.size());
     for (size_t a = 0; a < gt.annotations.size(); ++a)
-        image_of_annotation[a] = static_cast<uint32_t>(pos_of.find(gt.annotations[a].image_id));  // checked above
+        image_of_annotation[a] = static_cast<uint32_t>(pos_of.find(gt.annotations[a].image_id));  // checked by check_eval_gt
     for (size_t p = 0; p < preds.predictions.size(); ++p) {
         size_t pos = pos_of.find(preds.predictions[p].image_id);
         if (pos == IdIndex::npos)
@@ -314,10 +301,12 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
                         preds.file, 0, json_index("predictions", preds.predictions[p].index) + ".image_id");
         image_of_prediction[p] = static_cast<uint32_t>(pos);
     }
-    ImageIndex index{ImageGroups(image_of_annotation, gt.images.size()),
-                     ImageGroups(image_of_prediction, gt.images.size())};
+    return ImageIndex{ImageGroups(image_of_annotation, gt.images.size()),
+                      ImageGroups(image_of_prediction, gt.images.size())};
+}
 
-    // Only exhaustively annotated pairs are evaluated (cgf1_eval.py's eval_img_ids).
+// Only exhaustively annotated pairs are evaluated (cgf1_eval.py's eval_img_ids).
+std::vector<size_t> select_evaluated(const SacoDataset& gt, const ImageIndex& index, EvalCounts& counts) {
     std::vector<size_t> evaluated;
     for (size_t i = 0; i < gt.images.size(); ++i) {
         if (gt.images[i].is_instance_exhaustive) {
@@ -327,6 +316,13 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
             counts.predictions_on_skipped += index.predictions[i].size();
         }
     }
+    return evaluated;
+}
+
+// Checks that need the evaluated set: a negatives-only holdout must hold no instance, and a
+// presence file must score every evaluated image.
+void check_evaluated(const SacoDataset& gt, const std::vector<size_t>& evaluated, const ImageIndex& index,
+                     const PresenceScores* presence, const EvalParams& params, const std::string& gt_file) {
     if (params.negatives_only) {
         for (size_t i : evaluated) {
             size_t non_crowd = 0;
@@ -346,11 +342,14 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
                                 " (every evaluated image needs one)",
                             presence->file, 0, "presence");
     }
+}
 
-    // Pairs are independent: workers take images in blocks; results land in
-    // fixed slots, and the sums below run in GT order, so the output does not
-    // depend on the thread count.
-    result.images.resize(evaluated.size());
+// Pairs are independent: workers take images in blocks; results land in fixed slots, and
+// the sums run in GT order afterwards, so the output does not depend on the thread count.
+void evaluate_images(const SacoDataset& gt, const PredictionSet& preds, const PresenceScores* presence,
+                     const EvalParams& params, const std::vector<size_t>& evaluated, const ImageIndex& index,
+                     std::vector<ImageResult>& images) {
+    images.resize(evaluated.size());
     unsigned threads = params.threads ? params.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(1, evaluated.size() / 16)));
     std::mutex progress_mutex;
@@ -358,13 +357,17 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
     constexpr size_t kBlock = 32;  // images per work item: few enough hand-outs, even enough loads
     parallel_for((evaluated.size() + kBlock - 1) / kBlock, threads, [&](size_t block) {
         const size_t begin = block * kBlock, end = std::min(begin + kBlock, evaluated.size());
-        for (size_t k = begin; k < end; ++k)
-            evaluate_image(gt, preds, presence, params, evaluated[k], index, result.images[k]);
+        for (size_t k = begin; k < end; ++k) evaluate_image(gt, preds, presence, params, evaluated[k], index, images[k]);
         std::lock_guard lock(progress_mutex);
         progress.tick(end - begin);
     });
     progress.finish();
+}
 
+// The dataset-level metrics from the per-pair results: image-level confusion, the per-type
+// sums, and the negatives section (whenever the GT has negatives).
+void sum_results(EvalResult& result, const PresenceScores* presence, const EvalParams& params) {
+    EvalCounts& counts = result.counts;
     uint64_t il_tp = 0, il_fp = 0, il_tn = 0, il_fn = 0;
     TypeSums segm_sums, bbox_sums;
     std::vector<NegativeImage> negatives;
@@ -393,6 +396,28 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
     if (!negatives.empty() || params.negatives_only)
         result.negatives = analyse_negatives(
             negatives, presence ? PresenceSource::presence_file : PresenceSource::max_prediction_score, params.negatives);
+}
+
+}  // namespace
+
+EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, const PresenceScores* presence,
+                         const EvalParams& params, const std::string& gt_file) {
+    if (!params.negatives_only && !params.segm && !params.bbox)
+        throw Error("nothing to evaluate: choose at least one IoU type (segm, bbox)");
+    if (!(params.score_threshold >= 0 && params.score_threshold <= 1))
+        throw Error("score threshold must be in [0, 1]");
+    check_eval_gt(gt, gt_file);
+
+    EvalResult result;
+    result.params = params;
+    result.counts.gt_images = gt.images.size();
+    result.counts.predictions = preds.predictions.size();
+
+    ImageIndex index = index_by_image(gt, preds);
+    std::vector<size_t> evaluated = select_evaluated(gt, index, result.counts);
+    check_evaluated(gt, evaluated, index, presence, params, gt_file);
+    evaluate_images(gt, preds, presence, params, evaluated, index, result.images);
+    sum_results(result, presence, params);
     return result;
 }
 
