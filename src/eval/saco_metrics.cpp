@@ -292,8 +292,9 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
 ImageIndex index_by_image(const SacoDataset& gt, const PredictionSet& preds) {
     IdIndex pos_of(image_ids(gt));
     std::vector<uint32_t> image_of_annotation(gt.annotations.size()), image_of_prediction(preds.predictions.size());
+    // Every annotation names a GT image: checked by check_eval_gt.
     for (size_t a = 0; a < gt.annotations.size(); ++a)
-        image_of_annotation[a] = static_cast<uint32_t>(pos_of.find(gt.annotations[a].image_id));  // checked by check_eval_gt
+        image_of_annotation[a] = static_cast<uint32_t>(pos_of.find(gt.annotations[a].image_id));
     for (size_t p = 0; p < preds.predictions.size(); ++p) {
         size_t pos = pos_of.find(preds.predictions[p].image_id);
         if (pos == IdIndex::npos)
@@ -357,7 +358,8 @@ void evaluate_images(const SacoDataset& gt, const PredictionSet& preds, const Pr
     constexpr size_t kBlock = 32;  // images per work item: few enough hand-outs, even enough loads
     parallel_for((evaluated.size() + kBlock - 1) / kBlock, threads, [&](size_t block) {
         const size_t begin = block * kBlock, end = std::min(begin + kBlock, evaluated.size());
-        for (size_t k = begin; k < end; ++k) evaluate_image(gt, preds, presence, params, evaluated[k], index, images[k]);
+        for (size_t k = begin; k < end; ++k)
+            evaluate_image(gt, preds, presence, params, evaluated[k], index, images[k]);
         std::lock_guard lock(progress_mutex);
         progress.tick(end - begin);
     });
