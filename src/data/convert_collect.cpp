@@ -31,9 +31,10 @@ std::string file_name_under_root(const Context& ctx, const fs::path& path, const
     } else if (!is_valid_utf8(rel)) {
         // JSON holds UTF-8 text only: such a name cannot be a file_name (the message shows
         // the bytes that are not UTF-8 as \xNN).
-        ctx.diagnostics.error("the file name is not valid UTF-8 (a file_name must be: JSON holds UTF-8 text); "
-                              "rename the file, e.g. `convmv -f latin1 -t utf8 -r --notest DIR`",
-                              {display, 0, {}});
+        ctx.diagnostics.error(
+            "the file name is not valid UTF-8 (a file_name must be: JSON holds UTF-8 text); "
+            "rename the file, e.g. `convmv -f latin1 -t utf8 -r --notest DIR`",
+            {display, 0, {}});
         rel.clear();
     }
     return rel;
@@ -50,8 +51,8 @@ std::optional<ImageInfo> image_info(const fs::path& path, Diagnostics& diagnosti
 
 // The warning for a declared size (LabelMe imageWidth/imageHeight, COCO width/height)
 // that differs from the image's.
-void check_declared_size(uint32_t declared_w, uint32_t declared_h, const ImageInfo& info,
-                         const ErrorPlace& place, const char* what, Diagnostics& diagnostics) {
+void check_declared_size(uint32_t declared_w, uint32_t declared_h, const ImageInfo& info, const ErrorPlace& place,
+                         const char* what, Diagnostics& diagnostics) {
     if (declared_w == info.width && declared_h == info.height) return;
     std::string declared = std::to_string(declared_w) + "x" + std::to_string(declared_h);
     std::string actual = std::to_string(info.width) + "x" + std::to_string(info.height);
@@ -62,9 +63,9 @@ void check_declared_size(uint32_t declared_w, uint32_t declared_h, const ImageIn
                              ": the shapes may have been drawn on the unrotated image; using " + actual,
                          place);
     else
-        diagnostics.warn(std::string(what) + " " + declared + " differs from the image file's size " +
-                             actual + "; using " + actual,
-                         place);
+        diagnostics.warn(
+            std::string(what) + " " + declared + " differs from the image file's size " + actual + "; using " + actual,
+            place);
 }
 
 // COCO and other pixel sources: clamps polygons, checks RLE sizes; drops bad objects.
@@ -78,8 +79,7 @@ void check_pixel_objects(std::vector<SourceObject>& objects, uint32_t width, uin
             if (o.segmentation.rle.h != height || o.segmentation.rle.w != width) {
                 diagnostics.error("RLE size [" + std::to_string(o.segmentation.rle.h) + ", " +
                                       std::to_string(o.segmentation.rle.w) + "] differs from the image's [" +
-                                      std::to_string(height) + ", " + std::to_string(width) +
-                                      "] (height, width)",
+                                      std::to_string(height) + ", " + std::to_string(width) + "] (height, width)",
                                   o.place);
                 good = false;
             }
@@ -107,9 +107,8 @@ void collect_yolo(Context& ctx, std::vector<Item>& items) {
     StemPairing pairing = pair_by_stem(folder, ".txt", ctx.diagnostics);
     for (size_t l = 0; l < folder.label_files.size(); ++l)
         if (pairing.images_of_label[l].empty())
-            ctx.diagnostics.error(
-                "label file without image: no image named like it (looked in images/ and beside it)",
-                {folder.display(folder.label_files[l]), 0, {}});
+            ctx.diagnostics.error("label file without image: no image named like it (looked in images/ and beside it)",
+                                  {folder.display(folder.label_files[l]), 0, {}});
 
     Progress progress("reading YOLO images", folder.images.size(), params.show_progress);
     for (size_t i = 0; i < folder.images.size(); ++i) {
@@ -138,7 +137,6 @@ void collect_yolo(Context& ctx, std::vector<Item>& items) {
     }
     progress.finish();
 }
-
 
 namespace {
 
@@ -207,8 +205,7 @@ public:
             // Its namesake label file names another image: the two images collide.
             size_t l = *pairing_.label_of_image[i];
             if (pairing_.images_of_label[l].size() == 1 && files_[l])
-                ctx_.diagnostics.error("image has the name of label file " +
-                                           folder_.display(folder_.label_files[l]) +
+                ctx_.diagnostics.error("image has the name of label file " + folder_.display(folder_.label_files[l]) +
                                            " but that file's imagePath names \"" + files_[l]->image_path +
                                            "\"; rename one of them",
                                        {item.display, 0, {}});
@@ -254,9 +251,8 @@ private:
     // One image, one label file: a second claimant is an error, not a silent overwrite.
     void claim_image(size_t image, size_t l, const std::string& display) {
         if (label_of_image_[image]) {
-            ctx_.diagnostics.error("several label files name the same image " +
-                                       folder_.display(folder_.images[image]) + ": " +
-                                       folder_.display(folder_.label_files[*label_of_image_[image]]) + " and " +
+            ctx_.diagnostics.error("several label files name the same image " + folder_.display(folder_.images[image]) +
+                                       ": " + folder_.display(folder_.label_files[*label_of_image_[image]]) + " and " +
                                        display,
                                    {display, 0, "imagePath"});
             return;
@@ -283,10 +279,9 @@ private:
         if (!has_image_extension(rel)) rel += std::string(".") + image_format_extension(info.format);
         item.file_name = file_name_under_root(ctx_, ctx_.params.input / rel, display);
         if (item.file_name.empty()) return;
-        ctx_.diagnostics.warn(
-            "image file " + (lm.image_path.empty() ? rel : lm.image_path) +
-                " not found: using the image embedded in imageData (written out with the output)",
-            {display, 0, "imageData"});
+        ctx_.diagnostics.warn("image file " + (lm.image_path.empty() ? rel : lm.image_path) +
+                                  " not found: using the image embedded in imageData (written out with the output)",
+                              {display, 0, "imageData"});
         item.embedded = std::move(bytes);
         add_item(std::move(item), e.label, info);
     }
@@ -300,9 +295,8 @@ private:
             const LabelMeFile& lm = *files_[*label];
             std::string display = folder_.display(folder_.label_files[*label]);
             if (lm.image_width && lm.image_height)
-                check_declared_size(*lm.image_width, *lm.image_height, info,
-                                    {display, 0, "imageWidth/imageHeight"}, "imageWidth x imageHeight",
-                                    ctx_.diagnostics);
+                check_declared_size(*lm.image_width, *lm.image_height, info, {display, 0, "imageWidth/imageHeight"},
+                                    "imageWidth x imageHeight", ctx_.diagnostics);
             item.objects = labelme_to_source_objects(lm, item.width, item.height, display, ctx_.diagnostics);
         }
         items_.push_back(std::move(item));
@@ -349,17 +343,16 @@ void collect_coco(Context& ctx, std::vector<Item>& items) {
         fs::path path = (ctx.image_root / entry.file_name).lexically_normal();
         item.display = path.generic_string();
         if (fs::path(entry.file_name).is_absolute() || relative_inside(path, ctx.image_root).empty()) {
-            ctx.diagnostics.error("file_name \"" + entry.file_name + "\" points outside the image root " +
-                                      ctx.image_root.string(),
-                                  {display, 0, json_key(entry.path, "file_name")});
+            ctx.diagnostics.error(
+                "file_name \"" + entry.file_name + "\" points outside the image root " + ctx.image_root.string(),
+                {display, 0, json_key(entry.path, "file_name")});
             continue;
         }
         item.file_name = relative_inside(path, ctx.image_root);
         std::error_code ec;
         if (!fs::exists(path, ec)) {
-            ctx.diagnostics.error(
-                "image file not found: " + path.string() + " (file_name is relative to --image-root)",
-                {display, 0, json_key(entry.path, "file_name")});
+            ctx.diagnostics.error("image file not found: " + path.string() + " (file_name is relative to --image-root)",
+                                  {display, 0, json_key(entry.path, "file_name")});
             continue;
         }
         auto info = image_info(path, ctx.diagnostics);
