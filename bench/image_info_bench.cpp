@@ -52,9 +52,8 @@ int main(int argc, char** argv) {
 
     std::string mix;
     for (const auto& [name, n] : formats) mix += (mix.empty() ? "" : " ") + name + "=" + std::to_string(n);
-    std::printf("%-8s %-8s %-10s %-12s %-8s %s\n", "files", "reads", "seconds", "us_per_read", "errors",
-                "formats");
-    std::printf("%-8zu %-8ld %-10.3f %-12.1f %-8ld %s\n", files.size(), reads, seconds,
-                seconds * 1e6 / double(reads), errors, mix.c_str());
+    std::printf("%-8s %-8s %-10s %-12s %-8s %s\n", "files", "reads", "seconds", "us_per_read", "errors", "formats");
+    std::printf("%-8zu %-8ld %-10.3f %-12.1f %-8ld %s\n", files.size(), reads, seconds, seconds * 1e6 / double(reads),
+                errors, mix.c_str());
     return 0;
 }

@@ -103,8 +103,7 @@ int main(int argc, char** argv) {
         const double to_ms = median_ms(repeats, [&] { polygons = rle_to_polygons(m, params); });
         const double back_ms = median_ms(repeats, [&] { (void)rle_from_polygons(polygons, m.h, m.w); });
         std::printf("%-9s %-8llu %-6zu %-9zu %-8.4f %-14.3f %-12.3f\n", name.c_str(),
-                    static_cast<unsigned long long>(rle_area(m)), polygons.size(), vertices, iou, to_ms,
-                    back_ms);
+                    static_cast<unsigned long long>(rle_area(m)), polygons.size(), vertices, iou, to_ms, back_ms);
     }
     return 0;
 }

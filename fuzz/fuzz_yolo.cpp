@@ -10,8 +10,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text = fuzz::text_of(data + 1, size - 1);
     fuzz::expect_only_errors([&] {
         switch (data[0] % 3) {
-            case 0: parse_yolo_classes_txt(text, "classes.txt"); break;
-            case 1: parse_yolo_data_yaml(std::string(text), "data.yaml"); break;
+            case 0:
+                parse_yolo_classes_txt(text, "classes.txt");
+                break;
+            case 1:
+                parse_yolo_data_yaml(std::string(text), "data.yaml");
+                break;
             default: {
                 Diagnostics d;
                 YoloClassNames classes;

@@ -85,8 +85,8 @@ int run(const Options& opt) {
         input = prepare_engine_input(decoded, package);
         image_line = opt.image + " " + std::to_string(decoded.width) + "x" + std::to_string(decoded.height) +
                      ": decoded in " + format_fixed(decode_ms, 1) + " ms, resized to " +
-                     std::to_string(package.input.size) + " px and normalised in " +
-                     format_fixed(ms_since(start), 1) + " ms";
+                     std::to_string(package.input.size) + " px and normalised in " + format_fixed(ms_since(start), 1) +
+                     " ms";
     } else {
         input.pixels = read_safetensors(opt.pixels).require(package.vision_encoder.inputs.at(0), opt.pixels);
         input.width = input.height = static_cast<uint32_t>(package.input.size);
@@ -128,11 +128,11 @@ int run(const Options& opt) {
     for (float l : logits) above += sigmoid(l) * presence >= package.score_threshold;
 
     auto ms = [](double v) { return format_fixed(v, 1) + " ms"; };
-    std::cout << "package  " << package.folder.string() << " (" << package.model_source << ", "
-              << package.dtype << ", exported with torch " << package.torch_version << ")\n"
+    std::cout << "package  " << package.folder.string() << " (" << package.model_source << ", " << package.dtype
+              << ", exported with torch " << package.torch_version << ")\n"
               << "backend  " << engine.backend() << " on " << engine.description() << "\n"
-              << (image_line.empty() ? "" : "image    " + image_line + "\n") << "verify   "
-              << package.files.size() << " files (SHA-256) in " << ms(verify_ms) << "\n"
+              << (image_line.empty() ? "" : "image    " + image_line + "\n") << "verify   " << package.files.size()
+              << " files (SHA-256) in " << ms(verify_ms) << "\n"
               << "load     " << engine.backend() << " artefacts (vision encoder, decoder, mask decoder) in "
               << ms(load_ms) << "\n"
               << "encoder  " << ms(encoder_ms.front());
@@ -143,8 +143,8 @@ int run(const Options& opt) {
     if (decoder_ms.size() > 1)
         std::cout << " first run, " << ms(median({decoder_ms.begin() + 1, decoder_ms.end()})) << " median of "
                   << decoder_ms.size() - 1 << " after it";
-    std::cout << "\nprompt   " << opt.prompt_index << " \"" << package.prompts.at(opt.prompt_index)
-              << "\": presence " << format_fixed(presence, 4) << ", " << above << " of " << logits.size()
+    std::cout << "\nprompt   " << opt.prompt_index << " \"" << package.prompts.at(opt.prompt_index) << "\": presence "
+              << format_fixed(presence, 4) << ", " << above << " of " << logits.size()
               << " queries score >= " << format_fixed(package.score_threshold, 2) << "\n"
               << "wrote    " << opt.out << "\n";
     return 0;
@@ -158,27 +158,21 @@ int main(int argc, char** argv) {
         "Verify a model package, run its vision encoder, decoder and mask decoder (LibTorch, through the "
         "backend plugin) on pixels, write the raw outputs as safetensors",
         "run-package"};
-    app.add_option("package", opt.package, "Model package folder (chickenseg model export)")
-        ->required();
+    app.add_option("package", opt.package, "Model package folder (chickenseg model export)")->required();
     CLI::Option_group* input = app.add_option_group("input", "What to run on (one of them)");
-    input->add_option(
-        "--pixels", opt.pixels,
-        "safetensors file with pixel_values, F32 (1, 3, S, S), normalised as the manifest says");
-    input->add_option(
-        "--image", opt.image,
-        "Image file (JPEG, PNG, BMP, GIF): decoded, resized and normalised as the manifest says");
+    input->add_option("--pixels", opt.pixels,
+                      "safetensors file with pixel_values, F32 (1, 3, S, S), normalised as the manifest says");
+    input->add_option("--image", opt.image,
+                      "Image file (JPEG, PNG, BMP, GIF): decoded, resized and normalised as the manifest says");
     input->require_option(1);
-    app.add_option("--out", opt.out, "Output safetensors: decoder outputs + vision encoder features")
-        ->required();
+    app.add_option("--out", opt.out, "Output safetensors: decoder outputs + vision encoder features")->required();
     app.add_option("--prompt-index", opt.prompt_index, "Which of the package's prompts (manifest order)")
         ->capture_default_str();
     app.add_option("--backend", opt.backend, "auto, torchscript or aoti (which of the package's artefacts run)")
         ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
         ->capture_default_str();
-    app.add_option("--device", opt.device,
-                   "cpu, cuda or cuda:N (default: the device the package was compiled for)");
-    app.add_option("--repeat", opt.repeat,
-                   "Runs of encoder + decoders; the median after the first is printed too")
+    app.add_option("--device", opt.device, "cpu, cuda or cuda:N (default: the device the package was compiled for)");
+    app.add_option("--repeat", opt.repeat, "Runs of encoder + decoders; the median after the first is printed too")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     try {

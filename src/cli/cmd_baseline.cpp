@@ -11,8 +11,7 @@ namespace chickenseg::cli {
 namespace {
 
 const CommandRegistrar kRegistrar{CommandSpec{
-    "", "baseline",
-    "Zero-shot baseline: predict with a SAM 3 checkpoint on the val set, evaluate, report, record", 45,
+    "", "baseline", "Zero-shot baseline: predict with a SAM 3 checkpoint on the val set, evaluate, report, record", 45,
     [](CLI::App& cmd) -> Runner {
         auto p = std::make_shared<BaselineParams>();
         cmd.add_option("--model", p->model,
@@ -27,7 +26,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--dtype", p->dtype, "fp32, bf16, fp16")
             ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
             ->capture_default_str();
-        cmd.add_option("--batch-size", p->batch_size, "Images per forward pass")->check(CLI::PositiveNumber)
+        cmd.add_option("--batch-size", p->batch_size, "Images per forward pass")
+            ->check(CLI::PositiveNumber)
             ->capture_default_str();
         cmd.add_option("--score-threshold", p->eval.score_threshold, "Eval keeps predictions with score >= this")
             ->check(CLI::Range(0.0, 1.0))

@@ -26,9 +26,11 @@ const CommandRegistrar kRegistrar{CommandSpec{
             ->delimiter(',')
             ->check(CLI::Range(1, 1024))
             ->capture_default_str();
-        cmd.add_option("--iters", p->iterations, "Timed runs per measurement")->check(CLI::Range(1, 1000000))
+        cmd.add_option("--iters", p->iterations, "Timed runs per measurement")
+            ->check(CLI::Range(1, 1000000))
             ->capture_default_str();
-        cmd.add_option("--warmup", p->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000))
+        cmd.add_option("--warmup", p->warmup, "Untimed runs first")
+            ->check(CLI::Range(0, 1000000))
             ->capture_default_str();
         cmd.add_option("--prompt", p->prompt, "Prompt of the package (default: its first)");
         cmd.add_option("--backend", p->engine.backend, "auto, torchscript or aoti")

@@ -29,8 +29,7 @@ struct CompareOptions {
 int run_compare(CompareOptions& o) {
     o.params.improvement = parse_improvement_mode(o.improvement);
     o.params.iou_type = o.iou_type == "bbox" ? IouType::bbox : IouType::segm;
-    o.params.max_mean_presence =
-        o.no_mean_presence_check ? std::nullopt : std::optional<double>(o.max_mean_presence);
+    o.params.max_mean_presence = o.no_mean_presence_check ? std::nullopt : std::optional<double>(o.max_mean_presence);
     MetricsSummary baseline = read_metrics_summary(o.baseline, o.params.iou_type);
     MetricsSummary candidate = read_metrics_summary(o.candidate, o.params.iou_type);
     PromotionRecord record{o.registry, o.candidate_name, o.tag_prefix, o.checkpoint, o.dataset_version};
@@ -85,18 +84,18 @@ const CommandRegistrar kRegistrar{CommandSpec{
                            "The candidate's mean presence on the negatives must be strictly below this (plan 5.2.3)")
                 ->check(CLI::Range(0.0, 1.0))
                 ->capture_default_str();
-        cmd.add_flag("--no-mean-presence-check", o->no_mean_presence_check,
-                     "Leave the mean presence out of the gate")
+        cmd.add_flag("--no-mean-presence-check", o->no_mean_presence_check, "Leave the mean presence out of the gate")
             ->excludes(max_presence);
         cmd.add_option("--iou-type", o->iou_type, "Which metrics to compare: segm or bbox")
             ->check(CLI::IsMember({"segm", "bbox"}))
             ->capture_default_str();
-        auto* registry = cmd.add_option("--registry", o->registry,
-                                        "Model registry JSON; a promoted candidate is tagged there");
+        auto* registry =
+            cmd.add_option("--registry", o->registry, "Model registry JSON; a promoted candidate is tagged there");
         auto* name = cmd.add_option("--candidate-name", o->candidate_name,
                                     "Name recorded for the candidate in the registry (e.g. the run id)");
-        auto* checkpoint = cmd.add_option("--checkpoint", o->checkpoint,
-                                          "The candidate's checkpoint folder (e.g. RUN/best), recorded in the registry");
+        auto* checkpoint =
+            cmd.add_option("--checkpoint", o->checkpoint,
+                           "The candidate's checkpoint folder (e.g. RUN/best), recorded in the registry");
         cmd.add_option("--dataset-version", o->dataset_version,
                        "The dataset version the candidate was trained on (default: CHECKPOINT/training.json's)")
             ->needs(registry);

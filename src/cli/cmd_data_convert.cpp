@@ -58,17 +58,15 @@ void print_table(const ConvertReport& r) {
         size_t width = 5;
         // Labels come from the user's files: printed through terminal_safe (no raw escapes).
         for (const auto& l : r.labels) width = std::max(width, terminal_safe(l.label).size() + 2);
-        std::printf("\n  %-*s %-14s %8s %8s\n", static_cast<int>(width), "label", "mapped to", "objects",
-                    "images");
+        std::printf("\n  %-*s %-14s %8s %8s\n", static_cast<int>(width), "label", "mapped to", "objects", "images");
         for (const auto& l : r.labels)
             std::printf("  %-*s %-14s %8zu %8zu\n", static_cast<int>(width),
                         ("\"" + terminal_safe(l.label) + "\"").c_str(), terminal_safe(l.mapped_to).c_str(), l.objects,
                         l.images);
     }
     if (r.embedded_images)
-        std::printf(
-            "\n%zu image(s) existed only as LabelMe imageData: %s under %s (copy them into the image root)\n",
-            r.embedded_images, r.written ? "written" : "would be written", r.embedded_images_dir.c_str());
+        std::printf("\n%zu image(s) existed only as LabelMe imageData: %s under %s (copy them into the image root)\n",
+                    r.embedded_images, r.written ? "written" : "would be written", r.embedded_images_dir.c_str());
 }
 
 CommandRegistrar registrar{{
@@ -78,25 +76,19 @@ CommandRegistrar registrar{{
     10,
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<ConvertOptions>();
-        cmd.add_option("input", o->input, "Dataset folder (LabelMe, YOLO), or the COCO .json file")
-            ->required();
-        cmd.add_option("-o,--output", o->output,
-                       "SA-Co JSON to write (atomically; nothing is written on any error)");
+        cmd.add_option("input", o->input, "Dataset folder (LabelMe, YOLO), or the COCO .json file")->required();
+        cmd.add_option("-o,--output", o->output, "SA-Co JSON to write (atomically; nothing is written on any error)");
         cmd.add_option("--format", o->format, "Input format")
             ->check(CLI::IsMember({"auto", "labelme", "yolo", "coco"}))
             ->capture_default_str();
-        cmd.add_option(
-            "--image-root", o->image_root,
-            "Folder that file_name is relative to (default: the input folder; COCO: the JSON's folder)");
-        cmd.add_option(
-            "--concept", o->concept_name,
-            "The noun phrase every image is asked about (default: the label map's concept, else chicken)");
-        cmd.add_option("--label-map", o->label_map,
-                       "Label map YAML: concept, synonyms, background, ambiguous")
+        cmd.add_option("--image-root", o->image_root,
+                       "Folder that file_name is relative to (default: the input folder; COCO: the JSON's folder)");
+        cmd.add_option("--concept", o->concept_name,
+                       "The noun phrase every image is asked about (default: the label map's concept, else chicken)");
+        cmd.add_option("--label-map", o->label_map, "Label map YAML: concept, synonyms, background, ambiguous")
             ->check(CLI::ExistingFile);
-        cmd.add_option(
-               "--classes", o->classes,
-               "YOLO class names: classes.txt or data.yaml (default: found at the input folder's root)")
+        cmd.add_option("--classes", o->classes,
+                       "YOLO class names: classes.txt or data.yaml (default: found at the input folder's root)")
             ->check(CLI::ExistingFile);
         cmd.add_option("--unknown-labels", o->unknown_labels,
                        "Labels the label map does not know: error (list them), background (drop the shapes), "
@@ -128,8 +120,7 @@ CommandRegistrar registrar{{
             else if (report.ok())
                 print_table(report);
             if (!report.ok()) {
-                std::cerr << "error: " << report.diagnostics.error_count()
-                          << " problem(s) found; nothing written\n";
+                std::cerr << "error: " << report.diagnostics.error_count() << " problem(s) found; nothing written\n";
                 return 1;
             }
             return 0;

@@ -29,12 +29,10 @@ CommandRegistrar registrar{{
     40,
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<HoldoutOptions>();
-        cmd.add_option("--dataset", o->dataset, "SA-Co dataset JSON (read only), usually the val split")
-            ->required();
-        cmd.add_flag(
-               "--negatives-only", o->negatives_only,
-               "Keep the instance-exhaustive images without non-crowd annotations. Required: it is the only "
-               "holdout kind for now")
+        cmd.add_option("--dataset", o->dataset, "SA-Co dataset JSON (read only), usually the val split")->required();
+        cmd.add_flag("--negatives-only", o->negatives_only,
+                     "Keep the instance-exhaustive images without non-crowd annotations. Required: it is the only "
+                     "holdout kind for now")
             ->required();
         cmd.add_option("--out", o->out, "Output SA-Co JSON, e.g. chicken_negatives_only.json")->required();
         return [o]() {

@@ -52,8 +52,7 @@ const CommandRegistrar kRegistrar({
     5,
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<SampleOptions>();
-        cmd.add_option("--out", o->out, "Folder to write (created; a previous sample there is replaced)")
-            ->required();
+        cmd.add_option("--out", o->out, "Folder to write (created; a previous sample there is replaced)")->required();
         cmd.add_option("--images", o->params.images, "Number of scenes")
             ->default_val(o->params.images)
             ->check(CLI::Range(1, 100000));

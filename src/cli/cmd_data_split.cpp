@@ -54,11 +54,10 @@ std::string regex_check(const std::string& text) {
 }
 
 void print_table(const SplitResult& r, const std::string& train_path, const std::string& val_path) {
-    std::printf("%-6s %8s %10s %10s %12s %8s %8s\n", "", "images", "positives", "negatives", "annotations",
-                "groups", "neg %");
+    std::printf("%-6s %8s %10s %10s %12s %8s %8s\n", "", "images", "positives", "negatives", "annotations", "groups",
+                "neg %");
     auto row = [](const char* name, const SplitSideSummary& s) {
-        double neg =
-            s.images ? 100.0 * static_cast<double>(s.negatives) / static_cast<double>(s.images) : 0.0;
+        double neg = s.images ? 100.0 * static_cast<double>(s.negatives) / static_cast<double>(s.images) : 0.0;
         std::printf("%-6s %8zu %10zu %10zu %12zu %8zu %7.1f%%\n", name, s.images, s.positives, s.negatives,
                     s.annotations, s.groups, neg);
     };
@@ -76,18 +75,15 @@ CommandRegistrar registrar{{
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<SplitOptions>();
         cmd.add_option("--dataset", o->dataset, "SA-Co dataset JSON to split (read only)")->required();
-        cmd.add_option("--out-dir", o->out_dir, "Folder for the train and val files (created if missing)")
-            ->required();
-        cmd.add_option("--train-ratio", o->params.train_ratio,
-                       "Fraction of images for train, strictly between 0 and 1")
+        cmd.add_option("--out-dir", o->out_dir, "Folder for the train and val files (created if missing)")->required();
+        cmd.add_option("--train-ratio", o->params.train_ratio, "Fraction of images for train, strictly between 0 and 1")
             ->capture_default_str()
             ->check(CLI::Validator(ratio_check, "RATIO", "ratio"));
         cmd.add_option("--seed", o->params.seed, "Seed: the same seed gives the same split on every platform")
             ->capture_default_str();
-        cmd.add_option(
-               "--group-regex", o->params.group_regex,
-               "ECMAScript regex searched in file_name; its first capture group (or the whole match) is a "
-               "group key, and a group's images all go to the same side. Default: one group per file_name")
+        cmd.add_option("--group-regex", o->params.group_regex,
+                       "ECMAScript regex searched in file_name; its first capture group (or the whole match) is a "
+                       "group key, and a group's images all go to the same side. Default: one group per file_name")
             ->check(CLI::Validator(regex_check, "REGEX", "regex"));
         cmd.add_flag("--unmatched-own-group", o->params.unmatched_own_group,
                      "A file_name the group regex does not match becomes its own group (default: error)");
@@ -102,8 +98,7 @@ CommandRegistrar registrar{{
             const fs::path train_path = fs::path(o->out_dir) / o->train_name;
             const fs::path val_path = fs::path(o->out_dir) / o->val_name;
             if (train_path.lexically_normal() == val_path.lexically_normal()) {
-                std::cerr << "error: --train-name and --val-name name the same file: " << train_path.string()
-                          << '\n';
+                std::cerr << "error: --train-name and --val-name name the same file: " << train_path.string() << '\n';
                 return 2;
             }
             for (const fs::path& out : {train_path, val_path}) {

@@ -31,8 +31,7 @@ void print_table(const DatasetStats& s) {
     print_histogram("instances per image", s.instances_per_image, s.images);
     print_histogram("instance size (area, COCO bins)", s.instance_sizes, instances);
     print_histogram("instance size (fraction of image)", s.relative_sizes, instances);
-    std::printf("\nsources\n  %-24s %8s %10s %10s %12s\n", "source", "images", "positives", "negatives",
-                "annotations");
+    std::printf("\nsources\n  %-24s %8s %10s %10s %12s\n", "source", "images", "positives", "negatives", "annotations");
     for (const auto& [name, src] : s.sources)
         std::printf("  %-24s %8zu %10zu %10zu %12zu\n", terminal_safe(name).c_str(), src.images, src.positives,
                     src.negatives, src.annotations);

@@ -21,15 +21,14 @@ CommandRegistrar registrar{{
     30,
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<ValidateOptions>();
-        cmd.add_option(
-               "--dataset", o->datasets,
-               "SA-Co dataset JSON; repeat for files used together (train + val) to also check that each "
-               "holds negatives and positives and that no image is in two of them")
+        cmd.add_option("--dataset", o->datasets,
+                       "SA-Co dataset JSON; repeat for files used together (train + val) to also check that each "
+                       "holds negatives and positives and that no image is in two of them")
             ->required();
-        auto* image_root = cmd.add_option(
-            "--image-root", o->image_root,
-            "Folder the file_names are relative to: check each file exists and its size (after EXIF "
-            "orientation) equals width/height (headers only; see --decode)");
+        auto* image_root =
+            cmd.add_option("--image-root", o->image_root,
+                           "Folder the file_names are relative to: check each file exists and its size (after EXIF "
+                           "orientation) equals width/height (headers only; see --decode)");
         cmd.add_flag("--decode", o->decode,
                      "With --image-root: decode every image in full, so corrupt pixel data is found here (slower: "
                      "reads every pixel)")

@@ -32,8 +32,7 @@ int run_version(const VersionOptions& o) {
         std::printf("recorded with DVC in %s%s\n", v.dvc_root.c_str(),
                     v.dvc_initialised ? (" (dvc init: " + v.dvc_init_mode + ")").c_str() : "");
         std::printf("  remote    %s\n", v.remote.c_str());
-        for (const auto& out : v.outputs)
-            std::printf("  md5       %-40s %s\n", out.md5.c_str(), out.path.c_str());
+        for (const auto& out : v.outputs) std::printf("  md5       %-40s %s\n", out.md5.c_str(), out.path.c_str());
         if (v.dvc_init_mode != "no-scm")
             std::printf("  commit the .dvc files (and .gitignore changes) with git to keep this version\n");
     }
@@ -50,8 +49,7 @@ const CommandRegistrar kRegistrar({
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<VersionOptions>();
         cmd.add_option("--dataset", o->datasets, "SA-Co dataset JSON (repeat for several)")->required();
-        cmd.add_option("--image-root", o->image_root, "Folder the datasets' file_names are relative to")
-            ->required();
+        cmd.add_option("--image-root", o->image_root, "Folder the datasets' file_names are relative to")->required();
         cmd.add_option("--remote", o->remote,
                        "DVC remote (folder or URL such as s3://bucket/path); default: the repository's "
                        "default remote, else <dvc root>/.dvc-storage");

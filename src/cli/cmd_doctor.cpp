@@ -13,17 +13,14 @@ namespace {
 void print_table(const DoctorReport& report) {
     size_t width = std::string("CHECK").size();
     for (const auto& c : report.checks) width = std::max(width, c.name.size());
-    auto pad = [](const std::string& s, size_t w) {
-        return s + std::string(w > s.size() ? w - s.size() : 0, ' ');
-    };
+    auto pad = [](const std::string& s, size_t w) { return s + std::string(w > s.size() ? w - s.size() : 0, ' '); };
     std::cout << pad("STATUS", 8) << pad("CHECK", width + 2) << "VALUE\n";
     for (const auto& c : report.checks) {
         std::cout << pad(check_status_name(c.status), 8) << pad(c.name, width + 2) << c.value << '\n';
         if (!c.detail.empty()) std::cout << std::string(8 + width + 2, ' ') << "  " << c.detail << '\n';
     }
     std::cout << "\ndoctor: " << report.count(CheckStatus::ok) << " ok, " << report.count(CheckStatus::warn)
-              << " warn, " << report.count(CheckStatus::fail) << " fail, "
-              << report.count(CheckStatus::skipped)
+              << " warn, " << report.count(CheckStatus::fail) << " fail, " << report.count(CheckStatus::skipped)
               << " skipped: " << (report.failed() ? "NOT READY (a required check failed)" : "ready") << '\n';
 }
 
@@ -43,8 +40,7 @@ const CommandRegistrar doctor_command{CommandSpec{
         cmd.add_option("--min-ram", params->min_ram_gb, "Total RAM below this is a warning (GB)")
             ->check(CLI::NonNegativeNumber)
             ->capture_default_str();
-        cmd.add_option("--path", *paths,
-                       "Data/checkpoint folder to check for free space (repeatable; default: .)");
+        cmd.add_option("--path", *paths, "Data/checkpoint folder to check for free space (repeatable; default: .)");
         cmd.add_option("--checkpoint", params->checkpoint,
                        "SAM 3 checkpoint: a folder with config.json + model.safetensors, or sam3.pt")
             ->envname(kCheckpointEnv);

@@ -45,8 +45,7 @@ int run_eval(EvalOptions& o) {
     read_params.masks_from_score = o.params.score_threshold;  // only kept predictions are matched
     EvalInputs in = load_eval_inputs(o.gt, o.pred, o.presence, read_params);
 
-    EvalResult result =
-        evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, o.params, o.gt);
+    EvalResult result = evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, o.params, o.gt);
     json doc = eval_result_to_json(result, in.files.get(), o.per_image);
     if (!o.out.empty()) write_json_file(o.out, doc);
     if (global_options().json) {
@@ -77,7 +76,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
         auto o = std::make_shared<EvalOptions>();
         cmd.add_option("--gt", o->gt, "SA-Co dataset JSON (ground truth)")->required()->check(CLI::ExistingFile);
         cmd.add_option("--pred", o->pred, "Predictions JSON (COCO results list)")->required()->check(CLI::ExistingFile);
-        cmd.add_option("--presence", o->presence, "Presence JSON {schema: chickenseg.presence/1, presence: {id: score}}")
+        cmd.add_option("--presence", o->presence,
+                       "Presence JSON {schema: chickenseg.presence/1, presence: {id: score}}")
             ->check(CLI::ExistingFile);
         cmd.add_option("--iou-type", o->iou_type, "segm, bbox or both")
             ->check(CLI::IsMember({"segm", "bbox", "both"}))

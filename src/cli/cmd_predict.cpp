@@ -27,8 +27,8 @@ PredictJob make_job(const PredictOptions& o, const ModelPackage& package) {
     if (!o.dataset.empty()) {
         if (o.prompts.size() > 1)
             throw Error("--dataset: give at most one --prompt (it replaces every image's text_input)");
-        std::filesystem::path root = o.image_root.empty() ? std::filesystem::path(o.dataset).parent_path()
-                                                          : std::filesystem::path(o.image_root);
+        std::filesystem::path root =
+            o.image_root.empty() ? std::filesystem::path(o.dataset).parent_path() : std::filesystem::path(o.image_root);
         return predict_job_from_dataset(o.dataset, root, o.prompts.empty() ? "" : o.prompts.front());
     }
     const std::vector<std::string>& prompts = o.prompts.empty() ? package.prompts : o.prompts;
@@ -44,8 +44,8 @@ void print_summary(const PredictSummary& s, const Engine& engine, const PredictO
               << " images/s) with " << engine.backend() << " on " << engine.description() << '\n'
               << "  pairs " << s.pairs << ", gated (presence below the threshold: nothing there) " << s.gated
               << ", detections " << s.detections << ", failed " << s.failed << '\n'
-              << "  encoder " << ms(s.timings.upload_ms + s.timings.encoder_ms) << ", decoder " << ms(s.timings.decoder_ms)
-              << ", mask decoder " << ms(s.timings.mask_decoder_ms) << ", post-processing "
+              << "  encoder " << ms(s.timings.upload_ms + s.timings.encoder_ms) << ", decoder "
+              << ms(s.timings.decoder_ms) << ", mask decoder " << ms(s.timings.mask_decoder_ms) << ", post-processing "
               << ms(s.timings.postprocess_ms) << '\n';
     const PredictParams& p = o.params;
     if (!p.results.empty())
@@ -85,9 +85,8 @@ int run_predict_command(PredictOptions& o) {
 }
 
 const CommandRegistrar kRegistrar{CommandSpec{
-    "", "predict",
-    "Segment every chicken in a folder of images, a dataset or a list (C++ runtime, presence gating)", 50,
-    [](CLI::App& cmd) -> Runner {
+    "", "predict", "Segment every chicken in a folder of images, a dataset or a list (C++ runtime, presence gating)",
+    50, [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<PredictOptions>();
         cmd.add_option("--package", o->package, "Model package folder (chickenseg model export)")
             ->required()
@@ -99,8 +98,9 @@ const CommandRegistrar kRegistrar{CommandSpec{
         input->add_option("--list", o->list, "Text file with one image path per line (relative to its folder)")
             ->check(CLI::ExistingFile);
         input->require_option(1);
-        cmd.add_option("--image-root", o->image_root, "With --dataset: the folder file_names are relative to "
-                                                      "(default: the dataset's folder)");
+        cmd.add_option("--image-root", o->image_root,
+                       "With --dataset: the folder file_names are relative to "
+                       "(default: the dataset's folder)");
         cmd.add_option("--prompt", o->prompts,
                        "Concept prompt of the package (repeatable; default: all of them; with --dataset: one, "
                        "replacing every text_input)");

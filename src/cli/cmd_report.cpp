@@ -98,8 +98,7 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--bleed-min-iou", p.bleed_min_iou, "A detection bleeds only if its pair IoU is >= this")
             ->check(CLI::Range(0.0, 1.0))
             ->capture_default_str();
-        cmd.add_option("--bleed-min-area-ratio", p.bleed_min_area_ratio,
-                       "Bleeding: area(detection) / area(GT) >= this")
+        cmd.add_option("--bleed-min-area-ratio", p.bleed_min_area_ratio, "Bleeding: area(detection) / area(GT) >= this")
             ->check(CLI::PositiveNumber)
             ->capture_default_str();
         cmd.add_option("--bleed-min-outside-ratio", p.bleed_min_outside_ratio,

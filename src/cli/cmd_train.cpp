@@ -46,8 +46,9 @@ void print_summary(const json& doc) {
               << " (epoch " << number_or_dash(doc.value("best_epoch", json())) << ")\n";
     const json val = doc.value("val", json::object());
     for (const char* key : {"val_loss", "cgF1", "pmF1", "IL_MCC"})
-        if (val.contains(key)) std::cout << "last " << key << std::string(8 - std::string(key).size(), ' ')
-                                         << number_or_dash(val[key]) << '\n';
+        if (val.contains(key))
+            std::cout << "last " << key << std::string(8 - std::string(key).size(), ' ') << number_or_dash(val[key])
+                      << '\n';
     std::cout << "weights      " << doc.value("run_dir", "") << "/best (Hugging Face folder: --model for "
               << "`chickenseg model predict`)\n";
 }

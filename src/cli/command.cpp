@@ -80,9 +80,7 @@ void tell_python_children() {
 
 // A string that is not valid UTF-8 (which the readers refuse, so none should get here) is
 // printed with U+FFFD in its place rather than failing after the work is done and written.
-void print_json(const json& value) {
-    std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
-}
+void print_json(const json& value) { std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << '\n'; }
 
 void exit_without_teardown(int code) {
     std::cout.flush();

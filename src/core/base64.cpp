@@ -35,10 +35,10 @@ std::vector<uint8_t> base64_decode(std::string_view text, const ErrorPlace& plac
 
     std::vector<uint8_t> out;
     out.reserve(text.size() / 4 * 3);
-    uint32_t group = 0;       // up to 4 sextets being assembled
-    int group_size = 0;       // sextets in `group`
-    size_t symbols = 0;       // characters seen, line breaks excluded
-    size_t padding = 0;       // '=' seen so far
+    uint32_t group = 0;  // up to 4 sextets being assembled
+    int group_size = 0;  // sextets in `group`
+    size_t symbols = 0;  // characters seen, line breaks excluded
+    size_t padding = 0;  // '=' seen so far
     size_t first_pad_offset = 0;
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
@@ -50,9 +50,8 @@ std::vector<uint8_t> base64_decode(std::string_view text, const ErrorPlace& plac
             continue;
         }
         if (padding > 0)
-            fail("'=' padding at offset " + std::to_string(first_pad_offset) +
-                 " is followed by data at offset " + std::to_string(i) +
-                 "; '=' may only end the text");
+            fail("'=' padding at offset " + std::to_string(first_pad_offset) + " is followed by data at offset " +
+                 std::to_string(i) + "; '=' may only end the text");
         uint8_t v = kDecodeTable[static_cast<unsigned char>(c)];
         if (v == kNotInAlphabet)
             fail(describe_char(c) + " at offset " + std::to_string(i) +

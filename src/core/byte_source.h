@@ -22,9 +22,7 @@ public:
 
     // Convenience: the bytes [offset, offset + n) or an empty vector when out of range.
     std::vector<uint8_t> read_vector(uint64_t offset, size_t n) const;
-    bool contains(uint64_t offset, uint64_t n) const {
-        return offset <= size() && n <= size() - offset;
-    }
+    bool contains(uint64_t offset, uint64_t n) const { return offset <= size() && n <= size() - offset; }
 };
 
 class SpanByteSource final : public ByteSource {
@@ -67,8 +65,6 @@ inline uint32_t load_be32(const uint8_t* p) {
 inline uint32_t load_le32(const uint8_t* p) {
     return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
-inline uint32_t load_le24(const uint8_t* p) {
-    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16);
-}
+inline uint32_t load_le24(const uint8_t* p) { return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16); }
 
 }  // namespace chickenseg

@@ -19,9 +19,7 @@ std::string format_place(const ErrorPlace& place, const std::string& message) {
 }
 
 Error::Error(std::string message, ErrorPlace place)
-    : std::runtime_error(format_place(place, message)),
-      message_(std::move(message)),
-      place_(std::move(place)) {}
+    : std::runtime_error(format_place(place, message)), message_(std::move(message)), place_(std::move(place)) {}
 
 Error::Error(std::string message, std::string file, long line, std::string field)
     : Error(std::move(message), ErrorPlace{std::move(file), line, std::move(field)}) {}

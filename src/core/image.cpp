@@ -86,9 +86,8 @@ RgbImage stb_decode_rgb(std::span<const uint8_t> bytes, const ImageInfo& info, c
                     name);
     }
     if (static_cast<uint32_t>(w) != info.stored_width || static_cast<uint32_t>(h) != info.stored_height)
-        throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) +
-                        " differs from the header's " + std::to_string(info.stored_width) + "x" +
-                        std::to_string(info.stored_height),
+        throw Error("decoded size " + std::to_string(w) + "x" + std::to_string(h) + " differs from the header's " +
+                        std::to_string(info.stored_width) + "x" + std::to_string(info.stored_height),
                     name);
     RgbImage image;
     image.width = info.stored_width;
@@ -106,8 +105,8 @@ void check_pixels(const RgbImage& image, const char* what) {
         throw Error(std::string(what) + ": pixel buffer holds " + std::to_string(image.pixels.size()) +
                     " bytes, expected width*height*3 = " + std::to_string(expected));
     if (uint64_t{image.width} * 3 > INT_MAX || image.height > INT_MAX)
-        throw Error(std::string(what) + ": image " + std::to_string(image.width) + "x" +
-                    std::to_string(image.height) + " is too large to encode");
+        throw Error(std::string(what) + ": image " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                    " is too large to encode");
 }
 
 void append_to_string(void* context, void* data, int size) {
@@ -132,13 +131,34 @@ RgbImage orient_image(const RgbImage& image, int exif_orientation) {
             // Which stored pixel is shown at (x, y).
             uint32_t sx = 0, sy = 0;
             switch (exif_orientation) {
-                case 2: sx = w - 1 - x; sy = y; break;              // mirrored left-right
-                case 3: sx = w - 1 - x; sy = h - 1 - y; break;      // rotated 180
-                case 4: sx = x; sy = h - 1 - y; break;              // mirrored top-bottom
-                case 5: sx = y; sy = x; break;                      // transposed
-                case 6: sx = y; sy = h - 1 - x; break;              // needs 90 clockwise
-                case 7: sx = w - 1 - y; sy = h - 1 - x; break;      // transversed
-                case 8: sx = w - 1 - y; sy = x; break;              // needs 90 counter-clockwise
+                case 2:
+                    sx = w - 1 - x;
+                    sy = y;
+                    break;  // mirrored left-right
+                case 3:
+                    sx = w - 1 - x;
+                    sy = h - 1 - y;
+                    break;  // rotated 180
+                case 4:
+                    sx = x;
+                    sy = h - 1 - y;
+                    break;  // mirrored top-bottom
+                case 5:
+                    sx = y;
+                    sy = x;
+                    break;  // transposed
+                case 6:
+                    sx = y;
+                    sy = h - 1 - x;
+                    break;  // needs 90 clockwise
+                case 7:
+                    sx = w - 1 - y;
+                    sy = h - 1 - x;
+                    break;  // transversed
+                case 8:
+                    sx = w - 1 - y;
+                    sy = x;
+                    break;  // needs 90 counter-clockwise
             }
             const uint8_t* src = &image.pixels[(uint64_t{sy} * w + sx) * 3];
             uint8_t* dst = &out.pixels[(uint64_t{y} * out.width + x) * 3];
@@ -159,9 +179,8 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name_fo
     // From the header, before any pixel buffer exists (Pillow checks at Image.open).
     const uint64_t pixels = uint64_t{info.stored_width} * info.stored_height;
     if (pixels > kImageMaxDecodePixels)
-        throw Error("image is " + std::to_string(info.stored_width) + "x" +
-                        std::to_string(info.stored_height) + " (" + with_thousands(pixels) +
-                        " pixels), more than the " + with_thousands(kImageMaxDecodePixels) +
+        throw Error("image is " + std::to_string(info.stored_width) + "x" + std::to_string(info.stored_height) + " (" +
+                        with_thousands(pixels) + " pixels), more than the " + with_thousands(kImageMaxDecodePixels) +
                         " pixels decoding accepts (Pillow's limit)",
                     name_for_errors);
 
@@ -192,8 +211,7 @@ std::string encode_png(const RgbImage& image) {
 }
 
 std::string encode_jpeg(const RgbImage& image, int quality) {
-    if (quality < 1 || quality > 100)
-        throw Error("JPEG quality " + std::to_string(quality) + ", expected 1..100");
+    if (quality < 1 || quality > 100) throw Error("JPEG quality " + std::to_string(quality) + ", expected 1..100");
     check_pixels(image, "JPEG encoding");
     std::string out;
     const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);

@@ -20,26 +20,40 @@ namespace chickenseg {
 
 const char* image_format_name(ImageFormat f) {
     switch (f) {
-        case ImageFormat::jpeg: return "JPEG";
-        case ImageFormat::png: return "PNG";
-        case ImageFormat::bmp: return "BMP";
-        case ImageFormat::gif: return "GIF";
-        case ImageFormat::webp: return "WEBP";
-        case ImageFormat::tiff: return "TIFF";
-        case ImageFormat::unknown: break;
+        case ImageFormat::jpeg:
+            return "JPEG";
+        case ImageFormat::png:
+            return "PNG";
+        case ImageFormat::bmp:
+            return "BMP";
+        case ImageFormat::gif:
+            return "GIF";
+        case ImageFormat::webp:
+            return "WEBP";
+        case ImageFormat::tiff:
+            return "TIFF";
+        case ImageFormat::unknown:
+            break;
     }
     return "unknown";
 }
 
 const char* image_format_extension(ImageFormat f) {
     switch (f) {
-        case ImageFormat::jpeg: return "jpg";
-        case ImageFormat::png: return "png";
-        case ImageFormat::bmp: return "bmp";
-        case ImageFormat::gif: return "gif";
-        case ImageFormat::webp: return "webp";
-        case ImageFormat::tiff: return "tif";
-        case ImageFormat::unknown: break;
+        case ImageFormat::jpeg:
+            return "jpg";
+        case ImageFormat::png:
+            return "png";
+        case ImageFormat::bmp:
+            return "bmp";
+        case ImageFormat::gif:
+            return "gif";
+        case ImageFormat::webp:
+            return "webp";
+        case ImageFormat::tiff:
+            return "tif";
+        case ImageFormat::unknown:
+            break;
     }
     return "";
 }
@@ -97,9 +111,8 @@ public:
     // kImageMaxTrailingBytes (and at or after `not_before`); returns the number of
     // bytes after it, or -1 when absent.
     int64_t bytes_after_last(std::span<const uint8_t> marker, uint64_t not_before) const {
-        uint64_t start = size() > kImageMaxTrailingBytes + marker.size()
-                             ? size() - kImageMaxTrailingBytes - marker.size()
-                             : 0;
+        uint64_t start =
+            size() > kImageMaxTrailingBytes + marker.size() ? size() - kImageMaxTrailingBytes - marker.size() : 0;
         start = std::max(start, not_before);
         if (start >= size()) return -1;
         std::vector<uint8_t> window = src_.read_vector(start, static_cast<size_t>(size() - start));
@@ -175,13 +188,12 @@ ImageInfo parse_jpeg(const Parser& p) {
                    " comes before any image data (start-of-scan FF DA)");
 
         uint8_t length_bytes[2];
-        p.need(off, length_bytes, 2, "JPEG segment " + marker_name(code) + " at offset " +
-                                         std::to_string(marker_offset) + " is cut short");
+        p.need(off, length_bytes, 2,
+               "JPEG segment " + marker_name(code) + " at offset " + std::to_string(marker_offset) + " is cut short");
         const uint16_t length = load_be16(length_bytes);  // includes its own 2 bytes
         if (length < 2)
-            p.fail("corrupt JPEG: segment " + marker_name(code) + " at offset " +
-                   std::to_string(marker_offset) + " has length " + std::to_string(length) +
-                   ", expected at least 2");
+            p.fail("corrupt JPEG: segment " + marker_name(code) + " at offset " + std::to_string(marker_offset) +
+                   " has length " + std::to_string(length) + ", expected at least 2");
         if (!p.src().contains(off, length))
             p.fail("truncated image: JPEG segment " + marker_name(code) + " at offset " +
                    std::to_string(marker_offset) + " (" + std::to_string(length) +
@@ -201,19 +213,17 @@ ImageInfo parse_jpeg(const Parser& p) {
                 info.stored_height = load_be16(sof + 1);
                 info.stored_width = load_be16(sof + 3);
                 if (info.stored_width == 0)
-                    p.fail("corrupt JPEG: frame header at offset " + std::to_string(marker_offset) +
-                           " gives width 0");
+                    p.fail("corrupt JPEG: frame header at offset " + std::to_string(marker_offset) + " gives width 0");
                 if (info.stored_height == 0)
-                    p.fail("unsupported JPEG: frame header at offset " +
-                           std::to_string(marker_offset) +
+                    p.fail("unsupported JPEG: frame header at offset " + std::to_string(marker_offset) +
                            " gives height 0 (height set later by a DNL marker)");
                 info.progressive = code == 0xC2 || code == 0xC6 || code == 0xCA || code == 0xCE;
                 have_frame = true;
             }
         } else if (code == 0xE1 && !have_exif) {
             // APP1 holds EXIF ("Exif\0\0" + TIFF) or XMP; the first EXIF one counts, as in PIL.
-            std::vector<uint8_t> app1 = p.need_vector(
-                payload, std::min(payload_size, kMaxExifRead), "JPEG APP1 segment");
+            std::vector<uint8_t> app1 =
+                p.need_vector(payload, std::min(payload_size, kMaxExifRead), "JPEG APP1 segment");
             if (starts_with(app1.data(), app1.size(), std::string_view("Exif\0\0", 6))) {
                 have_exif = true;
                 info.exif_orientation = orientation_of_exif_block(app1);
@@ -231,8 +241,7 @@ ImageInfo parse_jpeg(const Parser& p) {
     // The file must end with EOI (FF D9). Fast path: the last two bytes.
     static constexpr uint8_t kEndOfImage[2] = {0xFF, 0xD9};
     uint8_t last[2];
-    if (p.size() >= scan_start + 2 && p.src().read_at(p.size() - 2, last, 2) &&
-        std::memcmp(last, kEndOfImage, 2) == 0)
+    if (p.size() >= scan_start + 2 && p.src().read_at(p.size() - 2, last, 2) && std::memcmp(last, kEndOfImage, 2) == 0)
         return info;
     // Entropy-coded data never contains FF D9 (an FF there is followed by 00 or
     // RSTn), so an FF D9 after the scan start is the real end of the image.
@@ -270,11 +279,12 @@ ImageInfo parse_png(const Parser& p) {
     uint8_t ihdr[8 + 13];
     p.need(8, ihdr, sizeof ihdr, "PNG header chunk (IHDR) is cut short");
     if (std::memcmp(ihdr + 4, "CgBI", 4) == 0)
-        p.fail("unsupported image format: Apple CgBI PNG (an iOS-optimised PNG; convert it with "
-               "a tool that reverts it, e.g. pngdefry)");
+        p.fail(
+            "unsupported image format: Apple CgBI PNG (an iOS-optimised PNG; convert it with "
+            "a tool that reverts it, e.g. pngdefry)");
     if (std::memcmp(ihdr + 4, "IHDR", 4) != 0 || load_be32(ihdr) != 13)
-        p.fail("corrupt PNG: first chunk is '" + chunk_name(ihdr + 4) + "' of " +
-               std::to_string(load_be32(ihdr)) + " bytes, expected 'IHDR' of 13 bytes");
+        p.fail("corrupt PNG: first chunk is '" + chunk_name(ihdr + 4) + "' of " + std::to_string(load_be32(ihdr)) +
+               " bytes, expected 'IHDR' of 13 bytes");
     info.stored_width = load_be32(ihdr + 8);
     info.stored_height = load_be32(ihdr + 12);
     if (info.stored_width == 0 || info.stored_height == 0 || info.stored_width > 0x7FFFFFFFu ||
@@ -290,12 +300,11 @@ ImageInfo parse_png(const Parser& p) {
         p.need(off, head, 8, "PNG ends inside its chunk list before any image data (IDAT)");
         uint32_t length = load_be32(head);
         if (!is_chunk_type(head + 4))
-            p.fail("corrupt PNG: chunk at offset " + std::to_string(off) + " has type bytes " +
-                   hex(head + 4, 4) + ", expected four ASCII letters");
+            p.fail("corrupt PNG: chunk at offset " + std::to_string(off) + " has type bytes " + hex(head + 4, 4) +
+                   ", expected four ASCII letters");
         if (length > 0x7FFFFFFFu)
-            p.fail("corrupt PNG: chunk '" + chunk_name(head + 4) + "' at offset " +
-                   std::to_string(off) + " has length " + std::to_string(length) +
-                   ", expected at most 2147483647");
+            p.fail("corrupt PNG: chunk '" + chunk_name(head + 4) + "' at offset " + std::to_string(off) +
+                   " has length " + std::to_string(length) + ", expected at most 2147483647");
         if (std::memcmp(head + 4, "IDAT", 4) == 0) break;
         if (std::memcmp(head + 4, "IEND", 4) == 0)
             p.fail("corrupt PNG: IEND at offset " + std::to_string(off) + " before any image data (IDAT)");
@@ -310,8 +319,7 @@ ImageInfo parse_png(const Parser& p) {
 
     static constexpr uint8_t kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
     uint8_t last[12];
-    if (p.size() >= off + 12 && p.src().read_at(p.size() - 12, last, 12) &&
-        std::memcmp(last, kIend, 12) == 0)
+    if (p.size() >= off + 12 && p.src().read_at(p.size() - 12, last, 12) && std::memcmp(last, kIend, 12) == 0)
         return info;
     int64_t after = p.bytes_after_last(kIend, off);
     if (after < 0) p.fail("truncated image: PNG has no IEND chunk at its end");
@@ -356,8 +364,8 @@ ImageInfo parse_bmp(const Parser& p) {
         width = load_le16(head + 18);
         height = load_le16(head + 20);
         bits = load_le16(head + 24);
-    } else if (dib_size == 40 || dib_size == 52 || dib_size == 56 || dib_size == 64 ||
-               dib_size == 108 || dib_size == 124) {
+    } else if (dib_size == 40 || dib_size == 52 || dib_size == 56 || dib_size == 64 || dib_size == 108 ||
+               dib_size == 124) {
         p.need(0, head, sizeof head, "BMP header is cut short");
         width = static_cast<int32_t>(load_le32(head + 18));
         height = static_cast<int32_t>(load_le32(head + 22));
@@ -367,8 +375,7 @@ ImageInfo parse_bmp(const Parser& p) {
         p.fail("corrupt or unsupported BMP: DIB header size " + std::to_string(dib_size) +
                ", expected 12, 40, 52, 56, 64, 108 or 124");
     }
-    if (width <= 0)
-        p.fail("corrupt BMP: width " + std::to_string(width) + ", expected a positive number");
+    if (width <= 0) p.fail("corrupt BMP: width " + std::to_string(width) + ", expected a positive number");
     // A negative height marks a top-down bitmap; the size is its magnitude.
     if (height == 0 || height == INT32_MIN)
         p.fail("corrupt BMP: height " + std::to_string(height) + ", expected a non-zero number");
@@ -410,8 +417,8 @@ ImageInfo parse_webp(const Parser& p) {
     if (riff_end < 20)
         p.fail("corrupt WebP: RIFF size " + std::to_string(riff_end - 8) + " is smaller than its header");
     if (riff_end > p.size())
-        p.fail("truncated image: WebP RIFF header gives " + std::to_string(riff_end) +
-               " bytes, the file has " + std::to_string(p.size()));
+        p.fail("truncated image: WebP RIFF header gives " + std::to_string(riff_end) + " bytes, the file has " +
+               std::to_string(p.size()));
     info.trailing_bytes = p.size() - riff_end;
 
     const uint8_t* fourcc = head + 12;
@@ -442,8 +449,7 @@ ImageInfo parse_webp(const Parser& p) {
         p.fail("corrupt WebP: first chunk is '" + chunk_name(fourcc) + "', expected VP8, VP8L or VP8X");
     }
     if (info.stored_width == 0 || info.stored_height == 0)
-        p.fail("corrupt WebP: size " + std::to_string(info.stored_width) + "x" +
-               std::to_string(info.stored_height));
+        p.fail("corrupt WebP: size " + std::to_string(info.stored_width) + "x" + std::to_string(info.stored_height));
 
     // The EXIF chunk of an extended file follows the image data: walk the chunk headers.
     constexpr uint8_t kFlagExif = 0x08;
@@ -454,8 +460,7 @@ ImageInfo parse_webp(const Parser& p) {
             p.need(off, chunk, 8, "WebP chunk header is cut short");
             const uint32_t chunk_size = load_le32(chunk + 4);
             if (std::memcmp(chunk, "EXIF", 4) == 0) {
-                std::vector<uint8_t> exif =
-                    p.src().read_vector(off + 8, std::min<size_t>(chunk_size, kMaxExifRead));
+                std::vector<uint8_t> exif = p.src().read_vector(off + 8, std::min<size_t>(chunk_size, kMaxExifRead));
                 info.exif_orientation = orientation_of_exif_block(exif);
                 break;
             }
@@ -472,16 +477,18 @@ ImageInfo parse_tiff(const Parser& p) {
     info.format = ImageFormat::tiff;
     TiffIfd0 ifd = read_tiff_ifd0(p.src(), 0);
     switch (ifd.status) {
-        case TiffIfdStatus::ok: break;
-        case TiffIfdStatus::not_tiff: p.fail("truncated image: TIFF header is cut short");
+        case TiffIfdStatus::ok:
+            break;
+        case TiffIfdStatus::not_tiff:
+            p.fail("truncated image: TIFF header is cut short");
         case TiffIfdStatus::big_tiff:
-            p.fail("unsupported image format: BigTIFF (64-bit TIFF); convert it to a classic TIFF, "
-                   "PNG or JPEG");
+            p.fail(
+                "unsupported image format: BigTIFF (64-bit TIFF); convert it to a classic TIFF, "
+                "PNG or JPEG");
         case TiffIfdStatus::ifd_outside:
         case TiffIfdStatus::entries_cut:
-            p.fail("truncated image: TIFF's first directory (IFD0) at offset " +
-                   std::to_string(ifd.ifd_offset) + " runs past the end of the file (" +
-                   std::to_string(p.size()) + " bytes)");
+            p.fail("truncated image: TIFF's first directory (IFD0) at offset " + std::to_string(ifd.ifd_offset) +
+                   " runs past the end of the file (" + std::to_string(p.size()) + " bytes)");
     }
     if (ifd.width == 0 || ifd.height == 0)
         p.fail("corrupt TIFF: first directory (IFD0) lacks ImageWidth (tag 256) or ImageLength (tag 257)");
@@ -509,15 +516,14 @@ ImageFormat sniff_format(const uint8_t* h, size_t n) {
 std::string describe_unsupported(const uint8_t* h, size_t n) {
     if (n >= 12 && std::memcmp(h + 4, "ftyp", 4) == 0) {
         std::string brand(reinterpret_cast<const char*>(h + 8), 4);
-        if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "hevx" ||
-            brand == "heim" || brand == "heis" || brand == "hevm" || brand == "hevs")
+        if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "hevx" || brand == "heim" ||
+            brand == "heis" || brand == "hevm" || brand == "hevs")
             return "HEIC (convert it to JPEG or PNG)";
         if (brand == "avif" || brand == "avis") return "AVIF (convert it to JPEG or PNG)";
         if (brand == "mif1" || brand == "msf1") return "HEIF (convert it to JPEG or PNG)";
         return "ISO media file with brand '" + brand + "' (a video, not an image?)";
     }
-    if (starts_with(h, n, "\xFF\x0A") ||
-        starts_with(h, n, std::string_view("\0\0\0\x0CJXL \x0D\x0A\x87\x0A", 12)))
+    if (starts_with(h, n, "\xFF\x0A") || starts_with(h, n, std::string_view("\0\0\0\x0CJXL \x0D\x0A\x87\x0A", 12)))
         return "JPEG XL";
     if (starts_with(h, n, std::string_view("\0\0\0\x0CjP  \x0D\x0A\x87\x0A", 12)) ||
         starts_with(h, n, "\xFF\x4F\xFF\x51"))
@@ -553,12 +559,24 @@ ImageInfo read_info(const ByteSource& src, const std::string& name) {
 
     ImageInfo info;
     switch (sniff_format(head, n)) {
-        case ImageFormat::jpeg: info = parse_jpeg(p); break;
-        case ImageFormat::png: info = parse_png(p); break;
-        case ImageFormat::gif: info = parse_gif(p); break;
-        case ImageFormat::bmp: info = parse_bmp(p); break;
-        case ImageFormat::webp: info = parse_webp(p); break;
-        case ImageFormat::tiff: info = parse_tiff(p); break;
+        case ImageFormat::jpeg:
+            info = parse_jpeg(p);
+            break;
+        case ImageFormat::png:
+            info = parse_png(p);
+            break;
+        case ImageFormat::gif:
+            info = parse_gif(p);
+            break;
+        case ImageFormat::bmp:
+            info = parse_bmp(p);
+            break;
+        case ImageFormat::webp:
+            info = parse_webp(p);
+            break;
+        case ImageFormat::tiff:
+            info = parse_tiff(p);
+            break;
         case ImageFormat::unknown: {
             std::string what = describe_unsupported(head, n);
             if (!what.empty()) throw Error("unsupported image format: " + what, name);

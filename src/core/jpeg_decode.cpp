@@ -147,8 +147,7 @@ Outcome run_libjpeg(Decoder& d) {
     // dct_method JDCT_ISLOW, do_fancy_upsampling and do_block_smoothing TRUE, no scaling.
 
     jpeg_start_decompress(cinfo);  // for a progressive JPEG, reads every scan
-    if (cinfo->output_width != d.width || cinfo->output_height != d.height ||
-        cinfo->output_components != components)
+    if (cinfo->output_width != d.width || cinfo->output_height != d.height || cinfo->output_components != components)
         return Outcome::size;
 
     while (cinfo->output_scanline < cinfo->output_height) {
@@ -169,8 +168,7 @@ std::string size_text(uint64_t w, uint64_t h) { return std::to_string(w) + "x" +
 
 }  // namespace
 
-RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t height,
-                         const std::string& name) {
+RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t height, const std::string& name) {
     RgbImage image;
     image.width = width;
     image.height = height;
@@ -197,10 +195,9 @@ RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t
             return image;
         case Outcome::libjpeg_error:
             if (d->src.truncated)
-                throw Error(
-                    std::string("truncated image: the JPEG data ends before its last row (libjpeg: ") +
-                        d->err.message + ")",
-                    name);
+                throw Error(std::string("truncated image: the JPEG data ends before its last row (libjpeg: ") +
+                                d->err.message + ")",
+                            name);
             throw Error(std::string("cannot decode JPEG pixels: libjpeg: ") + d->err.message, name);
         case Outcome::components:
             throw Error("cannot decode JPEG pixels: " + std::to_string(components) +
@@ -209,8 +206,8 @@ RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t
         case Outcome::size:
             break;
     }
-    throw Error("cannot decode JPEG pixels: libjpeg reads a " + libjpeg_size +
-                    " image, the frame header says " + size_text(width, height),
+    throw Error("cannot decode JPEG pixels: libjpeg reads a " + libjpeg_size + " image, the frame header says " +
+                    size_text(width, height),
                 name);
 }
 

@@ -26,7 +26,6 @@ namespace chickenseg {
 //   truncated"); once every row is read, the end of the file ends decoding quietly.
 // Throws Error naming `name`: "cannot decode JPEG pixels: libjpeg: <its message>",
 // "truncated image: ...", or a component count or size Pillow would not accept.
-RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t height,
-                         const std::string& name);
+RgbImage jpeg_decode_rgb(std::span<const uint8_t> jpeg, uint32_t width, uint32_t height, const std::string& name);
 
 }  // namespace chickenseg

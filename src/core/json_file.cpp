@@ -107,15 +107,13 @@ json parse_json_text(std::string_view text, const std::string& name) {
         auto [at, token] = find_overflowing_number(text);
         if (at == std::string_view::npos) throw Error("a number is beyond the range of a double", name);
         TextPlace place = place_of(text, at);
-        throw Error("number " + token + " is beyond the range of a double (column " + std::to_string(place.column) +
-                        ")",
-                    name, place.line);
+        throw Error(
+            "number " + token + " is beyond the range of a double (column " + std::to_string(place.column) + ")", name,
+            place.line);
     }
 }
 
-json read_json_file(const std::filesystem::path& path) {
-    return parse_json_text(read_file(path), path.string());
-}
+json read_json_file(const std::filesystem::path& path) { return parse_json_text(read_file(path), path.string()); }
 
 std::optional<json> read_json_file_collecting(const std::filesystem::path& path, const std::string& file,
                                               Diagnostics& diagnostics) {
@@ -144,8 +142,7 @@ void write_json_file(const std::filesystem::path& path, const json& value, bool 
     write_file_atomic(path, text);
 }
 
-const json& require_field(const json& object, const char* key, const std::string& path,
-                          const std::string& file) {
+const json& require_field(const json& object, const char* key, const std::string& path, const std::string& file) {
     if (!object.is_object())
         throw Error("expected a JSON object, found " + std::string(object.type_name()), file, 0, path);
     auto it = object.find(key);
@@ -167,8 +164,7 @@ long long integer_in_range(const json& v, const std::string& file, const std::st
 
 }  // namespace
 
-long long require_int(const json& object, const char* key, const std::string& path,
-                      const std::string& file) {
+long long require_int(const json& object, const char* key, const std::string& path, const std::string& file) {
     const json& v = require_field(object, key, path, file);
     if (v.is_number_integer()) return integer_in_range(v, file, json_key(path, key));
     if (v.is_number_float()) {
@@ -182,15 +178,13 @@ long long require_int(const json& object, const char* key, const std::string& pa
     throw Error("expected an integer, found " + v.dump(), file, 0, json_key(path, key));
 }
 
-long long require_json_integer(const json& object, const char* key, const std::string& path,
-                               const std::string& file) {
+long long require_json_integer(const json& object, const char* key, const std::string& path, const std::string& file) {
     const json& v = require_field(object, key, path, file);
     if (!v.is_number_integer()) throw Error("expected an integer, found " + v.dump(), file, 0, json_key(path, key));
     return integer_in_range(v, file, json_key(path, key));
 }
 
-double require_number(const json& object, const char* key, const std::string& path,
-                      const std::string& file) {
+double require_number(const json& object, const char* key, const std::string& path, const std::string& file) {
     const json& v = require_field(object, key, path, file);
     if (!v.is_number()) throw Error("expected a number, found " + v.dump(), file, 0, json_key(path, key));
     double d = v.get<double>();
@@ -198,8 +192,7 @@ double require_number(const json& object, const char* key, const std::string& pa
     return d;
 }
 
-std::string require_string(const json& object, const char* key, const std::string& path,
-                           const std::string& file) {
+std::string require_string(const json& object, const char* key, const std::string& path, const std::string& file) {
     const json& v = require_field(object, key, path, file);
     if (!v.is_string()) throw Error("expected a string, found " + v.dump(), file, 0, json_key(path, key));
     return v.get<std::string>();

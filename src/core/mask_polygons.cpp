@@ -75,8 +75,7 @@ void unite_columns(const std::vector<ColumnRun>& runs, std::vector<uint32_t>& pa
         // first (it cannot touch the runs after the other one).
         for (size_t i = a_begin, j = a_end; i < a_end && j < b_end;) {
             const ColumnRun &a = runs[i], &b = runs[j];
-            if (a.y0 <= b.y1 && b.y0 <= a.y1)
-                unite(parent, static_cast<uint32_t>(i), static_cast<uint32_t>(j));
+            if (a.y0 <= b.y1 && b.y0 <= a.y1) unite(parent, static_cast<uint32_t>(i), static_cast<uint32_t>(j));
             if (a.y1 <= b.y1)
                 ++i;
             else
@@ -106,8 +105,8 @@ void unite_columns(const std::vector<ColumnRun>& runs, std::vector<uint32_t>& pa
 // it makes a rectangle (a box, a mask cut off by the image border, the full image) come out
 // as its 4 corners, exactly.
 struct Outline {
-    std::vector<double> ring;   // x1, y1, x2, y2, ...
-    std::vector<size_t> exact;  // the exact outline's vertices: indices into the ring
+    std::vector<double> ring;    // x1, y1, x2, y2, ...
+    std::vector<size_t> exact;   // the exact outline's vertices: indices into the ring
     std::vector<size_t> smooth;  // the smooth outline's vertices: indices into the ring
 
     std::vector<double> polygon(const std::vector<size_t>& indices) const {
@@ -343,8 +342,7 @@ std::vector<double> simplify_outline(const Outline& outline, double tolerance, u
         out.push_back(x);
         out.push_back(y);
     }
-    while (out.size() >= 4 && out[0] == out[out.size() - 2] && out[1] == out.back())
-        out.resize(out.size() - 2);
+    while (out.size() >= 4 && out[0] == out[out.size() - 2] && out[1] == out.back()) out.resize(out.size() - 2);
     return out;
 }
 
@@ -516,8 +514,7 @@ std::vector<Polygon> rle_to_polygons(const Rle& mask, const MaskPolygonParams& p
         parts[k].outline = trace_outline(bitmap, first.x, first.y0);
         order.push_back(k);
     }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return parts[a].area > parts[b].area; });
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return parts[a].area > parts[b].area; });
 
     std::vector<Polygon> out;
     out.reserve(order.size());

@@ -60,8 +60,8 @@ void Progress::draw(bool final) {
         int filled = total_ ? static_cast<int>(width * std::min(done_, total_) / total_) : width;
         std::string bar(static_cast<size_t>(filled), '#');
         bar.resize(static_cast<size_t>(width), '.');
-        std::fprintf(stderr, "\r%s [%s] %zu/%zu %.1fs%s\033[K%s", label_.c_str(), bar.c_str(), done_, total_, secs, rate,
-                     final ? "\n" : "");
+        std::fprintf(stderr, "\r%s [%s] %zu/%zu %.1fs%s\033[K%s", label_.c_str(), bar.c_str(), done_, total_, secs,
+                     rate, final ? "\n" : "");
     } else {
         std::fprintf(stderr, "%s: %zu/%zu (%.1fs%s)\n", label_.c_str(), done_, total_, secs, rate);
     }

@@ -15,7 +15,6 @@ namespace chickenseg {
 using namespace rle_internal;
 namespace {
 
-
 // maskApi converts doubles to int with a C cast; on x86-64 (cvttsd2si) a NaN or an
 // out-of-range value becomes INT_MIN. rleFrPoly hits this for a zero-length edge
 // (slope 0/0 = NaN), so the same value is produced here without undefined behaviour.
@@ -116,16 +115,15 @@ void rle_check(const Rle& rle) {
     uint64_t sum = 0;
     for (uint32_t c : rle.counts) sum += c;
     if (sum != pixel_count(rle.h, rle.w))
-        throw Error("RLE counts sum to " + std::to_string(sum) + ", expected h*w = " +
-                    std::to_string(rle.h) + "*" + std::to_string(rle.w) + " = " +
-                    std::to_string(pixel_count(rle.h, rle.w)));
+        throw Error("RLE counts sum to " + std::to_string(sum) + ", expected h*w = " + std::to_string(rle.h) + "*" +
+                    std::to_string(rle.w) + " = " + std::to_string(pixel_count(rle.h, rle.w)));
 }
 
 Rle rle_encode(std::span<const uint8_t> mask, uint32_t h, uint32_t w) {
     check_pixel_count(h, w, "rle_encode");
     if (mask.size() != pixel_count(h, w))
-        throw Error("rle_encode: mask has " + std::to_string(mask.size()) + " bytes, expected h*w = " +
-                    std::to_string(pixel_count(h, w)));
+        throw Error("rle_encode: mask has " + std::to_string(mask.size()) +
+                    " bytes, expected h*w = " + std::to_string(pixel_count(h, w)));
     Rle r{h, w, {}};
     bool value = false;
     uint32_t run = 0;

@@ -39,8 +39,8 @@ inline std::string size_text(const Rle& r) { return std::to_string(r.h) + "x" + 
 // max(min(bottoms), max(tops)) - max(tops): min - max where positive, else 0, in unsigned
 // arithmetic (rows go up to 2^32 - 1). 32-bit sums suffice: the total, and any part of
 // it, is at most h*w < 2^32.
-inline uint32_t column_overlap_portable(const uint32_t* ta, const uint32_t* ba, const uint32_t* tb,
-                                 const uint32_t* bb, size_t n) {
+inline uint32_t column_overlap_portable(const uint32_t* ta, const uint32_t* ba, const uint32_t* tb, const uint32_t* bb,
+                                        size_t n) {
     uint32_t sum = 0;
     for (size_t k = 0; k < n; ++k) {
         uint32_t t = std::max(ta[k], tb[k]);

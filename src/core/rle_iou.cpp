@@ -181,8 +181,7 @@ RunIndex index_runs(const Rle& r, std::vector<Interval>& intervals) {
 
 // Pixels in both masks: a merge of two sorted, disjoint interval lists, started at the
 // first column both masks occupy.
-uint64_t intersection_area(const RunIndex& a, const RunIndex& b, const std::vector<Interval>& iv,
-                           uint32_t h) {
+uint64_t intersection_area(const RunIndex& a, const RunIndex& b, const std::vector<Interval>& iv, uint32_t h) {
     uint32_t x0 = std::max(a.x_begin, b.x_begin), x1 = std::min(a.x_end, b.x_end);
     if (x0 >= x1) return 0;
     uint64_t lo = uint64_t{x0} * h, hi = uint64_t{x1} * h;
@@ -204,8 +203,7 @@ uint64_t intersection_area(const RunIndex& a, const RunIndex& b, const std::vect
     return inter;
 }
 
-using ColumnOverlap = uint32_t (*)(const uint32_t*, const uint32_t*, const uint32_t*, const uint32_t*,
-                                   size_t);
+using ColumnOverlap = uint32_t (*)(const uint32_t*, const uint32_t*, const uint32_t*, const uint32_t*, size_t);
 
 ColumnOverlap column_overlap_function(detail::RleIouPath path) {
 #ifdef CHICKENSEG_RLE_HAVE_SIMD
@@ -216,8 +214,7 @@ ColumnOverlap column_overlap_function(detail::RleIouPath path) {
 
 }  // namespace
 
-std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
-                            std::span<const uint8_t> iscrowd) {
+std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt, std::span<const uint8_t> iscrowd) {
     std::vector<const Rle*> dp, gp;
     dp.reserve(dt.size());
     gp.reserve(gt.size());
@@ -236,8 +233,7 @@ namespace detail {
 std::vector<double> rle_iou_path(std::span<const Rle* const> dt, std::span<const Rle* const> gt,
                                  std::span<const uint8_t> iscrowd, RleIouPath path, RleIouPairs* pairs) {
     if (!iscrowd.empty() && iscrowd.size() != gt.size())
-        throw Error("rle_iou: iscrowd has " + std::to_string(iscrowd.size()) +
-                    " entries, expected one per GT (" +
+        throw Error("rle_iou: iscrowd has " + std::to_string(iscrowd.size()) + " entries, expected one per GT (" +
                     std::to_string(gt.size()) + ")");
     std::vector<double> out(dt.size() * gt.size(), 0.0);
     if (pairs) *pairs = RleIouPairs{};
@@ -246,8 +242,7 @@ std::vector<double> rle_iou_path(std::span<const Rle* const> dt, std::span<const
     check_pixel_count(ref.h, ref.w, "rle_iou");
     auto check = [&ref](const Rle& r, const char* side, size_t i) {
         if (r.h != ref.h || r.w != ref.w)
-            throw Error(std::string("rle_iou: ") + side + " mask " + std::to_string(i) + " is " +
-                        size_text(r) +
+            throw Error(std::string("rle_iou: ") + side + " mask " + std::to_string(i) + " is " + size_text(r) +
                         ", expected " + size_text(ref) + " like dt mask 0");
     };
     // Scratch kept per thread: eval calls this once per image, and reusing the memory
@@ -337,8 +332,7 @@ const char* rle_iou_simd_name() {
 std::vector<double> bbox_iou(std::span<const BoxXywh> dt, std::span<const BoxXywh> gt,
                              std::span<const uint8_t> iscrowd) {
     if (!iscrowd.empty() && iscrowd.size() != gt.size())
-        throw Error("bbox_iou: iscrowd has " + std::to_string(iscrowd.size()) +
-                    " entries, expected one per GT (" +
+        throw Error("bbox_iou: iscrowd has " + std::to_string(iscrowd.size()) + " entries, expected one per GT (" +
                     std::to_string(gt.size()) + ")");
     std::vector<double> out(dt.size() * gt.size(), 0.0);
     // maskApi's bbIou, operation for operation (fmin/fmax, the same sums), so the

@@ -141,8 +141,7 @@ size_t count_runs_scalar(std::string_view counts) {
 // The decoder rle_from_string and rle_check_string use. With kStore, `out` needs room for
 // count_runs + kRleStoreSlack values.
 template <bool kStore>
-bool decode_counts_fast(std::string_view counts, uint32_t* out, size_t& runs, uint64_t& sum,
-                        size_t& block_chars) {
+bool decode_counts_fast(std::string_view counts, uint32_t* out, size_t& runs, uint64_t& sum, size_t& block_chars) {
 #ifdef CHICKENSEG_RLE_HAVE_SIMD
     if (simd_available()) return decode_counts_avx2<kStore>(counts, out, runs, sum, block_chars);
 #endif

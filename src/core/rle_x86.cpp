@@ -28,8 +28,7 @@ CHICKENSEG_RLE_TARGET uint32_t column_overlap_avx2(const uint32_t* ta, const uin
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return static_cast<uint32_t>(_mm_cvtsi128_si32(s)) +
-           column_overlap_portable(ta + k, ba + k, tb + k, bb + k, n - k);
+    return static_cast<uint32_t>(_mm_cvtsi128_si32(s)) + column_overlap_portable(ta + k, ba + k, tb + k, bb + k, n - k);
 }
 
 // Loading 16 bytes at kLeadingLanes + 16 - k gives a mask of the first k lanes.
@@ -38,9 +37,9 @@ alignas(32) constexpr unsigned char kLeadingLanes[32] = {0xFF, 0xFF, 0xFF, 0xFF,
 
 // pshufb indices: loading 16 at kLaneShift + s moves lane s + j to lane j, and zeroes the
 // lanes that would come from past lane 15 (index bit 7 set).
-alignas(32) constexpr unsigned char kLaneShift[32] = {
-    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
-    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+alignas(32) constexpr unsigned char kLaneShift[32] = {0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,
+                                                      11,   12,   13,   14,   15,   0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                                      0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
 
 // The 16 characters at p, minus 48. Near the end of the string (end - p < 16, but the
 // string has 16 characters) the last 16 are loaded and shifted down so that lane 0 is
@@ -67,8 +66,8 @@ CHICKENSEG_RLE_TARGET inline __m128i load_block(const unsigned char* p, const un
 // vector. Any problem returns false at once (the scalar decoder returns false too, only
 // later).
 template <bool kStore>
-CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t* out, size_t& runs,
-                                              uint64_t& sum, size_t& block_chars) {
+CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t* out, size_t& runs, uint64_t& sum,
+                                              size_t& block_chars) {
     constexpr int64_t kMaxBase = int64_t{0xFFFFFFFF} - 120;
     const auto* begin = reinterpret_cast<const unsigned char*>(counts.data());
     const auto* end = begin + counts.size();
@@ -135,23 +134,20 @@ CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t*
                                              _mm_add_epi64(mid, _mm_cvtepi8_epi64(ends1)));
                 flags = _mm_or_si128(flags, _mm_cmpgt_epi64(base, max_wide_base));
                 if (_mm_movemask_pd(_mm_castsi128_pd(flags))) break;
-                prefix_wide =
-                    _mm256_add_epi64(prefix_wide, _mm256_sad_epu8(_mm256_xor_si256(pre, w128), zero256));
+                prefix_wide = _mm256_add_epi64(prefix_wide, _mm256_sad_epu8(_mm256_xor_si256(pre, w128), zero256));
                 biased += 32;
                 // The bases' share of the sum: 16 runs on `base` and 8 more on `last0`.
-                base_total = _mm_add_epi64(base_total,
-                                           _mm_add_epi64(_mm_slli_epi64(base, 4), _mm_slli_epi64(last0, 3)));
+                base_total =
+                    _mm_add_epi64(base_total, _mm_add_epi64(_mm_slli_epi64(base, 4), _mm_slli_epi64(last0, 3)));
                 if constexpr (kStore) {
                     __m256i base0 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(base, 0x88));
                     __m256i base1 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(mid, 0x88));
                     __m128i pre0 = _mm256_castsi256_si128(pre), pre1 = _mm256_extracti128_si256(pre, 1);
                     auto* o = reinterpret_cast<__m256i*>(out + m);
                     _mm256_storeu_si256(o, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(pre0)));
-                    _mm256_storeu_si256(
-                        o + 1, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(_mm_srli_si128(pre0, 8))));
+                    _mm256_storeu_si256(o + 1, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(_mm_srli_si128(pre0, 8))));
                     _mm256_storeu_si256(o + 2, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(pre1)));
-                    _mm256_storeu_si256(
-                        o + 3, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(_mm_srli_si128(pre1, 8))));
+                    _mm256_storeu_si256(o + 3, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(_mm_srli_si128(pre1, 8))));
                 }
                 base = next;
                 p += 32;
@@ -181,8 +177,8 @@ CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t*
         int mins = _mm_extract_epi16(low, 0);
         if (((before_previous + static_cast<int8_t>(mins)) | (previous + static_cast<int8_t>(mins >> 8))) < 0)
             return false;
-        prefix_total = _mm_add_epi64(
-            prefix_total, _mm_sad_epu8(_mm_and_si128(_mm_xor_si128(pre, k128), keep), _mm_setzero_si128()));
+        prefix_total = _mm_add_epi64(prefix_total,
+                                     _mm_sad_epu8(_mm_and_si128(_mm_xor_si128(pre, k128), keep), _mm_setzero_si128()));
         biased += static_cast<unsigned>(k);
         total += static_cast<uint64_t>((k + 1) / 2 * before_previous + k / 2 * previous);
         if constexpr (kStore) {
@@ -239,8 +235,7 @@ CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t*
         if (!add_run(v)) return false;
     }
     // Everything the blocks left in vectors, less the bias.
-    prefix_total =
-        _mm_add_epi64(prefix_total, _mm_add_epi64(base_total, _mm256_castsi256_si128(prefix_wide)));
+    prefix_total = _mm_add_epi64(prefix_total, _mm_add_epi64(base_total, _mm256_castsi256_si128(prefix_wide)));
     prefix_total = _mm_add_epi64(prefix_total, _mm256_extracti128_si256(prefix_wide, 1));
     total += static_cast<uint64_t>(_mm_cvtsi128_si64(prefix_total)) +
              static_cast<uint64_t>(_mm_extract_epi64(prefix_total, 1)) - 128 * biased;
@@ -258,8 +253,8 @@ CHICKENSEG_RLE_TARGET size_t count_runs_avx2(std::string_view counts) {
     size_t continues = 0;
     for (; end - p >= 16; p += 16) {
         __m128i c = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), k48);
-        continues += static_cast<size_t>(__builtin_popcount(
-            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, k32), k32)))));
+        continues += static_cast<size_t>(
+            __builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(c, k32), k32)))));
     }
     size_t runs = counts.size() - continues;
     for (; p < end; ++p) runs -= !ends_run(*p);

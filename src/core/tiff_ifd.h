@@ -11,18 +11,18 @@ namespace chickenseg {
 
 enum class TiffIfdStatus {
     ok,
-    not_tiff,      // no "II*\0" / "MM\0*" at the start
-    big_tiff,      // "II+\0" / "MM\0+": BigTIFF, 64-bit offsets (not read)
-    ifd_outside,   // IFD0's offset points past the end
-    entries_cut,   // the entry table runs past the end (the entries that fit were read)
+    not_tiff,     // no "II*\0" / "MM\0*" at the start
+    big_tiff,     // "II+\0" / "MM\0+": BigTIFF, 64-bit offsets (not read)
+    ifd_outside,  // IFD0's offset points past the end
+    entries_cut,  // the entry table runs past the end (the entries that fit were read)
 };
 
 struct TiffIfd0 {
     TiffIfdStatus status = TiffIfdStatus::not_tiff;
-    uint64_t ifd_offset = 0;   // relative to the structure's start
-    uint32_t width = 0;        // tag 0x0100 ImageWidth; 0 when absent
-    uint32_t height = 0;       // tag 0x0101 ImageLength; 0 when absent
-    int orientation = 1;       // tag 0x0112; 1 when absent or outside 1..8
+    uint64_t ifd_offset = 0;  // relative to the structure's start
+    uint32_t width = 0;       // tag 0x0100 ImageWidth; 0 when absent
+    uint32_t height = 0;      // tag 0x0101 ImageLength; 0 when absent
+    int orientation = 1;      // tag 0x0112; 1 when absent or outside 1..8
 };
 
 // Reads IFD0 of the TIFF structure that starts at `base` in `src`. Never throws

@@ -27,14 +27,22 @@ std::string size_text(uint64_t w, uint64_t h) { return std::to_string(w) + "x" +
 
 const char* status_text(VP8StatusCode status) {
     switch (status) {
-        case VP8_STATUS_OK: return "ok";
-        case VP8_STATUS_OUT_OF_MEMORY: return "out of memory";
-        case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
-        case VP8_STATUS_BITSTREAM_ERROR: return "bitstream error";
-        case VP8_STATUS_UNSUPPORTED_FEATURE: return "unsupported feature";
-        case VP8_STATUS_SUSPENDED: return "suspended";
-        case VP8_STATUS_USER_ABORT: return "aborted";
-        case VP8_STATUS_NOT_ENOUGH_DATA: return "not enough data";
+        case VP8_STATUS_OK:
+            return "ok";
+        case VP8_STATUS_OUT_OF_MEMORY:
+            return "out of memory";
+        case VP8_STATUS_INVALID_PARAM:
+            return "invalid parameter";
+        case VP8_STATUS_BITSTREAM_ERROR:
+            return "bitstream error";
+        case VP8_STATUS_UNSUPPORTED_FEATURE:
+            return "unsupported feature";
+        case VP8_STATUS_SUSPENDED:
+            return "suspended";
+        case VP8_STATUS_USER_ABORT:
+            return "aborted";
+        case VP8_STATUS_NOT_ENOUGH_DATA:
+            return "not enough data";
     }
     return "unknown status";
 }
@@ -46,11 +54,11 @@ const char* status_text(VP8StatusCode status) {
     WebPDemuxState state = WEBP_DEMUX_PARSE_ERROR;
     std::unique_ptr<WebPDemuxer, DemuxDelete> demux(WebPDemuxPartial(&data, &state));
     if (!demux || state != WEBP_DEMUX_DONE)
-        throw Error("corrupt WebP: libwebp's demuxer refuses its chunks (a chunk larger than the RIFF "
-                    "data, a missing or misplaced image chunk, or a frame outside the canvas)",
-                    name);
-    throw Error("cannot decode WebP pixels: libwebp's animation decoder cannot be created for this file",
-                name);
+        throw Error(
+            "corrupt WebP: libwebp's demuxer refuses its chunks (a chunk larger than the RIFF "
+            "data, a missing or misplaced image chunk, or a frame outside the canvas)",
+            name);
+    throw Error("cannot decode WebP pixels: libwebp's animation decoder cannot be created for this file", name);
 }
 
 // WebPAnimDecoderGetNext failed on the first frame: decodes that frame alone to
@@ -65,8 +73,7 @@ const char* status_text(VP8StatusCode status) {
             config.output.colorspace = MODE_RGBA;
             const VP8StatusCode status = WebPDecode(frame.fragment.bytes, frame.fragment.size, &config);
             WebPFreeDecBuffer(&config.output);
-            if (status != VP8_STATUS_OK)
-                reason += std::string(" (libwebp: ") + status_text(status) + ")";
+            if (status != VP8_STATUS_OK) reason += std::string(" (libwebp: ") + status_text(status) + ")";
         }
         WebPDemuxReleaseIterator(&frame);
     }
@@ -75,8 +82,7 @@ const char* status_text(VP8StatusCode status) {
 
 }  // namespace
 
-RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t height,
-                         const std::string& name) {
+RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t height, const std::string& name) {
     WebPData data;
     WebPDataInit(&data);
     data.bytes = webp.data();
@@ -84,8 +90,7 @@ RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t
 
     WebPAnimDecoderOptions options;
     if (!WebPAnimDecoderOptionsInit(&options))
-        throw Error("cannot decode WebP pixels: libwebpdemux's ABI differs from the headers built against",
-                    name);
+        throw Error("cannot decode WebP pixels: libwebpdemux's ABI differs from the headers built against", name);
     options.color_mode = MODE_RGBA;  // Pillow passes no options: these are the defaults
     options.use_threads = 0;
     std::unique_ptr<WebPAnimDecoder, AnimDecoderDelete> decoder(WebPAnimDecoderNew(&data, &options));
@@ -95,9 +100,8 @@ RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t
     if (!WebPAnimDecoderGetInfo(decoder.get(), &info))
         throw Error("cannot decode WebP pixels: libwebp gives no canvas information", name);
     if (info.canvas_width != width || info.canvas_height != height)
-        throw Error("cannot decode WebP pixels: libwebp reads a " +
-                        size_text(info.canvas_width, info.canvas_height) + " canvas, the header says " +
-                        size_text(width, height),
+        throw Error("cannot decode WebP pixels: libwebp reads a " + size_text(info.canvas_width, info.canvas_height) +
+                        " canvas, the header says " + size_text(width, height),
                     name);
 
     uint8_t* canvas = nullptr;  // canvas_width * canvas_height * 4 bytes, owned by the decoder

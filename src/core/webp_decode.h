@@ -27,7 +27,6 @@ namespace chickenseg {
 // Throws Error naming `name`: "corrupt WebP: ..." when libwebp's demuxer refuses
 // the chunks, "cannot decode WebP pixels: ..." (with libwebp's status, e.g.
 // "bitstream error") when the frame data does not decode.
-RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t height,
-                         const std::string& name);
+RgbImage webp_decode_rgb(std::span<const uint8_t> webp, uint32_t width, uint32_t height, const std::string& name);
 
 }  // namespace chickenseg

@@ -11,8 +11,7 @@ namespace chickenseg {
 namespace {
 
 // The list at doc[key], or nullptr (error added).
-const json* require_list(const json& doc, const char* key, const std::string& file,
-                         Diagnostics& diagnostics) {
+const json* require_list(const json& doc, const char* key, const std::string& file, Diagnostics& diagnostics) {
     auto it = doc.find(key);
     if (it == doc.end()) {
         diagnostics.error("missing required field", {file, 0, key});
@@ -33,8 +32,7 @@ bool bbox_polygon(const json& a, const std::string& path, const std::string& fil
         throw Error("expected [x, y, w, h] of numbers, found " + b->dump(), file, 0, json_key(path, "bbox"));
     BoxXywh box{(*b)[0].get<double>(), (*b)[1].get<double>(), (*b)[2].get<double>(), (*b)[3].get<double>()};
     if (box[2] < 0 || box[3] < 0)
-        throw Error("box width and height must not be negative, found " + b->dump(), file, 0,
-                    json_key(path, "bbox"));
+        throw Error("box width and height must not be negative, found " + b->dump(), file, 0, json_key(path, "bbox"));
     out = box_to_polygon(box);
     return true;
 }
@@ -84,9 +82,9 @@ CocoFile parse_coco(const json& doc, const std::string& file, Diagnostics& diagn
             }
             auto [it, fresh] = image_index.emplace(im.id, out.images.size());
             if (!fresh)
-                throw Error("duplicate image id " + std::to_string(im.id) + " (first at " +
-                                out.images[it->second].path + ")",
-                            file, 0, json_key(path, "id"));
+                throw Error(
+                    "duplicate image id " + std::to_string(im.id) + " (first at " + out.images[it->second].path + ")",
+                    file, 0, json_key(path, "id"));
             out.images.push_back(std::move(im));
         } catch (const Error& e) {
             diagnostics.add(e);
@@ -114,8 +112,7 @@ CocoFile parse_coco(const json& doc, const std::string& file, Diagnostics& diagn
             if (a.contains("iscrowd")) {
                 long long crowd = require_int(a, "iscrowd", path, file);
                 if (crowd != 0 && crowd != 1)
-                    throw Error("expected 0 or 1, found " + std::to_string(crowd), file, 0,
-                                json_key(path, "iscrowd"));
+                    throw Error("expected 0 or 1, found " + std::to_string(crowd), file, 0, json_key(path, "iscrowd"));
                 obj.iscrowd = static_cast<int>(crowd);
             }
             auto seg = a.find("segmentation");
@@ -132,9 +129,9 @@ CocoFile parse_coco(const json& doc, const std::string& file, Diagnostics& diagn
                 for (size_t k = 0; k < obj.segmentation.polygons.size(); ++k) {
                     size_t n = obj.segmentation.polygons[k].size();
                     if (n % 2 != 0 || n < 6)
-                        throw Error("a polygon needs at least 3 points as x,y pairs, found " +
-                                        std::to_string(n) + " values",
-                                    file, 0, json_index(spath, k));
+                        throw Error(
+                            "a polygon needs at least 3 points as x,y pairs, found " + std::to_string(n) + " values",
+                            file, 0, json_index(spath, k));
                 }
             }
             image.objects.push_back(std::move(obj));

@@ -92,10 +92,9 @@ InputFormat detect_input_format(const fs::path& input) {
     if (txt_files > 0 && has_classes) return InputFormat::yolo;
     if (json_files > 0 && txt_files == 0) return InputFormat::labelme;
     if (txt_files > 0 && json_files == 0)
-        throw Error(
-            "found " + std::to_string(txt_files) +
-                " .txt files but no classes.txt or data.yaml at the root: pass --format yolo --classes FILE",
-            input.string());
+        throw Error("found " + std::to_string(txt_files) +
+                        " .txt files but no classes.txt or data.yaml at the root: pass --format yolo --classes FILE",
+                    input.string());
     if (txt_files == 0 && json_files == 0)
         throw Error("cannot tell the format: no .json or .txt label files; pass --format", input.string());
     throw Error("cannot tell the format: found " + std::to_string(json_files) + " .json and " +
@@ -105,11 +104,11 @@ InputFormat detect_input_format(const fs::path& input) {
 
 namespace {
 
-using convert_internal::Context;
-using convert_internal::Item;
 using convert_internal::collect_coco;
 using convert_internal::collect_labelme;
 using convert_internal::collect_yolo;
+using convert_internal::Context;
+using convert_internal::Item;
 
 // The folder whose images are negatives whatever their labels say: "not_chicken"
 // for the concept "chicken" (spaces become '_'; compared case-insensitively).
@@ -146,8 +145,7 @@ void check_output_is_not_an_input(const ConvertParams& params) {
     if (params.output.empty()) return;
     std::error_code ec;
     for (const fs::path& in : {params.input, params.label_map, params.classes}) {
-        if (!in.empty() && fs::exists(in, ec) && fs::exists(params.output, ec) &&
-            fs::equivalent(in, params.output, ec))
+        if (!in.empty() && fs::exists(in, ec) && fs::exists(params.output, ec) && fs::equivalent(in, params.output, ec))
             throw Error("refusing to overwrite an input file with the output", params.output.string());
     }
     if (!fs::exists(params.output, ec) || !fs::is_directory(params.input, ec) ||
@@ -172,14 +170,15 @@ void check_output_is_not_an_input(const ConvertParams& params) {
 LabelMap read_label_map(const ConvertParams& params) {
     std::string concept_name = params.concept_name.empty() ? "chicken" : params.concept_name;
     if (!is_valid_utf8(concept_name))
-        throw Error("the concept name \"" + concept_name + "\" is not valid UTF-8 (it becomes every image's text_input)");
+        throw Error("the concept name \"" + concept_name +
+                    "\" is not valid UTF-8 (it becomes every image's text_input)");
     LabelMap label_map(concept_name);
     if (!params.label_map.empty()) {
         label_map = LabelMap::read(params.label_map, concept_name);
         if (!params.concept_name.empty() && label_map.concept_from_file() &&
             label_map.concept_name() != params.concept_name)
-            throw Error("the label map's concept \"" + label_map.concept_name() +
-                            "\" contradicts --concept \"" + params.concept_name + "\"",
+            throw Error("the label map's concept \"" + label_map.concept_name() + "\" contradicts --concept \"" +
+                            params.concept_name + "\"",
                         params.label_map.string(), 0, "concept");
     }
     if (normalize_label(label_map.concept_name()).empty()) throw Error("the concept must not be empty");
@@ -189,11 +188,9 @@ LabelMap read_label_map(const ConvertParams& params) {
 // COCO is one file, the other formats a folder: checked before reading so that a wrong
 // --format fails with one clear message rather than many per-file errors.
 InputFormat resolve_input_format(const ConvertParams& params) {
-    InputFormat format =
-        params.format == InputFormat::auto_detect ? detect_input_format(params.input) : params.format;
+    InputFormat format = params.format == InputFormat::auto_detect ? detect_input_format(params.input) : params.format;
     std::error_code ec;
-    if (format == InputFormat::coco ? !fs::is_regular_file(params.input, ec)
-                                    : !fs::is_directory(params.input, ec))
+    if (format == InputFormat::coco ? !fs::is_regular_file(params.input, ec) : !fs::is_directory(params.input, ec))
         throw Error(format == InputFormat::coco ? "expected a COCO .json file" : "expected a dataset folder",
                     params.input.string());
     return format;
@@ -214,8 +211,7 @@ Context make_context(const ConvertParams& params, InputFormat format, Diagnostic
         ctx.image_root = format == InputFormat::coco ? params.input.parent_path() : params.input;
     if (ctx.image_root.empty()) ctx.image_root = ".";
     std::error_code ec;
-    if (!fs::is_directory(ctx.image_root, ec))
-        throw Error("image root is not a folder", ctx.image_root.string());
+    if (!fs::is_directory(ctx.image_root, ec)) throw Error("image root is not a folder", ctx.image_root.string());
     if (!params.output.empty()) ctx.skip = {params.output, embedded_dir};
     if (!params.label_map.empty()) ctx.skip.push_back(params.label_map);
     return ctx;
@@ -258,9 +254,8 @@ public:
     SacoBuilder(const ConvertParams& params, const LabelMap& label_map, ConvertResult& result)
         : params_(params), label_map_(label_map), concept_name_(label_map.concept_name()), result_(result) {
         SacoDataset& ds = result_.dataset;
-        ds.top["chickenseg"] = {{"schema", kSacoSchema},
-                                {"concept", concept_name_},
-                                {"source_format", result_.report.source_format}};
+        ds.top["chickenseg"] = {
+            {"schema", kSacoSchema}, {"concept", concept_name_}, {"source_format", result_.report.source_format}};
         ds.categories.push_back({1, concept_name_, json::object()});
     }
 
@@ -320,8 +315,7 @@ private:
                     if (params_.unknown_labels == UnknownLabelPolicy::exclude && !m.exclusion_kind) {
                         m.exclusion_kind = "unknown_label";
                         m.exclusion_reason = "unknown label \"" + o.label + "\"";
-                    } else if (params_.unknown_labels == UnknownLabelPolicy::error &&
-                               t.first_places.size() < 3) {
+                    } else if (params_.unknown_labels == UnknownLabelPolicy::error && t.first_places.size() < 3) {
                         t.first_places.push_back(place_text(o.place));
                     }
                     break;
@@ -410,8 +404,7 @@ void SacoBuilder::report_labels() {
             std::string where;
             for (const auto& p : t.first_places) where += (where.empty() ? "" : ", ") + p;
             report.diagnostics.error("unknown label \"" + label + "\": " + std::to_string(t.objects) +
-                                         " object(s) in " + std::to_string(t.images) + " image(s), first at " +
-                                         where +
+                                         " object(s) in " + std::to_string(t.images) + " image(s), first at " + where +
                                          ". Map it in a --label-map (synonyms, background or ambiguous) or pass "
                                          "--unknown-labels background|exclude",
                                      {});
@@ -482,8 +475,7 @@ json ConvertReport::to_json(size_t max_warnings) const {
     for (const auto& [k, v] : excluded) excl[k] = v;
     j["excluded"] = excl;
     json ex_list = json::array();
-    for (const auto& e : excluded_images)
-        ex_list.push_back({{"file_name", e.file_name}, {"reason", e.reason}});
+    for (const auto& e : excluded_images) ex_list.push_back({{"file_name", e.file_name}, {"reason", e.reason}});
     j["excluded_images"] = ex_list;
     json labs = json::array();
     for (const auto& l : labels)

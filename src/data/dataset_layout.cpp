@@ -28,8 +28,8 @@ bool is_non_label_text(const std::string& filename) {
 
 bool has_image_extension(const fs::path& path) {
     std::string ext = lower(path.extension().string());
-    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".gif" ||
-           ext == ".webp" || ext == ".tif" || ext == ".tiff";
+    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".gif" || ext == ".webp" ||
+           ext == ".tif" || ext == ".tiff";
 }
 
 std::string DatasetFolder::display(const std::string& relative) const {
@@ -111,8 +111,7 @@ std::vector<std::string> label_file_candidates(const std::string& image, const s
     return out;
 }
 
-StemPairing pair_by_stem(const DatasetFolder& folder, const std::string& label_extension,
-                         Diagnostics& diagnostics) {
+StemPairing pair_by_stem(const DatasetFolder& folder, const std::string& label_extension, Diagnostics& diagnostics) {
     StemPairing out;
     out.label_of_image.resize(folder.images.size());
     out.images_of_label.resize(folder.label_files.size());

@@ -23,7 +23,8 @@ namespace {
 
 // Relative path with '/' separators ("." for the folder itself); may start with "..".
 std::string relative_path(const fs::path& path, const fs::path& base) {
-    fs::path rel = fs::weakly_canonical(fs::absolute(path)).lexically_relative(fs::weakly_canonical(fs::absolute(base)));
+    fs::path rel =
+        fs::weakly_canonical(fs::absolute(path)).lexically_relative(fs::weakly_canonical(fs::absolute(base)));
     return rel.empty() ? fs::absolute(path).lexically_normal().generic_string() : rel.generic_string();
 }
 
@@ -157,8 +158,9 @@ std::string run_dvc(const std::string& dvc, const fs::path& root, std::vector<st
         std::string cmd = "dvc";
         for (const auto& a : args) cmd += " " + a;
         std::string out = r.output.size() > 4000 ? "..." + r.output.substr(r.output.size() - 4000) : r.output;
-        throw Error(cmd + (r.exit_code < 0 ? " could not be started" : " failed (exit " + std::to_string(r.exit_code) + ")") +
-                        " in " + root.string() + (out.empty() ? "" : ":\n" + trim(out)));
+        throw Error(cmd +
+                    (r.exit_code < 0 ? " could not be started" : " failed (exit " + std::to_string(r.exit_code) + ")") +
+                    " in " + root.string() + (out.empty() ? "" : ":\n" + trim(out)));
     }
     return r.output;
 }

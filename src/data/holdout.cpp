@@ -38,11 +38,10 @@ HoldoutResult holdout_negatives(const SacoDataset& ds, const std::string& file) 
     out.crowd_only = with_crowd.size();
 
     if (out.negatives == 0) {
-        std::string why = std::to_string(ds.images.size()) + " image(s), " +
-                          std::to_string(ds.positive_count()) + " positive";
+        std::string why =
+            std::to_string(ds.images.size()) + " image(s), " + std::to_string(ds.positive_count()) + " positive";
         if (out.skipped_non_exhaustive)
-            why +=
-                ", " + std::to_string(out.skipped_non_exhaustive) + " negative but not instance-exhaustive";
+            why += ", " + std::to_string(out.skipped_non_exhaustive) + " negative but not instance-exhaustive";
         throw Error("no negative images to hold out (" + why + ")", file);
     }
     return out;

@@ -57,10 +57,10 @@ std::vector<std::pair<std::string, long>> string_list(const YAML::Node& node, co
         std::string path = key + "[" + std::to_string(i) + "]";
         if (!item.IsScalar()) throw Error("expected a label (a string)", file, line_of(item), path);
         std::string label = item.as<std::string>();
-        if (normalize_label(label).empty())
-            throw Error("expected a non-empty label", file, line_of(item), path);
+        if (normalize_label(label).empty()) throw Error("expected a non-empty label", file, line_of(item), path);
         if (!is_valid_utf8(label))
-            throw Error("label \"" + label + "\" is not valid UTF-8 (save the file as UTF-8)", file, line_of(item), path);
+            throw Error("label \"" + label + "\" is not valid UTF-8 (save the file as UTF-8)", file, line_of(item),
+                        path);
         out.emplace_back(label, line_of(item));
     }
     return out;
@@ -68,8 +68,7 @@ std::vector<std::pair<std::string, long>> string_list(const YAML::Node& node, co
 
 }  // namespace
 
-LabelMap LabelMap::parse(const std::string& yaml_text, const std::string& file,
-                         const std::string& default_concept) {
+LabelMap LabelMap::parse(const std::string& yaml_text, const std::string& file, const std::string& default_concept) {
     try {
         return parse_yaml(yaml_text, file, default_concept);
     } catch (const YAML::Exception& e) {
@@ -86,11 +85,9 @@ LabelMap LabelMap::parse_yaml(const std::string& yaml_text, const std::string& f
     } catch (const YAML::Exception& e) {
         throw Error("malformed YAML: " + e.msg, file, e.mark.line >= 0 ? e.mark.line + 1 : 0);
     }
-    if (root.IsNull())
-        throw Error("empty label map: expected keys concept, synonyms, background, ambiguous", file);
+    if (root.IsNull()) throw Error("empty label map: expected keys concept, synonyms, background, ambiguous", file);
     if (!root.IsMap())
-        throw Error("expected a mapping with keys concept, synonyms, background, ambiguous", file,
-                    line_of(root));
+        throw Error("expected a mapping with keys concept, synonyms, background, ambiguous", file, line_of(root));
 
     LabelMap map(default_concept);
     bool have_concept = false;
@@ -107,14 +104,15 @@ LabelMap LabelMap::parse_yaml(const std::string& yaml_text, const std::string& f
                 throw Error("expected the concept name (a non-empty string)", file, line_of(kv.second), key);
             std::string raw = kv.second.as<std::string>();
             if (!is_valid_utf8(raw))
-                throw Error("the concept name is not valid UTF-8 (save the file as UTF-8)", file, line_of(kv.second), key);
+                throw Error("the concept name is not valid UTF-8 (save the file as UTF-8)", file, line_of(kv.second),
+                            key);
             // Keep the concept as written, only trimmed: it becomes text_input.
             size_t b = raw.find_first_not_of(" \t"), e = raw.find_last_not_of(" \t");
             map.concept_ = raw.substr(b, e - b + 1);
             have_concept = true;
         } else if (key != "synonyms" && key != "background" && key != "ambiguous") {
-            throw Error("unknown key (expected concept, synonyms, background, ambiguous)", file,
-                        line_of(kv.first), key);
+            throw Error("unknown key (expected concept, synonyms, background, ambiguous)", file, line_of(kv.first),
+                        key);
         }
     }
     map.concept_from_file_ = have_concept;
@@ -136,8 +134,7 @@ LabelMap LabelMap::parse_yaml(const std::string& yaml_text, const std::string& f
                     continue;
                 }
                 if (it->second == key) throw Error("label \"" + label + "\" listed twice", file, line, key);
-                throw Error("label \"" + label + "\" is already in " + it->second +
-                                "; a label can have one role only",
+                throw Error("label \"" + label + "\" is already in " + it->second + "; a label can have one role only",
                             file, line, key);
             }
             owner[norm] = key;

@@ -61,14 +61,12 @@ bool parse_shape(const json& j, const std::string& path, const std::string& file
 
     auto label = j.find("label");
     if (label == j.end()) return fail("missing required field", json_key(path, "label"));
-    if (!label->is_string())
-        return fail("expected a string, found " + label->dump(), json_key(path, "label"));
+    if (!label->is_string()) return fail("expected a string, found " + label->dump(), json_key(path, "label"));
     shape.label = trim(label->get<std::string>());
 
     shape.type_name = "polygon";  // LabelMe 3 wrote no shape_type (or null) for polygons
     if (auto t = j.find("shape_type"); t != j.end() && !t->is_null()) {
-        if (!t->is_string())
-            return fail("expected a string, found " + t->dump(), json_key(path, "shape_type"));
+        if (!t->is_string()) return fail("expected a string, found " + t->dump(), json_key(path, "shape_type"));
         shape.type_name = t->get<std::string>();
     }
     if (!shape_type_from_name(shape.type_name, shape.type))
@@ -106,19 +104,15 @@ bool parse_shape(const json& j, const std::string& path, const std::string& file
             if (n < 3) return fail("a polygon needs at least 3 points, found " + std::to_string(n), ppath);
             break;
         case LabelMeShapeType::rectangle:
-            if (n != 2)
-                return fail("a rectangle needs 2 points (opposite corners), found " + std::to_string(n),
-                            ppath);
+            if (n != 2) return fail("a rectangle needs 2 points (opposite corners), found " + std::to_string(n), ppath);
             break;
         case LabelMeShapeType::circle:
-            if (n != 2)
-                return fail("a circle needs 2 points (centre, rim), found " + std::to_string(n), ppath);
+            if (n != 2) return fail("a circle needs 2 points (centre, rim), found " + std::to_string(n), ppath);
             break;
         case LabelMeShapeType::mask: {
             if (n != 2)
-                return fail(
-                    "a mask needs 2 points (top-left and bottom-right pixel), found " + std::to_string(n),
-                    ppath);
+                return fail("a mask needs 2 points (top-left and bottom-right pixel), found " + std::to_string(n),
+                            ppath);
             auto m = j.find("mask");
             if (m == j.end() || !m->is_string() || m->get_ref<const std::string&>().empty())
                 return fail("a mask shape needs `mask`: a base64 PNG", json_key(path, "mask"));
@@ -132,8 +126,8 @@ bool parse_shape(const json& j, const std::string& path, const std::string& file
 }
 
 // The mask shape as RLE of the whole image, or nullopt (error added).
-std::optional<Rle> mask_shape_rle(const LabelMeShape& s, uint32_t width, uint32_t height,
-                                  const std::string& file, Diagnostics& diagnostics) {
+std::optional<Rle> mask_shape_rle(const LabelMeShape& s, uint32_t width, uint32_t height, const std::string& file,
+                                  Diagnostics& diagnostics) {
     ErrorPlace place{file, 0, json_key(s.path, "mask")};
     RgbImage png;
     try {
@@ -169,8 +163,7 @@ std::optional<Rle> mask_shape_rle(const LabelMeShape& s, uint32_t width, uint32_
     for (uint32_t y = 0; y < png.height; ++y) {
         for (uint32_t x = 0; x < png.width; ++x) {
             const uint8_t* px = &png.pixels[(static_cast<size_t>(y) * png.width + x) * 3];
-            if (px[0] | px[1] | px[2])
-                full[static_cast<size_t>(x + x1) * height + static_cast<size_t>(y + y1)] = 1;
+            if (px[0] | px[1] | px[2]) full[static_cast<size_t>(x + x1) * height + static_cast<size_t>(y + y1)] = 1;
         }
     }
     return rle_encode(full, height, width);
@@ -181,9 +174,8 @@ std::optional<Rle> mask_shape_rle(const LabelMeShape& s, uint32_t width, uint32_
 LabelMeFile parse_labelme(const json& doc, const std::string& file, Diagnostics& diagnostics) {
     LabelMeFile out;
     if (!doc.is_object()) {
-        diagnostics.error(
-            "expected a LabelMe JSON object with `shapes`, found " + std::string(doc.type_name()),
-            {file, 0, {}});
+        diagnostics.error("expected a LabelMe JSON object with `shapes`, found " + std::string(doc.type_name()),
+                          {file, 0, {}});
         return out;
     }
     if (auto p = doc.find("imagePath"); p != doc.end() && !p->is_null()) {
@@ -204,13 +196,11 @@ LabelMeFile parse_labelme(const json& doc, const std::string& file, Diagnostics&
     }
     auto shapes = doc.find("shapes");
     if (shapes == doc.end()) {
-        diagnostics.error("missing required field (a LabelMe file lists its shapes there)",
-                          {file, 0, "shapes"});
+        diagnostics.error("missing required field (a LabelMe file lists its shapes there)", {file, 0, "shapes"});
         return out;
     }
     if (!shapes->is_array()) {
-        diagnostics.error("expected a list of shapes, found " + std::string(shapes->type_name()),
-                          {file, 0, "shapes"});
+        diagnostics.error("expected a list of shapes, found " + std::string(shapes->type_name()), {file, 0, "shapes"});
         return out;
     }
     for (size_t i = 0; i < shapes->size(); ++i) {
@@ -228,9 +218,8 @@ std::optional<LabelMeFile> read_labelme_file(const std::filesystem::path& path, 
     return parse_labelme(*doc, file, diagnostics);
 }
 
-std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, uint32_t width,
-                                                    uint32_t height, const std::string& file,
-                                                    Diagnostics& diagnostics) {
+std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, uint32_t width, uint32_t height,
+                                                    const std::string& file, Diagnostics& diagnostics) {
     // One entry per instance, in the order of each instance's first shape.
     struct Instance {
         SourceObject object;

@@ -36,9 +36,9 @@ std::string image_path_text(const std::filesystem::path& json_path, const std::f
 void check_shape(const LabelmeShape& shape, const std::string& path, uint32_t width, uint32_t height,
                  const std::string& file) {
     if (shape.label.empty() || is_space(shape.label.front()) || is_space(shape.label.back()))
-        throw Error("label \"" + shape.label +
-                        "\" must be non-empty without surrounding whitespace (LabelMe readers trim it)",
-                    file, 0, json_key(path, "label"));
+        throw Error(
+            "label \"" + shape.label + "\" must be non-empty without surrounding whitespace (LabelMe readers trim it)",
+            file, 0, json_key(path, "label"));
     if (shape.polygons.empty())
         throw Error("an instance needs at least one polygon", file, 0, json_key(path, "polygons"));
     for (size_t j = 0; j < shape.polygons.size(); ++j) {
@@ -61,8 +61,8 @@ void check_shape(const LabelmeShape& shape, const std::string& path, uint32_t wi
 
 }  // namespace
 
-void write_labelme_file(const std::filesystem::path& json_path, const std::filesystem::path& image_path,
-                        uint32_t width, uint32_t height, std::span<const LabelmeShape> shapes,
+void write_labelme_file(const std::filesystem::path& json_path, const std::filesystem::path& image_path, uint32_t width,
+                        uint32_t height, std::span<const LabelmeShape> shapes,
                         const std::map<std::string, bool>& image_flags) {
     const std::string file = json_path.string();
     if (width == 0 || height == 0 || width > kMaxImageSide || height > kMaxImageSide)

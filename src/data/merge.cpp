@@ -69,7 +69,8 @@ void check_same_concept(const SacoDataset& base, const std::string& base_file, c
         auto it = base_categories.find(c.id);
         if (!base_categories.empty() && (it == base_categories.end() || it->second != c.name)) {
             std::string have;
-            for (const auto& [id, name] : base_categories) have += (have.empty() ? "" : ", ") + std::to_string(id) + " \"" + name + "\"";
+            for (const auto& [id, name] : base_categories)
+                have += (have.empty() ? "" : ", ") + std::to_string(id) + " \"" + name + "\"";
             throw Error("category " + std::to_string(c.id) + " \"" + c.name + "\" is not in the base dataset " +
                             base_file + " (which has " + have + "): merge only batches of the same concept",
                         batch_file, 0, json_index("categories", i));
@@ -119,7 +120,8 @@ public:
             // same name is caught below as a conflict instead of silently changing meaning.
             auto rec = im.extra.find("sha256");
             bool recorded = rec != im.extra.end() && rec->is_string() && rec->get<std::string>().size() == 64;
-            const std::string h = recorded ? rec->get<std::string>() : base_hasher_.hash(im.file_name, json_index("images", i));
+            const std::string h =
+                recorded ? rec->get<std::string>() : base_hasher_.hash(im.file_name, json_index("images", i));
             by_content_.try_emplace({h, im.text_input}, Present{im.id, im.file_name, true});
             name_to_hash_.emplace(im.file_name, h);
             auto [it, inserted] = hash_to_name_.emplace(h, im.file_name);
@@ -310,8 +312,7 @@ MergeSummary merge_saco_files(const fs::path& base, const fs::path& batch, const
             throw Error("--out is the input " + input.string() +
                         ": inputs are never modified; write the merged dataset to a new file");
     if (params.image_root.empty()) params.image_root = base.has_parent_path() ? base.parent_path() : fs::path(".");
-    if (!fs::is_directory(params.image_root, ec))
-        throw Error("image root is not a folder", params.image_root.string());
+    if (!fs::is_directory(params.image_root, ec)) throw Error("image root is not a folder", params.image_root.string());
     if (!params.add_image_root.empty() && !fs::is_directory(params.add_image_root, ec))
         throw Error("batch image root is not a folder", params.add_image_root.string());
     SacoDataset base_ds = read_saco_json(base);

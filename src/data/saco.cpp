@@ -65,7 +65,8 @@ int require_flag(const json& obj, const char* key, const std::string& path, cons
 
 uint32_t require_dim(const json& obj, const char* key, const std::string& path, const std::string& file) {
     long long v = require_json_integer(obj, key, path, file);
-    if (v <= 0 || v > kMaxImageSide) throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
+    if (v <= 0 || v > kMaxImageSide)
+        throw Error("expected a positive pixel size, found " + std::to_string(v), file, 0, json_key(path, key));
     return static_cast<uint32_t>(v);
 }
 
@@ -78,11 +79,13 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
         for (size_t i = 0; i < seg.size(); ++i) {
             const json& poly = seg[i];
             std::string ppath = json_index(path, i);
-            if (!poly.is_array()) throw Error("expected a polygon (list of numbers), found " + poly.dump(), file, 0, ppath);
+            if (!poly.is_array())
+                throw Error("expected a polygon (list of numbers), found " + poly.dump(), file, 0, ppath);
             Polygon p;
             p.reserve(poly.size());
             for (size_t k = 0; k < poly.size(); ++k) {
-                if (!poly[k].is_number()) throw Error("expected a number, found " + poly[k].dump(), file, 0, json_index(ppath, k));
+                if (!poly[k].is_number())
+                    throw Error("expected a number, found " + poly[k].dump(), file, 0, json_index(ppath, k));
                 double v = poly[k].get<double>();
                 // rle_from_polygon refuses these too, but without the file and JSON path.
                 if (!(std::abs(v) <= kMaxPolygonCoordinate))
@@ -101,8 +104,9 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
             return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= kMaxImageSide;
         };
         if (!size.is_array() || size.size() != 2 || !is_dim(size[0]) || !is_dim(size[1]))
-            throw Error("expected [height, width] in pixels (1.." + std::to_string(kMaxImageSide) + "), found " + size.dump(), file, 0,
-                        json_key(path, "size"));
+            throw Error(
+                "expected [height, width] in pixels (1.." + std::to_string(kMaxImageSide) + "), found " + size.dump(),
+                file, 0, json_key(path, "size"));
         uint32_t h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
         if (height && width && (h != height || w != width))
             throw Error("RLE size [" + std::to_string(h) + ", " + std::to_string(w) + "] does not match the image (" +
@@ -118,8 +122,7 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
                 Rle runs{h, w, {}};
                 for (const auto& c : counts) {
                     // JSON integers may pass 2^32; a silent truncation would shift every later run.
-                    if (!c.is_number_integer() || c.get<long long>() < 0 ||
-                        c.get<unsigned long long>() > 0xFFFFFFFFull)
+                    if (!c.is_number_integer() || c.get<long long>() < 0 || c.get<unsigned long long>() > 0xFFFFFFFFull)
                         throw Error("expected run lengths in 0..4294967295, found " + c.dump());
                     runs.counts.push_back(c.get<uint32_t>());
                 }
@@ -133,8 +136,8 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
         }
         return out;
     }
-    throw Error("expected polygons [[x1,y1,...],...] or RLE {size, counts}, found " + std::string(seg.type_name()), file, 0,
-                path);
+    throw Error("expected polygons [[x1,y1,...],...] or RLE {size, counts}, found " + std::string(seg.type_name()),
+                file, 0, path);
 }
 
 json segmentation_to_json(const Segmentation& seg) {
@@ -201,9 +204,12 @@ SacoDataset saco_from_json(const json& doc, const std::string& file) {
                                                 json_key(path, "segmentation"), file);
         if (j.contains("bbox")) {
             const json& b = j["bbox"];
-            if (!b.is_array() || b.size() != 4) throw Error("expected [x, y, w, h], found " + b.dump(), file, 0, json_key(path, "bbox"));
+            if (!b.is_array() || b.size() != 4)
+                throw Error("expected [x, y, w, h], found " + b.dump(), file, 0, json_key(path, "bbox"));
             for (size_t k = 0; k < 4; ++k) {
-                if (!b[k].is_number()) throw Error("expected a number, found " + b[k].dump(), file, 0, json_index(json_key(path, "bbox"), k));
+                if (!b[k].is_number())
+                    throw Error("expected a number, found " + b[k].dump(), file, 0,
+                                json_index(json_key(path, "bbox"), k));
                 a.bbox[k] = b[k].get<double>();
             }
         }

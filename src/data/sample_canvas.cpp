@@ -99,8 +99,9 @@ Mask polygon_mask(const Polygon& poly, uint32_t width, uint32_t height) {
     m.width = width;
     m.height = height;
     m.bits.assign(static_cast<size_t>(width) * height, 0);
-    for_each_pixel_in_polygon(poly, width, height,
-                              [&](int x, int y) { m.bits[static_cast<size_t>(y) * width + static_cast<size_t>(x)] = 1; });
+    for_each_pixel_in_polygon(poly, width, height, [&](int x, int y) {
+        m.bits[static_cast<size_t>(y) * width + static_cast<size_t>(x)] = 1;
+    });
     return m;
 }
 
@@ -123,19 +124,31 @@ Polygon clip_polygon_to_rect(const Polygon& poly, double width, double height) {
     for (int edge = 0; edge < 4; ++edge) {
         auto inside = [&](double x, double y) {
             switch (edge) {
-                case 0: return x >= 0.0;
-                case 1: return x <= width;
-                case 2: return y >= 0.0;
-                default: return y <= height;
+                case 0:
+                    return x >= 0.0;
+                case 1:
+                    return x <= width;
+                case 2:
+                    return y >= 0.0;
+                default:
+                    return y <= height;
             }
         };
         auto cross = [&](double xa, double ya, double xb, double yb) -> std::array<double, 2> {
             double t = 0;
             switch (edge) {
-                case 0: t = (0.0 - xa) / (xb - xa); return {0.0, ya + t * (yb - ya)};
-                case 1: t = (width - xa) / (xb - xa); return {width, ya + t * (yb - ya)};
-                case 2: t = (0.0 - ya) / (yb - ya); return {xa + t * (xb - xa), 0.0};
-                default: t = (height - ya) / (yb - ya); return {xa + t * (xb - xa), height};
+                case 0:
+                    t = (0.0 - xa) / (xb - xa);
+                    return {0.0, ya + t * (yb - ya)};
+                case 1:
+                    t = (width - xa) / (xb - xa);
+                    return {width, ya + t * (yb - ya)};
+                case 2:
+                    t = (0.0 - ya) / (yb - ya);
+                    return {xa + t * (xb - xa), 0.0};
+                default:
+                    t = (height - ya) / (yb - ya);
+                    return {xa + t * (xb - xa), height};
             }
         };
         Polygon out;

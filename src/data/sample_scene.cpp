@@ -129,7 +129,8 @@ void paint(Canvas& c, const Polygon& poly, const Mask* clip, ColourFn&& colour_a
     });
 }
 void paint_flat(Canvas& c, const Polygon& poly, const Mask* clip, const Rgb& colour, double alpha = 1.0) {
-    paint(c, poly, clip, [&](int, int) { return colour; }, alpha);
+    paint(
+        c, poly, clip, [&](int, int) { return colour; }, alpha);
 }
 
 // ---------- the things in a scene ----------
@@ -148,7 +149,7 @@ struct ObjectPlan {
     Placement at;
     int pose = 0;  // birds: 0 standing, 1 pecking, 2 resting
     BirdLook look;
-    Rgb colour{};  // eggs, feeders
+    Rgb colour{};         // eggs, feeders
     double w = 0, h = 0;  // troughs: size in pixels
 };
 
@@ -163,8 +164,8 @@ std::vector<Polygon> bird_parts(const ObjectPlan& o) {
             hx = 0.95, hy = -0.7;
             if (o.pose == 1) hx = 1.2, hy = 0.05;
             parts.push_back(ellipse_part(0, 0, 1.1, 0.55));
-            parts.push_back(ellipse_part((0.55 + hx) / 2, (-0.15 + hy) / 2, 0.45, 0.22,
-                                         std::atan2(hy + 0.15, hx - 0.55)));
+            parts.push_back(
+                ellipse_part((0.55 + hx) / 2, (-0.15 + hy) / 2, 0.45, 0.22, std::atan2(hy + 0.15, hx - 0.55)));
             parts.push_back(ellipse_part(hx, hy, 0.3, 0.28));
             parts.push_back(poly_part({hx + 0.2, hy - 0.04, hx + 0.6, hy, hx + 0.62, hy + 0.1, hx + 0.2, hy + 0.12}));
             parts.push_back(poly_part({-0.95, -0.15, -0.85, 0.15, -1.38, -0.32}));
@@ -188,9 +189,8 @@ std::vector<Polygon> bird_parts(const ObjectPlan& o) {
         default: {  // hen, rooster, unknown bird: the chicken body plan
             bool rooster = o.creature == Creature::rooster;
             parts.push_back(ellipse_part(0, 0, 1.0, 0.68, -0.15));
-            parts.push_back(ellipse_part((0.5 + hx) / 2, (-0.25 + hy) / 2,
-                                         std::hypot(hx - 0.5, hy + 0.25) / 2 + 0.2, 0.27,
-                                         std::atan2(hy + 0.25, hx - 0.5)));
+            parts.push_back(ellipse_part((0.5 + hx) / 2, (-0.25 + hy) / 2, std::hypot(hx - 0.5, hy + 0.25) / 2 + 0.2,
+                                         0.27, std::atan2(hy + 0.25, hx - 0.5)));
             parts.push_back(ellipse_part(hx, hy, 0.3, 0.3));
             parts.push_back(poly_part({hx + 0.22, hy - 0.09, hx + 0.22, hy + 0.08, hx + 0.52, hy + 0.03}));
             if (o.creature != Creature::unknown_bird) {
@@ -234,22 +234,20 @@ Polygon draw_bird(Canvas& canvas, const ObjectPlan& o) {
         return scale(look.body, shade * feather);
     });
     auto local = [&](const Part& p) { return at.apply(p.local); };
-    bool chicken_plan = o.creature == Creature::hen || o.creature == Creature::rooster ||
-                        o.creature == Creature::unknown_bird;
+    bool chicken_plan =
+        o.creature == Creature::hen || o.creature == Creature::rooster || o.creature == Creature::unknown_bird;
     // Tail feathers, wing, head, beak, comb: painted inside the silhouette only.
     size_t tail_parts = o.creature == Creature::rooster ? 2 : (chicken_plan ? 1 : 0);
     size_t leg_parts = o.pose == 2 ? 0 : (o.creature == Creature::duck ? 2 : (o.creature == Creature::chick ? 2 : 3));
     for (size_t k = 0; k < leg_parts; ++k) paint_flat(canvas, parts[parts.size() - 1 - k], &sil, look.legs);
     for (size_t k = 0; k < tail_parts; ++k) {
         const Polygon& tail = parts[parts.size() - 1 - leg_parts - k];
-        paint(canvas, tail, &sil, [&](int x, int y) {
-            return scale(look.tail, 0.85 + 0.3 * pixel_hash(x / 3, y, salt + 5));
-        });
+        paint(canvas, tail, &sil,
+              [&](int x, int y) { return scale(look.tail, 0.85 + 0.3 * pixel_hash(x / 3, y, salt + 5)); });
     }
     double wing_angle = o.creature == Creature::duck ? 0.0 : -0.2;
-    paint(canvas, local(ellipse_part(-0.1, 0.02, 0.62, 0.34, wing_angle)), &sil, [&](int x, int y) {
-        return scale(look.wing, 0.9 + 0.15 * pixel_hash(x / 4, y / 2, salt + 9));
-    });
+    paint(canvas, local(ellipse_part(-0.1, 0.02, 0.62, 0.34, wing_angle)), &sil,
+          [&](int x, int y) { return scale(look.wing, 0.9 + 0.15 * pixel_hash(x / 4, y / 2, salt + 9)); });
     if (o.creature == Creature::duck)  // the blue speculum stripe of a mallard-like wing
         paint_flat(canvas, local(ellipse_part(-0.35, 0.12, 0.22, 0.07)), &sil, {60, 70, 160}, 0.8);
     // Head: parts[2] for chicken and duck plans, parts[1] for chicks.
@@ -272,8 +270,8 @@ Polygon draw_bird(Canvas& canvas, const ObjectPlan& o) {
     double er = std::max(1.2, at.size * 0.055);
     double ex = hx + at.facing * at.size * 0.1, ey = hy - at.size * 0.05;
     paint_flat(canvas, ellipse_polygon(ex, ey, er, er, 0, 12), &sil, {20, 18, 15});
-    paint_flat(canvas, ellipse_polygon(ex + er * 0.3, ey - er * 0.3, er * 0.35, er * 0.35, 0, 8), &sil,
-               {240, 240, 240}, 0.8);
+    paint_flat(canvas, ellipse_polygon(ex + er * 0.3, ey - er * 0.3, er * 0.35, er * 0.35, 0, 8), &sil, {240, 240, 240},
+               0.8);
     return outline;
 }
 
@@ -298,7 +296,8 @@ Polygon draw_trough(Canvas& canvas, const ObjectPlan& o) {
     });
     double rim = std::max(2.0, o.h * 0.18);
     // Feed inside the trough: grain texture.
-    Polygon feed{x0 + rim, y0 + rim * 0.6, x1 - rim, y0 + rim * 0.6, x1 - rim, y0 + o.h * 0.55, x0 + rim, y0 + o.h * 0.55};
+    Polygon feed{x0 + rim, y0 + rim * 0.6,  x1 - rim, y0 + rim * 0.6,
+                 x1 - rim, y0 + o.h * 0.55, x0 + rim, y0 + o.h * 0.55};
     paint(canvas, feed, nullptr, [&](int x, int y) {
         return scale(Rgb{175, 140, 75}, 0.75 + 0.45 * pixel_hash(x, y, 77));
     });
@@ -345,8 +344,9 @@ void blur_around(Canvas& canvas, const Polygon& outline, double size) {
     for (int y = y0; y < y1; ++y)
         for (int x = x0; x < x1; ++x) {
             double a = std::min(1.0, 2.0 * weight.get(static_cast<uint32_t>(x), static_cast<uint32_t>(y))[0]);
-            if (a > 0) canvas.blend(static_cast<uint32_t>(x), static_cast<uint32_t>(y),
-                                    blurred.get(static_cast<uint32_t>(x), static_cast<uint32_t>(y)), a);
+            if (a > 0)
+                canvas.blend(static_cast<uint32_t>(x), static_cast<uint32_t>(y),
+                             blurred.get(static_cast<uint32_t>(x), static_cast<uint32_t>(y)), a);
         }
 }
 
@@ -496,7 +496,7 @@ BirdLook duck_look(SampleRng& rng) {
 struct SceneBuilder {
     const SampleParams& params;
     SampleRng& rng;
-    double s0;      // pixels per unit of a 480-pixel image
+    double s0;  // pixels per unit of a 480-pixel image
     double horizon;
     std::vector<std::array<double, 4>> boxes;  // x0, y0, x1, y1 of objects placed so far
 
@@ -512,8 +512,9 @@ struct SceneBuilder {
         for (int attempt = 0; attempt < 40; ++attempt) {
             if (allow_cut) {
                 int side = rng.range(0, 2);  // left, right, bottom
-                cx = side == 0 ? rng.uniform(-0.3, 0.4) * hw : side == 1 ? W() - rng.uniform(-0.3, 0.4) * hw
-                                                                     : rng.uniform(hw, W() - hw);
+                cx = side == 0   ? rng.uniform(-0.3, 0.4) * hw
+                     : side == 1 ? W() - rng.uniform(-0.3, 0.4) * hw
+                                 : rng.uniform(hw, W() - hw);
                 cy = side == 2 ? H() - rng.uniform(-0.3, 0.4) * hh : rng.uniform(floor_top, H() - hh);
             } else {
                 if (W() < 2 * hw + 2 || H() - floor_top < hh + 1) return false;
@@ -599,9 +600,12 @@ struct SceneBuilder {
 
 const char* scene_kind_name(SceneKind k) {
     switch (k) {
-        case SceneKind::positive: return "positive";
-        case SceneKind::hard_negative: return "hard_negative";
-        case SceneKind::ambiguous: return "ambiguous";
+        case SceneKind::positive:
+            return "positive";
+        case SceneKind::hard_negative:
+            return "hard_negative";
+        case SceneKind::ambiguous:
+            return "ambiguous";
     }
     return "?";
 }
@@ -673,10 +677,18 @@ void plan_ambiguous(SceneBuilder& b, SampleRng& rng, std::vector<ObjectPlan>& pl
 Polygon draw_plan(Canvas& canvas, const ObjectPlan& o) {
     Polygon drawn;
     switch (o.type) {
-        case ObjectPlan::Type::bird: drawn = draw_bird(canvas, o); break;
-        case ObjectPlan::Type::egg: drawn = draw_egg(canvas, o); break;
-        case ObjectPlan::Type::trough: drawn = draw_trough(canvas, o); break;
-        case ObjectPlan::Type::hanging_feeder: drawn = draw_hanging_feeder(canvas, o); break;
+        case ObjectPlan::Type::bird:
+            drawn = draw_bird(canvas, o);
+            break;
+        case ObjectPlan::Type::egg:
+            drawn = draw_egg(canvas, o);
+            break;
+        case ObjectPlan::Type::trough:
+            drawn = draw_trough(canvas, o);
+            break;
+        case ObjectPlan::Type::hanging_feeder:
+            drawn = draw_hanging_feeder(canvas, o);
+            break;
     }
     if (o.creature == Creature::unknown_bird && o.type == ObjectPlan::Type::bird) blur_around(canvas, drawn, o.at.size);
     return drawn;
@@ -697,9 +709,12 @@ void choose_annotation_shape(SampleObject& obj, const ObjectPlan& o, double W, d
         obj.outline = box_to_polygon(box);
         double x0 = box[0], y0 = box[1], x1 = box[0] + box[2], y1 = box[1] + box[3];
         int order = rng.range(0, 2);
-        if (order == 0) obj.points = {x0, y0, x1, y1};
-        else if (order == 1) obj.points = {x1, y1, x0, y0};
-        else obj.points = {x1, y0, x0, y1};
+        if (order == 0)
+            obj.points = {x0, y0, x1, y1};
+        else if (order == 1)
+            obj.points = {x1, y1, x0, y0};
+        else
+            obj.points = {x1, y0, x0, y1};
     } else if (o.creature == Creature::chick && chicken && circle_fits && r < 0.5) {
         obj.shape_type = SampleShapeType::circle;
         obj.outline = circle_to_polygon(cx, cy, radius);
@@ -713,8 +728,8 @@ void choose_annotation_shape(SampleObject& obj, const ObjectPlan& o, double W, d
 
 // Draws the plans and records what is visible of each; objects that left the image are
 // drawn but not annotated.
-void draw_and_annotate(const std::vector<ObjectPlan>& plans, Canvas& canvas, const SampleParams& params,
-                       SampleRng& rng, SampleScene& scene) {
+void draw_and_annotate(const std::vector<ObjectPlan>& plans, Canvas& canvas, const SampleParams& params, SampleRng& rng,
+                       SampleScene& scene) {
     const double W = params.width, H = params.height;
     for (const auto& o : plans) {
         Polygon drawn = draw_plan(canvas, o);

@@ -45,10 +45,10 @@ bool clamp_polygon_to_image(Polygon& polygon, uint32_t width, uint32_t height, c
         double out = std::max(dx, dy);
         if (out == 0) continue;
         if (out > kPixelTolerance) {
-            diagnostics.error("point " + std::to_string(i / 2) + " (" + number_text(x) + ", " +
-                                  number_text(y) + ") lies " + number_text(out) + " px outside the " +
-                                  std::to_string(width) + "x" + std::to_string(height) + " image (at most " +
-                                  number_text(kPixelTolerance) + " px is clamped)",
+            diagnostics.error("point " + std::to_string(i / 2) + " (" + number_text(x) + ", " + number_text(y) +
+                                  ") lies " + number_text(out) + " px outside the " + std::to_string(width) + "x" +
+                                  std::to_string(height) + " image (at most " + number_text(kPixelTolerance) +
+                                  " px is clamped)",
                               place);
             return false;
         }

@@ -84,8 +84,8 @@ std::vector<std::optional<std::string>> regex_group_keys(const SacoDataset& ds, 
                 if (std::regex_search(ds.images[i].file_name, m, re))
                     keys[i] = (m.size() > 1 && m[1].matched) ? m[1].str() : m[0].str();
             } catch (const std::regex_error& e) {
-                throw Error("group regex '" + params.group_regex + "' failed on this file_name: " + e.what(),
-                            file, 0, json_key(json_index("images", i), "file_name"));
+                throw Error("group regex '" + params.group_regex + "' failed on this file_name: " + e.what(), file, 0,
+                            json_key(json_index("images", i), "file_name"));
             }
         }
     });
@@ -208,8 +208,7 @@ GroupMap group_images(const SacoDataset& ds, const std::optional<std::regex>& re
             list += (k ? ", " : "") + std::string("\"") + ds.images[unmatched[k]].file_name + "\"";
         if (unmatched.size() > 5) list += ", ...";
         throw Error(std::to_string(unmatched.size()) + " file name(s) do not match the group regex '" +
-                        params.group_regex + "': " + list +
-                        " (fix the regex, or let each such image be its own group)",
+                        params.group_regex + "': " + list + " (fix the regex, or let each such image be its own group)",
                     file, 0, json_key(json_index("images", unmatched.front()), "file_name"));
     }
     return groups;
@@ -298,8 +297,7 @@ SplitResult build_sides(const SacoDataset& ds, const GroupMap& groups) {
     for (size_t i = 0; i < ds.images.size(); ++i)
         (image_side[i] == Side::train ? out.train : out.val).images.push_back(ds.images[i]);
     for (const auto& a : ds.annotations)
-        (image_side[image_index.at(a.image_id)] == Side::train ? out.train : out.val)
-            .annotations.push_back(a);
+        (image_side[image_index.at(a.image_id)] == Side::train ? out.train : out.val).annotations.push_back(a);
 
     out.input = summarize(ds, groups.size());
     out.train_summary = summarize(out.train, train_groups);
@@ -311,9 +309,8 @@ SplitResult build_sides(const SacoDataset& ds, const GroupMap& groups) {
 
 SplitResult split_saco(const SacoDataset& ds, const SplitParams& params, const std::string& file) {
     if (!(params.train_ratio > 0.0 && params.train_ratio < 1.0))
-        throw Error(
-            "expected a train ratio strictly between 0 and 1, found " + std::to_string(params.train_ratio),
-            ErrorPlace{{}, 0, "train_ratio"});
+        throw Error("expected a train ratio strictly between 0 and 1, found " + std::to_string(params.train_ratio),
+                    ErrorPlace{{}, 0, "train_ratio"});
     std::optional<std::regex> re = compile_group_regex(params);
 
     // Every annotation must land with its image: duplicate image ids or annotations

@@ -17,8 +17,7 @@ struct Bin {
 constexpr Bin kInstanceBins[] = {{"0", 1},    {"1", 2},      {"2", 3},      {"3", 4},      {"4", 5},
                                  {"5-9", 10}, {"10-19", 20}, {"20-49", 50}, {"50+", 1e300}};
 // COCO's area ranges (cocoeval: small < 32^2 <= medium < 96^2 <= large).
-constexpr Bin kCocoBins[] = {
-    {"small (< 32^2)", 32.0 * 32.0}, {"medium (< 96^2)", 96.0 * 96.0}, {"large", 1e300}};
+constexpr Bin kCocoBins[] = {{"small (< 32^2)", 32.0 * 32.0}, {"medium (< 96^2)", 96.0 * 96.0}, {"large", 1e300}};
 // Fraction of the image: a chicken far from a ceiling camera is well under 1%.
 constexpr Bin kRelativeBins[] = {{"< 0.1%", 0.001}, {"0.1-1%", 0.01}, {"1-5%", 0.05},   {"5-10%", 0.10},
                                  {"10-25%", 0.25},  {"25-50%", 0.50}, {">= 50%", 1e300}};
@@ -53,9 +52,7 @@ json histogram_to_json(const std::vector<HistogramBin>& h) {
     return out;
 }
 
-json distribution_to_json(const Distribution& d) {
-    return {{"min", d.min}, {"median", d.median}, {"max", d.max}};
-}
+json distribution_to_json(const Distribution& d) { return {{"min", d.min}, {"median", d.median}, {"max", d.max}}; }
 
 }  // namespace
 

@@ -38,9 +38,7 @@ std::string box_text(const BoxXywh& b) {
 class Checker {
 public:
     Checker(const std::string& file, Diagnostics& d) : file_(file), d_(d) {}
-    void error(const std::string& path, std::string message) {
-        d_.error(std::move(message), {file_, 0, path});
-    }
+    void error(const std::string& path, std::string message) { d_.error(std::move(message), {file_, 0, path}); }
     void warn(const std::string& path, std::string message) { d_.warn(std::move(message), {file_, 0, path}); }
 
     // An integer (not 3.0: ids and flags are ints in COCO). Reports and returns nullopt otherwise.
@@ -55,8 +53,7 @@ public:
             error(p, "expected an integer, found " + it->dump());
             return std::nullopt;
         }
-        if (it->is_number_unsigned() &&
-            it->get<unsigned long long>() > static_cast<unsigned long long>(LLONG_MAX)) {
+        if (it->is_number_unsigned() && it->get<unsigned long long>() > static_cast<unsigned long long>(LLONG_MAX)) {
             error(p, "expected an integer in [-9223372036854775808, 9223372036854775807], found " + it->dump());
             return std::nullopt;
         }
@@ -70,8 +67,7 @@ public:
             return;
         }
         auto v = integer(obj, key, path);
-        if (v && *v != 0 && *v != 1)
-            error(json_key(path, key), "expected 0 or 1, found " + std::to_string(*v));
+        if (v && *v != 0 && *v != 1) error(json_key(path, key), "expected 0 or 1, found " + std::to_string(*v));
     }
 
     std::optional<double> finite_number(const json& v, const std::string& path) {
@@ -105,8 +101,8 @@ struct CheckedSegmentation {
     Rle rle;
 };
 
-std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::string& path,
-                                                  const ImageFacts* image, double tol, Checker& c) {
+std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::string& path, const ImageFacts* image,
+                                                  double tol, Checker& c) {
     if (seg.empty()) {
         c.error(path, "expected at least one polygon, found an empty list");
         return std::nullopt;
@@ -117,8 +113,7 @@ std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::st
         std::string ppath = json_index(path, k);
         const json& poly = seg[k];
         if (!poly.is_array()) {
-            c.error(ppath,
-                    "expected a polygon [x1, y1, x2, y2, ...], found " + std::string(poly.type_name()));
+            c.error(ppath, "expected a polygon [x1, y1, x2, y2, ...], found " + std::string(poly.type_name()));
             ok = false;
             continue;
         }
@@ -137,14 +132,13 @@ std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::st
             continue;
         }
         if (poly.size() % 2 != 0) {
-            c.error(ppath, "expected an even number of coordinates (x, y pairs), found " +
-                               std::to_string(poly.size()));
+            c.error(ppath, "expected an even number of coordinates (x, y pairs), found " + std::to_string(poly.size()));
             ok = false;
             continue;
         }
         if (poly.size() < 6) {
-            c.error(ppath, "expected at least 3 points (6 numbers), found " +
-                               std::to_string(poly.size() / 2) + " point(s)");
+            c.error(ppath,
+                    "expected at least 3 points (6 numbers), found " + std::to_string(poly.size() / 2) + " point(s)");
             ok = false;
             continue;
         }
@@ -154,8 +148,7 @@ std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::st
                 if (x < -tol || y < -tol || x > image->width + tol || y > image->height + tol) {
                     c.error(ppath, "point " + std::to_string(m / 2) + " (" + num(x) + ", " + num(y) +
                                        ") lies outside the " + std::to_string(image->width) + "x" +
-                                       std::to_string(image->height) + " image (tolerance " + num(tol) +
-                                       " px)");
+                                       std::to_string(image->height) + " image (tolerance " + num(tol) + " px)");
                     ok = false;
                     break;  // one report per polygon is enough to find it
                 }
@@ -168,8 +161,8 @@ std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::st
     return out;
 }
 
-std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string& path,
-                                             const ImageFacts* image, Checker& c) {
+std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string& path, const ImageFacts* image,
+                                             Checker& c) {
     auto size_it = seg.find("size");
     auto counts_it = seg.find("counts");
     bool ok = true;
@@ -183,9 +176,9 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
     }
     if (!ok) return std::nullopt;
     const json& size = *size_it;
-    if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() ||
-        !size[1].is_number_integer() || size[0].get<long long>() <= 0 || size[1].get<long long>() <= 0 ||
-        size[0].get<long long>() > kMaxImageSide || size[1].get<long long>() > kMaxImageSide) {
+    if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+        size[0].get<long long>() <= 0 || size[1].get<long long>() <= 0 || size[0].get<long long>() > kMaxImageSide ||
+        size[1].get<long long>() > kMaxImageSide) {
         c.error(json_key(path, "size"), "expected [height, width] (positive integers), found " + size.dump());
         return std::nullopt;
     }
@@ -194,8 +187,7 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
     if (image && image->width > 0 && image->height > 0 && (h != image->height || w != image->width)) {
         c.error(json_key(path, "size"), "RLE size [" + std::to_string(h) + ", " + std::to_string(w) +
                                             "] does not match the image's [height, width] [" +
-                                            std::to_string(image->height) + ", " +
-                                            std::to_string(image->width) + "]");
+                                            std::to_string(image->height) + ", " + std::to_string(image->width) + "]");
         ok = false;
     }
     CheckedSegmentation out;
@@ -211,16 +203,15 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
             for (size_t k = 0; k < counts.size(); ++k) {
                 const json& v = counts[k];
                 if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > UINT32_MAX) {
-                    c.error(json_index(cpath, k),
-                            "expected a non-negative integer run length, found " + v.dump());
+                    c.error(json_index(cpath, k), "expected a non-negative integer run length, found " + v.dump());
                     return std::nullopt;
                 }
                 out.rle.counts.push_back(static_cast<uint32_t>(v.get<long long>()));
             }
             rle_check(out.rle);
         } else {
-            c.error(cpath, "expected a compressed string or a list of run lengths, found " +
-                               std::string(counts.type_name()));
+            c.error(cpath,
+                    "expected a compressed string or a list of run lengths, found " + std::string(counts.type_name()));
             return std::nullopt;
         }
     } catch (const Error& e) {
@@ -272,9 +263,8 @@ std::optional<BoxXywh> check_bbox(const json& ann, const std::string& apath, Che
 
 void check_annotation(const json& ann, size_t i, const std::unordered_map<long long, ImageFacts>& images,
                       const std::set<long long>& category_ids, bool categories_known,
-                      std::unordered_map<long long, size_t>& ann_ids,
-                      std::unordered_set<long long>& positive_images, const ValidateParams& params,
-                      Checker& c) {
+                      std::unordered_map<long long, size_t>& ann_ids, std::unordered_set<long long>& positive_images,
+                      const ValidateParams& params, Checker& c) {
     std::string path = json_index("annotations", i);
     if (!ann.is_object()) {
         c.error(path, "expected an annotation object, found " + std::string(ann.type_name()));
@@ -283,8 +273,8 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
     if (auto id = c.integer(ann, "id", path)) {
         auto [it, inserted] = ann_ids.emplace(*id, i);
         if (!inserted)
-            c.error(json_key(path, "id"), "duplicate annotation id " + std::to_string(*id) +
-                                              " (first at annotations[" + std::to_string(it->second) + "])");
+            c.error(json_key(path, "id"), "duplicate annotation id " + std::to_string(*id) + " (first at annotations[" +
+                                              std::to_string(it->second) + "])");
     }
     const ImageFacts* image = nullptr;
     auto image_id = c.integer(ann, "image_id", path);
@@ -296,11 +286,9 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
             image = &it->second;
     }
     if (auto cat = c.integer(ann, "category_id", path); cat && categories_known && !category_ids.count(*cat))
-        c.error(json_key(path, "category_id"),
-                "category_id " + std::to_string(*cat) + " is not in categories");
+        c.error(json_key(path, "category_id"), "category_id " + std::to_string(*cat) + " is not in categories");
     c.flag(ann, "iscrowd", path, true, "the official SAM 3 training loader reads it");
-    bool crowd =
-        ann.contains("iscrowd") && ann["iscrowd"].is_number_integer() && ann["iscrowd"].get<long long>() == 1;
+    bool crowd = ann.contains("iscrowd") && ann["iscrowd"].is_number_integer() && ann["iscrowd"].get<long long>() == 1;
     if (image && !crowd) positive_images.insert(*image_id);
 
     auto seg = check_segmentation(ann, path, image, params.pixel_tolerance, c);
@@ -326,10 +314,8 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
         const BoxXywh& b = *bbox;
         double tol = params.pixel_tolerance;
         if (std::abs(b[0] - tight[0]) > tol || std::abs(b[1] - tight[1]) > tol ||
-            std::abs(b[0] + b[2] - (tight[0] + tight[2])) > tol ||
-            std::abs(b[1] + b[3] - (tight[1] + tight[3])) > tol)
-            c.error(json_key(path, "bbox"), "bbox " + box_text(b) +
-                                                " does not match the segmentation's tight box " +
+            std::abs(b[0] + b[2] - (tight[0] + tight[2])) > tol || std::abs(b[1] + b[3] - (tight[1] + tight[3])) > tol)
+            c.error(json_key(path, "bbox"), "bbox " + box_text(b) + " does not match the segmentation's tight box " +
                                                 box_text(tight) + " (tolerance " + num(tol) + " px)");
     }
     if (has_area) {
@@ -337,8 +323,7 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
         // pycocotools' area() gives) and the exact polygon area; either is fine.
         double mask_area = 0;
         try {
-            mask_area = static_cast<double>(
-                rle_area(seg->is_rle ? seg->rle : rle_from_polygons(seg->polygons, h, w)));
+            mask_area = static_cast<double>(rle_area(seg->is_rle ? seg->rle : rle_from_polygons(seg->polygons, h, w)));
         } catch (const Error& e) {
             c.error(json_key(path, "segmentation"), "cannot rasterise: " + e.message());
             return;
@@ -410,14 +395,13 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
         if (w == im.end() || h == im.end() || !w->is_number_integer() || !h->is_number_integer()) continue;
         if (w->get<long long>() != info.width || h->get<long long>() != info.height) {
             std::string exif = info.exif_orientation != 1
-                                   ? " after EXIF orientation " + std::to_string(info.exif_orientation) +
-                                         " (stored " + std::to_string(info.stored_width) + "x" +
-                                         std::to_string(info.stored_height) + ")"
+                                   ? " after EXIF orientation " + std::to_string(info.exif_orientation) + " (stored " +
+                                         std::to_string(info.stored_width) + "x" + std::to_string(info.stored_height) +
+                                         ")"
                                    : "";
             c.error(json_index("images", i), "width x height " + w->dump() + "x" + h->dump() +
                                                  " differs from the file " + disk.string() + ": " +
-                                                 std::to_string(info.width) + "x" +
-                                                 std::to_string(info.height) + exif);
+                                                 std::to_string(info.width) + "x" + std::to_string(info.height) + exif);
         }
     }
 }
@@ -427,8 +411,7 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
 bool check_categories(const json& doc, std::set<long long>& category_ids, Checker& c) {
     auto it = doc.find("categories");
     if (it == doc.end()) {
-        c.error("categories",
-                "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
+        c.error("categories", "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
         return false;
     }
     if (!it->is_array()) {
@@ -489,9 +472,9 @@ std::string check_file_name(const json& im, const std::string& path, ValidatedFi
         c.error(json_key(path, "file_name"), "expected a non-empty path, found " + it->dump());
     } else if (it->get_ref<const std::string&>().size() > kMaxFileNameLength) {
         const std::string& long_name = it->get_ref<const std::string&>();
-        c.error(json_key(path, "file_name"),
-                "expected a path of at most " + std::to_string(kMaxFileNameLength) + " characters, found " +
-                    std::to_string(long_name.size()) + " (\"" + long_name.substr(0, 40) + "...\")");
+        c.error(json_key(path, "file_name"), "expected a path of at most " + std::to_string(kMaxFileNameLength) +
+                                                 " characters, found " + std::to_string(long_name.size()) + " (\"" +
+                                                 long_name.substr(0, 40) + "...\")");
     } else {
         name = it->get<std::string>();
         std::filesystem::path p(name);
@@ -571,8 +554,7 @@ std::unordered_set<long long> check_annotations(const json& doc,
     } else {
         std::unordered_map<long long, size_t> ann_ids;
         for (size_t i = 0; i < it->size(); ++i)
-            check_annotation((*it)[i], i, images, category_ids, categories_known, ann_ids, positive_images,
-                             params, c);
+            check_annotation((*it)[i], i, images, category_ids, categories_known, ann_ids, positive_images, params, c);
     }
     return positive_images;
 }
@@ -606,8 +588,7 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
     // Across several files the balance is judged on the set (validate_saco_files).
     if (single_file && !images.empty()) {
         if (out.negatives == 0)
-            c.warn("images",
-                   "no negative images (images no annotation names): the model cannot learn absence");
+            c.warn("images", "no negative images (images no annotation names): the model cannot learn absence");
         if (out.positives == 0) c.warn("images", "no positive images (every image is negative)");
     }
 
@@ -615,8 +596,7 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
     return out;
 }
 
-Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files,
-                                const ValidateParams& params) {
+Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files, const ValidateParams& params) {
     Diagnostics diagnostics;
     const bool several = files.size() > 1;
     std::vector<ValidatedFile> results;
@@ -650,16 +630,15 @@ Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files,
             if (name.empty() || !seen_here.insert(name).second) continue;
             auto [it, inserted] = owner.emplace(name, std::make_pair(r, i));
             if (!inserted)
-                diagnostics.error("image \"" + name + "\" is also in " + results[it->second.first].file +
-                                      " (images[" + std::to_string(it->second.second) + "])",
+                diagnostics.error("image \"" + name + "\" is also in " + results[it->second.first].file + " (images[" +
+                                      std::to_string(it->second.second) + "])",
                                   {f.file, 0, json_key(json_index("images", i), "file_name")});
         }
     }
     return diagnostics;
 }
 
-json validation_report_to_json(const Diagnostics& diagnostics,
-                               const std::vector<std::filesystem::path>& files) {
+json validation_report_to_json(const Diagnostics& diagnostics, const std::vector<std::filesystem::path>& files) {
     json errors = json::array(), warnings = json::array();
     for (const auto& d : diagnostics.items()) {
         json j = {{"file", d.place.file}, {"path", d.place.field}, {"message", d.message}};
@@ -668,10 +647,7 @@ json validation_report_to_json(const Diagnostics& diagnostics,
     }
     json names = json::array();
     for (const auto& f : files) names.push_back(f.string());
-    return {{"valid", diagnostics.error_count() == 0},
-            {"files", names},
-            {"errors", errors},
-            {"warnings", warnings}};
+    return {{"valid", diagnostics.error_count() == 0}, {"files", names}, {"errors", errors}, {"warnings", warnings}};
 }
 
 }  // namespace chickenseg

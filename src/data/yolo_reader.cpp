@@ -67,15 +67,13 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
                 throw Error("duplicate key (first at line " + std::to_string(it->second) + ")", file,
                             yaml_line(kv.first), it->first);
     YAML::Node names = root["names"];
-    if (!names)
-        throw Error("missing `names` (the class names, as a list or an {id: name} map)", file, 0, "names");
+    if (!names) throw Error("missing `names` (the class names, as a list or an {id: name} map)", file, 0, "names");
     YoloClassNames out;
     out.file = file;
     if (names.IsSequence()) {
         for (size_t i = 0; i < names.size(); ++i) {
             if (!names[i].IsScalar())
-                throw Error("expected a class name", file, yaml_line(names[i]),
-                            "names[" + std::to_string(i) + "]");
+                throw Error("expected a class name", file, yaml_line(names[i]), "names[" + std::to_string(i) + "]");
             out.names.push_back(std::string(trim(names[i].as<std::string>())));
         }
     } else if (names.IsMap()) {
@@ -85,10 +83,9 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
             std::string key = kv.first.as<std::string>();
             auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
             if (ec != std::errc() || p != key.data() + key.size() || id < 0)
-                throw Error("expected a class id (integer >= 0) as key, found " + shown(key), file,
-                            yaml_line(kv.first), "names");
-            if (!kv.second.IsScalar())
-                throw Error("expected a class name", file, yaml_line(kv.second), "names." + key);
+                throw Error("expected a class id (integer >= 0) as key, found " + shown(key), file, yaml_line(kv.first),
+                            "names");
+            if (!kv.second.IsScalar()) throw Error("expected a class name", file, yaml_line(kv.second), "names." + key);
             if (by_id.count(id))
                 throw Error("class id " + std::to_string(id) + " twice (first at line " +
                                 std::to_string(by_id[id].second) + ")",
@@ -98,19 +95,17 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
         long long expected = 0;
         for (auto& [id, name_line] : by_id) {
             if (id != expected)
-                throw Error("class ids must be 0.." + std::to_string(by_id.size() - 1) +
-                                " without gaps; id " + std::to_string(expected) + " is missing",
+                throw Error("class ids must be 0.." + std::to_string(by_id.size() - 1) + " without gaps; id " +
+                                std::to_string(expected) + " is missing",
                             file, name_line.second, "names");
             out.names.push_back(name_line.first);
             ++expected;
         }
     } else {
-        throw Error("expected the class names as a list or an {id: name} map", file, yaml_line(names),
-                    "names");
+        throw Error("expected the class names as a list or an {id: name} map", file, yaml_line(names), "names");
     }
     for (size_t i = 0; i < out.names.size(); ++i) {
-        if (out.names[i].empty())
-            throw Error("class " + std::to_string(i) + " has an empty name", file, 0, "names");
+        if (out.names[i].empty()) throw Error("class " + std::to_string(i) + " has an empty name", file, 0, "names");
         if (!is_valid_utf8(out.names[i]))
             throw Error("class " + std::to_string(i) + " name \"" + out.names[i] +
                             "\" is not valid UTF-8 (save the file as UTF-8: labels end up in JSON)",
@@ -124,9 +119,9 @@ YoloClassNames parse_data_yaml_node(const std::string& text, const std::string& 
             throw Error("expected the number of classes (an integer)", file, yaml_line(nc), "nc");
         }
         if (n != static_cast<long long>(out.names.size()))
-            throw Error("nc is " + std::to_string(n) + " but `names` lists " +
-                            std::to_string(out.names.size()) + " classes",
-                        file, yaml_line(nc), "nc");
+            throw Error(
+                "nc is " + std::to_string(n) + " but `names` lists " + std::to_string(out.names.size()) + " classes",
+                file, yaml_line(nc), "nc");
     }
     if (out.names.empty()) throw Error("no class names", file, 0, "names");
     return out;
@@ -201,8 +196,7 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
             pos = line.find_first_not_of(kBlank, pos);
             if (pos == std::string_view::npos) break;
             size_t end = line.find_first_of(kBlank, pos);
-            fields.push_back(
-                line.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+            fields.push_back(line.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
             if (end == std::string_view::npos) break;
             pos = end;
         }
@@ -222,14 +216,12 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
         unsigned long long id = 0;
         auto [p, ec] = std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), id);
         if (ec != std::errc() || p != fields[0].data() + fields[0].size()) {
-            diagnostics.error("expected a class id (integer >= 0) in field 1, found " + shown(fields[0]),
-                              place);
+            diagnostics.error("expected a class id (integer >= 0) in field 1, found " + shown(fields[0]), place);
             return;
         }
         if (id >= class_count) {
             diagnostics.error("class id " + std::string(fields[0]) + " is out of range: there are " +
-                                  std::to_string(class_count) + " classes (0.." +
-                                  std::to_string(class_count - 1) + ")",
+                                  std::to_string(class_count) + " classes (0.." + std::to_string(class_count - 1) + ")",
                               place);
             return;
         }
@@ -237,9 +229,8 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
         std::vector<double> values(n - 1);
         for (size_t i = 1; i < n; ++i) {
             if (!parse_double(fields[i], values[i - 1])) {
-                diagnostics.error(
-                    "expected a number in field " + std::to_string(i + 1) + ", found " + shown(fields[i]),
-                    place);
+                diagnostics.error("expected a number in field " + std::to_string(i + 1) + ", found " + shown(fields[i]),
+                                  place);
                 return;
             }
         }
@@ -259,8 +250,8 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
             double& v = obj.xy[i];
             if (v < -kNormalizedTolerance || v > 1 + kNormalizedTolerance) {
                 const char* what = obj.is_box ? "box corner" : "point";
-                diagnostics.error(std::string(what) + " " + std::to_string(i / 2 + 1) + " has " +
-                                      (i % 2 ? "y" : "x") + " = " + std::to_string(v) +
+                diagnostics.error(std::string(what) + " " + std::to_string(i / 2 + 1) + " has " + (i % 2 ? "y" : "x") +
+                                      " = " + std::to_string(v) +
                                       ", outside [0, 1]: YOLO coordinates are normalised to the image size",
                                   place);
                 return;
@@ -272,9 +263,8 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
     return objects;
 }
 
-std::vector<SourceObject> yolo_to_source_objects(const std::vector<YoloObject>& objects,
-                                                 const YoloClassNames& classes, uint32_t width,
-                                                 uint32_t height, const std::string& file) {
+std::vector<SourceObject> yolo_to_source_objects(const std::vector<YoloObject>& objects, const YoloClassNames& classes,
+                                                 uint32_t width, uint32_t height, const std::string& file) {
     std::vector<SourceObject> out;
     out.reserve(objects.size());
     for (const auto& o : objects) {

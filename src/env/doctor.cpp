@@ -117,23 +117,20 @@ Check check_cpu(const DoctorProbe& probe) {
 }
 
 Check check_ram(const DoctorParams& params, const DoctorProbe& probe) {
-    if (!probe.meminfo_error.empty())
-        return make_check("ram", CheckStatus::warn, "unknown", probe.meminfo_error);
+    if (!probe.meminfo_error.empty()) return make_check("ram", CheckStatus::warn, "unknown", probe.meminfo_error);
     MemInfo mem;
     try {
         mem = parse_meminfo(probe.meminfo_text);
     } catch (const Error& e) {
         return make_check("ram", CheckStatus::warn, "unknown", e.what());
     }
-    std::string value = mem.available_bytes
-                            ? gb(*mem.available_bytes) + " available of " + gb(mem.total_bytes)
-                            : gb(mem.total_bytes) + " total (available unknown)";
+    std::string value = mem.available_bytes ? gb(*mem.available_bytes) + " available of " + gb(mem.total_bytes)
+                                            : gb(mem.total_bytes) + " total (available unknown)";
     Check c = make_check("ram", CheckStatus::ok, value);
     if (mem.total_bytes < gb_to_bytes(params.min_ram_gb)) {
         c.status = CheckStatus::warn;
-        c.detail =
-            "less than " + gb_limit(params.min_ram_gb) +
-            " (--min-ram): loading SAM 3 (3.4 GB of fp32 weights) and data loaders may run out of memory";
+        c.detail = "less than " + gb_limit(params.min_ram_gb) +
+                   " (--min-ram): loading SAM 3 (3.4 GB of fp32 weights) and data loaders may run out of memory";
     }
     c.data = {{"total_bytes", mem.total_bytes}};
     c.data["available_bytes"] = mem.available_bytes ? json(*mem.available_bytes) : json(nullptr);
@@ -142,8 +139,7 @@ Check check_ram(const DoctorParams& params, const DoctorProbe& probe) {
 
 Check check_disk(const DoctorParams& params, const DiskProbe& d) {
     Check c = make_check("disk:" + d.path, CheckStatus::ok, "");
-    c.data = {
-        {"path", d.path}, {"measured_at", d.measured_at}, {"min_bytes", gb_to_bytes(params.min_disk_gb)}};
+    c.data = {{"path", d.path}, {"measured_at", d.measured_at}, {"min_bytes", gb_to_bytes(params.min_disk_gb)}};
     if (!d.ok) {
         c.status = CheckStatus::fail;
         c.value = "cannot measure free space";
@@ -192,24 +188,24 @@ json gpu_json(const GpuDevice& gpu) {
     } else {
         j["total_bytes"] = j["free_bytes"] = j["used_bytes"] = nullptr;
     }
-    j["compute_capability"] =
-        gpu.compute_major ? json(std::to_string(gpu.compute_major) + "." + std::to_string(gpu.compute_minor))
-                          : json(nullptr);
+    j["compute_capability"] = gpu.compute_major
+                                  ? json(std::to_string(gpu.compute_major) + "." + std::to_string(gpu.compute_minor))
+                                  : json(nullptr);
     if (!gpu.error.empty()) j["error"] = gpu.error;
     return j;
 }
 
 Check check_gpu_device(const DoctorParams& params, const GpuDevice& gpu) {
-    Check c = make_check("gpu:" + std::to_string(gpu.index), CheckStatus::ok,
-                         gpu.name.empty() ? "unknown GPU" : gpu.name);
+    Check c =
+        make_check("gpu:" + std::to_string(gpu.index), CheckStatus::ok, gpu.name.empty() ? "unknown GPU" : gpu.name);
     c.data = gpu_json(gpu);
     if (gpu.memory_known) {
-        c.value += ": " + gb(gpu.total_bytes) + " total, " + gb(gpu.free_bytes) + " free, " +
-                   gb(gpu.used_bytes) + " used";
+        c.value +=
+            ": " + gb(gpu.total_bytes) + " total, " + gb(gpu.free_bytes) + " free, " + gb(gpu.used_bytes) + " used";
     }
     if (gpu.compute_major) {
-        add_detail(c, "compute capability " + std::to_string(gpu.compute_major) + "." +
-                          std::to_string(gpu.compute_minor));
+        add_detail(c,
+                   "compute capability " + std::to_string(gpu.compute_major) + "." + std::to_string(gpu.compute_minor));
         if (gpu.compute_major < 8) {
             c.status = CheckStatus::warn;
             add_detail(c, "no bfloat16 tensor cores (needs 8.0+): SAM 3 fine-tuning uses bf16 autocast");
@@ -227,8 +223,8 @@ Check check_gpu_device(const DoctorParams& params, const GpuDevice& gpu) {
             add_detail(c, "below --min-vram " + gb_limit(params.min_vram_gb));
         } else if (gpu.free_bytes < need) {
             c.status = CheckStatus::warn;
-            add_detail(c, "only " + gb(gpu.free_bytes) + " free, less than --min-vram " +
-                              gb_limit(params.min_vram_gb) + ": other processes hold memory");
+            add_detail(c, "only " + gb(gpu.free_bytes) + " free, less than --min-vram " + gb_limit(params.min_vram_gb) +
+                              ": other processes hold memory");
         }
     }
     return c;
@@ -242,8 +238,7 @@ void add_gpu_checks(const DoctorParams& params, const DoctorProbe& probe, std::v
     Check driver = make_check("nvidia_driver", CheckStatus::ok, nv.driver_version);
     Check cuda = make_check("cuda_driver", CheckStatus::skipped, "unknown");
     Check gpus = make_check("gpu", CheckStatus::ok, "");
-    driver.data = {
-        {"library", nv.library}, {"driver_version", nv.driver_version}, {"min_major", kMinDriverMajor}};
+    driver.data = {{"library", nv.library}, {"driver_version", nv.driver_version}, {"min_major", kMinDriverMajor}};
     bool usable = false;
     if (!nv.library_loaded) {
         driver.status = missing;
@@ -275,8 +270,8 @@ void add_gpu_checks(const DoctorParams& params, const DoctorProbe& probe, std::v
         } else if (*major < kMinDriverMajor) {
             driver.status = CheckStatus::fail;
             driver.value += " (older than " + std::to_string(kMinDriverMajor) + ")";
-            driver.detail = "PyTorch builds for CUDA 12 and later need driver " +
-                            std::to_string(kMinDriverMajor) + " or newer: update the NVIDIA driver";
+            driver.detail = "PyTorch builds for CUDA 12 and later need driver " + std::to_string(kMinDriverMajor) +
+                            " or newer: update the NVIDIA driver";
         } else {
             driver.detail = "at least " + std::to_string(kMinDriverMajor);
         }
@@ -326,8 +321,7 @@ void add_gpu_checks(const DoctorParams& params, const DoctorProbe& probe, std::v
             vram.status = CheckStatus::fail;
             vram.value = "no GPU has at least " + gb_limit(params.min_vram_gb) + " (--min-vram)";
             if (largest)
-                vram.detail =
-                    "largest: GPU " + std::to_string(largest->index) + " with " + gb(largest->total_bytes);
+                vram.detail = "largest: GPU " + std::to_string(largest->index) + " with " + gb(largest->total_bytes);
             else if (!usable)
                 vram.detail = "no NVIDIA driver";
         }
@@ -359,9 +353,8 @@ Check check_cuda_toolkit(const DoctorProbe& probe) {
         }
     } else {
         c.value = "not installed";
-        c.detail =
-            std::string("no nvcc on PATH and no ") + kCudaVersionJson +
-            "; only needed to build C++ code against CUDA (PyTorch wheels carry their own CUDA runtime)";
+        c.detail = std::string("no nvcc on PATH and no ") + kCudaVersionJson +
+                   "; only needed to build C++ code against CUDA (PyTorch wheels carry their own CUDA runtime)";
         c.data = {{"version", nullptr}};
         return c;
     }
@@ -429,10 +422,8 @@ void add_python_checks(const DoctorParams& params, const DoctorProbe& probe, std
                                         ? facts["torch_cuda"].get<std::string>()
                                         : "";
             torch.status = CheckStatus::ok;
-            torch.value =
-                version + (built_for.empty() ? " (CPU-only build)" : " (built for CUDA " + built_for + ")");
-            torch.data = {{"version", version},
-                          {"cuda", built_for.empty() ? json(nullptr) : json(built_for)}};
+            torch.value = version + (built_for.empty() ? " (CPU-only build)" : " (built for CUDA " + built_for + ")");
+            torch.data = {{"version", version}, {"cuda", built_for.empty() ? json(nullptr) : json(built_for)}};
 
             bool available = facts.value("cuda_available", false);
             std::vector<std::string> devices;
@@ -443,8 +434,7 @@ void add_python_checks(const DoctorParams& params, const DoctorProbe& probe, std
             if (available) {
                 torch_cuda.status = CheckStatus::ok;
                 torch_cuda.value = std::to_string(devices.size()) + " device(s)";
-                for (size_t i = 0; i < devices.size(); ++i)
-                    torch_cuda.value += (i ? ", " : ": ") + devices[i];
+                for (size_t i = 0; i < devices.size(); ++i) torch_cuda.value += (i ? ", " : ": ") + devices[i];
             } else {
                 torch_cuda.value = "not available";
                 bool gpu_present = probe.nvml.initialized && !probe.nvml.gpus.empty();
@@ -460,8 +450,7 @@ void add_python_checks(const DoctorParams& params, const DoctorProbe& probe, std
                     for (const auto& w : facts["cuda_warnings"])
                         if (w.is_string()) add_detail(torch_cuda, w.get<std::string>());
                 if (!built_for.empty() && probe.nvml.cuda_driver_version > 0 &&
-                    compare_versions(major_minor(built_for),
-                                     cuda_version_string(probe.nvml.cuda_driver_version)) > 0)
+                    compare_versions(major_minor(built_for), cuda_version_string(probe.nvml.cuda_driver_version)) > 0)
                     add_detail(torch_cuda, "PyTorch is built for CUDA " + built_for +
                                                " but the driver supports up to " +
                                                cuda_version_string(probe.nvml.cuda_driver_version) +
@@ -473,8 +462,7 @@ void add_python_checks(const DoctorParams& params, const DoctorProbe& probe, std
         } else {
             std::string error = facts.value("torch_error", std::string("unknown error"));
             torch.status = CheckStatus::warn;
-            torch.value =
-                error.rfind("ModuleNotFoundError", 0) == 0 ? "torch not installed" : "torch import failed";
+            torch.value = error.rfind("ModuleNotFoundError", 0) == 0 ? "torch not installed" : "torch import failed";
             torch.detail = error + " (in " + py.program + ")";
         }
 
@@ -522,8 +510,7 @@ Check check_checkpoint_files(const DoctorProbe& probe) {
     };
     // A usable weights file: present, not empty, not a Git LFS pointer.
     auto weights_problem = [&](const CheckpointFileProbe& f) -> std::string {
-        if (f.lfs_pointer)
-            return f.name + " is a Git LFS pointer, not the weights: run 'git lfs pull' in " + cp.path;
+        if (f.lfs_pointer) return f.name + " is a Git LFS pointer, not the weights: run 'git lfs pull' in " + cp.path;
         if (f.size_bytes == 0) return f.name + " is empty";
         return {};
     };
@@ -558,8 +545,7 @@ Check check_checkpoint_files(const DoctorProbe& probe) {
         if (problems.empty()) {
             c.status = CheckStatus::ok;
             c.value = "present (not loaded)";
-            c.detail =
-                "Hugging Face format: config.json + model.safetensors (" + gb(safetensors->size_bytes) + ")";
+            c.detail = "Hugging Face format: config.json + model.safetensors (" + gb(safetensors->size_bytes) + ")";
             c.data["format"] = "huggingface";
             c.data["bytes"] = safetensors->size_bytes;
             c.data["model_type"] = cp.config_model_type;

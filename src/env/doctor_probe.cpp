@@ -95,11 +95,10 @@ DiskProbe probe_disk(const std::filesystem::path& path) {
     std::filesystem::path at = std::filesystem::absolute(path, ec).lexically_normal();
     if (ec) at = path;
     if (!at.has_filename() && at.has_parent_path()) at = at.parent_path();  // "/data/" -> "/data"
-    while (!std::filesystem::exists(at, ec) && at.has_parent_path() && at.parent_path() != at)
-        at = at.parent_path();
+    while (!std::filesystem::exists(at, ec) && at.has_parent_path() && at.parent_path() != at) at = at.parent_path();
     d.exists = std::filesystem::exists(path, ec);
     d.measured_at = at.string();
-    struct statvfs st{};
+    struct statvfs st {};
     if (::statvfs(at.c_str(), &st) != 0) {
         d.error = std::strerror(errno);
         return d;
@@ -150,8 +149,7 @@ DoctorProbe probe_system(const DoctorParams& params) {
     p.cpu_online = online > 0 ? static_cast<unsigned>(online) : 0;
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0)
-        p.cpu_affinity = static_cast<unsigned>(CPU_COUNT(&set));
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) p.cpu_affinity = static_cast<unsigned>(CPU_COUNT(&set));
     if (auto text = read_text("/sys/fs/cgroup/cpu.max")) p.cgroup_cpu_max = *text;
 
     std::vector<std::filesystem::path> paths = params.paths;
@@ -166,9 +164,8 @@ DoctorProbe probe_system(const DoctorParams& params) {
     if (!params.checkpoint.empty()) p.checkpoint = probe_checkpoint(params.checkpoint);
     if (params.load_checkpoint && p.checkpoint && p.checkpoint->exists) {
         // Loading is the model package's job: ask it, on the CPU, so no GPU is needed.
-        CommandResult r = run_command(
-            model_package_argv({"info", "--model", params.checkpoint, "--device", "cpu"}), Capture::all,
-            model_package_env());
+        CommandResult r = run_command(model_package_argv({"info", "--model", params.checkpoint, "--device", "cpu"}),
+                                      Capture::all, model_package_env());
         p.checkpoint_load = CommandProbe{project_python(), r.exit_code >= 0, r.exit_code, r.output};
     }
     return p;

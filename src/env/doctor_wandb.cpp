@@ -47,7 +47,9 @@ Check check_wandb(const DoctorParams& params, const WandbProbe& probe) {
     const std::string& mode = params.wandb;
     const bool logged_in = probe.api_key_env || probe.netrc_entry;
     const std::string how = probe.api_key_env ? "WANDB_API_KEY" : probe.netrc_path + " (api.wandb.ai)";
-    c.data = {{"mode", mode}, {"logged_in", logged_in}, {"api_key_env", probe.api_key_env},
+    c.data = {{"mode", mode},
+              {"logged_in", logged_in},
+              {"api_key_env", probe.api_key_env},
               {"netrc_entry", probe.netrc_entry}};
     const std::string offline_detail =
         "runs are logged offline under RUN/wandb; upload them later with `wandb sync RUN/wandb/offline-run-*`";
@@ -63,8 +65,9 @@ Check check_wandb(const DoctorParams& params, const WandbProbe& probe) {
     } else if (mode == "online") {
         c.status = CheckStatus::fail;
         c.value = "not logged in";
-        c.detail = "logging.wandb=online needs a W&B login: run `wandb login` or set WANDB_API_KEY (or use "
-                   "logging.wandb=auto, which logs offline without one)";
+        c.detail =
+            "logging.wandb=online needs a W&B login: run `wandb login` or set WANDB_API_KEY (or use "
+            "logging.wandb=auto, which logs offline without one)";
     } else {
         c.value = "not logged in: runs stay offline";
         c.detail = offline_detail + "; `wandb login` (or WANDB_API_KEY) makes them go online";

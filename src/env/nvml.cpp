@@ -201,8 +201,7 @@ NvmlSnapshot read_nvml(const std::string& library_name) {
         else
             append_error(snap.error, api.describe("nvmlSystemGetDriverVersion", rc));
     }
-    if (auto fn =
-            lib.find<GetIntFn>({"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"})) {
+    if (auto fn = lib.find<GetIntFn>({"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"})) {
         int v = 0;
         if (nvmlReturn_t rc = fn(&v); rc == kNvmlSuccess)
             snap.cuda_driver_version = v;

@@ -56,8 +56,7 @@ public:
         std::string path;
         const json* v = find(keys, &path);
         if (!v || v->is_null()) return std::nullopt;
-        if (!v->is_number())
-            throw Error("expected a number or null, found " + v->dump(), file_, 0, path);
+        if (!v->is_number()) throw Error("expected a number or null, found " + v->dump(), file_, 0, path);
         double d = v->get<double>();
         if (!std::isfinite(d)) throw Error("expected a finite number", file_, 0, path);
         return d * scale;
@@ -119,8 +118,8 @@ GateCheck check_comparable(const MetricsSummary& b, const MetricsSummary& c, con
     if (!c.has_iou_type) problems.push_back("the candidate has no " + std::string(type) + " metrics");
     if (b.gt_sha256 && c.gt_sha256) {
         if (*b.gt_sha256 != *c.gt_sha256)
-            problems.push_back("evaluated on different ground truth (sha256 " + short_digest(*b.gt_sha256) +
-                               "... vs " + short_digest(*c.gt_sha256) + "...)");
+            problems.push_back("evaluated on different ground truth (sha256 " + short_digest(*b.gt_sha256) + "... vs " +
+                               short_digest(*c.gt_sha256) + "...)");
         else
             notes.push_back("same ground truth (sha256 " + short_digest(*b.gt_sha256) + "...)");
     } else {
@@ -187,8 +186,10 @@ GateCheck check_mean_presence(const MetricsSummary& c, const GateParams& p, std:
     }
     std::string required = "below " + plain_number(*p.max_mean_presence);
     if (!c.has_negatives) {
-        check.detail = "the candidate metrics have no negatives section (no negative images were evaluated), so "
-                       "its presence without chickens is unknown (required: " + required + ")";
+        check.detail =
+            "the candidate metrics have no negatives section (no negative images were evaluated), so "
+            "its presence without chickens is unknown (required: " +
+            required + ")";
         return check;
     }
     if (!c.presence_mean) {
@@ -200,7 +201,7 @@ GateCheck check_mean_presence(const MetricsSummary& c, const GateParams& p, std:
     check.detail = "candidate " + format_fixed(*mean, 4);
     if (c.presence_source)
         check.detail += *c.presence_source == "presence_file" ? " (presence head)"
-                                                               : " (proxy: the highest prediction score per image)";
+                                                              : " (proxy: the highest prediction score per image)";
     check.detail += ", required " + required;
     return check;
 }
@@ -209,8 +210,10 @@ GateCheck check_pass_rate(const MetricsSummary& c, const GateParams& p, std::opt
     GateCheck check{"hard-negative pass rate", false, {}};
     std::string required = "more than " + plain_number(p.min_pass_rate);
     if (!c.has_negatives) {
-        check.detail = "the candidate metrics have no negatives section (no negative images were evaluated), so "
-                       "its behaviour without chickens is unknown (required: " + required + ")";
+        check.detail =
+            "the candidate metrics have no negatives section (no negative images were evaluated), so "
+            "its behaviour without chickens is unknown (required: " +
+            required + ")";
         return check;
     }
     if (!c.pass_rate) {
@@ -268,8 +271,8 @@ MetricsSummary metrics_summary_from_json(const json& doc, const std::string& fil
     m.score_threshold = r.number_in({"score_threshold"}, 0.0, 1.0);
     m.epsilon = r.string({"convention", "epsilon"});
     if (!m.epsilon || (*m.epsilon != "official" && *m.epsilon != "none"))
-        throw Error("expected \"official\" or \"none\", found " + (m.epsilon ? "\"" + *m.epsilon + "\"" : "none"),
-                    file, 0, "convention.epsilon");
+        throw Error("expected \"official\" or \"none\", found " + (m.epsilon ? "\"" + *m.epsilon + "\"" : "none"), file,
+                    0, "convention.epsilon");
 
     const char* type = iou_type_name(iou_type);
     const json* section = r.find({type});
@@ -289,16 +292,18 @@ MetricsSummary metrics_summary_from_json(const json& doc, const std::string& fil
     m.cgf1_50 = r.number_in({type, "cgF1@0.5"}, -1.0, 1.0, 100.0);
     m.cgf1_75 = r.number_in({type, "cgF1@0.75"}, -1.0, 1.0, 100.0);
     m.pmf1 = r.number_in({type, "pmF1"}, 0.0, 1.0, 100.0);
-    for (auto [key, row] : {std::pair{"cgF1", "cgF1"}, {"cgF1@0.5", "cgF1@0.5"}, {"cgF1@0.75", "cgF1@0.75"},
-                            {"pmF1", "pmF1"}})
+    for (auto [key, row] :
+         {std::pair{"cgF1", "cgF1"}, {"cgF1@0.5", "cgF1@0.5"}, {"cgF1@0.75", "cgF1@0.75"}, {"pmF1", "pmF1"}})
         note_undefined(section, key, row);
     m.il_mcc = r.number_in({"image_level", "IL_MCC"}, -1.0, 1.0);
     m.il_precision = r.number_in({"image_level", "IL_precision"}, 0.0, 1.0);
     m.il_recall = r.number_in({"image_level", "IL_recall"}, 0.0, 1.0);
     m.il_fpr = r.number_in({"image_level", "IL_FPR"}, 0.0, 1.0);
     const json* il = r.find({"image_level"});
-    for (auto [key, row] : {std::pair{"IL_MCC", "IL_MCC"}, {"IL_precision", "IL_precision"},
-                            {"IL_recall", "IL_recall"}, {"IL_FPR", "IL_FPR"}})
+    for (auto [key, row] : {std::pair{"IL_MCC", "IL_MCC"},
+                            {"IL_precision", "IL_precision"},
+                            {"IL_recall", "IL_recall"},
+                            {"IL_FPR", "IL_FPR"}})
         note_undefined(il, key, row);
 
     const json* neg = r.find({"negatives"});
@@ -345,8 +350,7 @@ GateDecision decide_promotion(const MetricsSummary& baseline, const MetricsSumma
     return d;
 }
 
-Comparison compare_metrics(const MetricsSummary& baseline, const MetricsSummary& candidate,
-                           const GateParams& params) {
+Comparison compare_metrics(const MetricsSummary& baseline, const MetricsSummary& candidate, const GateParams& params) {
     Comparison c;
     c.baseline = baseline;
     c.candidate = candidate;
@@ -396,7 +400,8 @@ json comparison_to_json(const Comparison& c) {
                         {"delta", optional_json(r.delta())}});
     j["metrics"] = rows;
     json checks = json::array();
-    for (const GateCheck& g : d.checks) checks.push_back({{"name", g.name}, {"passed", g.passed}, {"detail", g.detail}});
+    for (const GateCheck& g : d.checks)
+        checks.push_back({{"name", g.name}, {"passed", g.passed}, {"detail", g.detail}});
     j["gate"] = {{"improvement_mode", improvement_mode_name(d.params.improvement)},
                  {"improvement_unit", d.params.improvement == ImprovementMode::relative ? "percent" : "cgF1 points"},
                  {"min_improvement", d.params.min_improvement},
@@ -459,7 +464,8 @@ PromotionRecord resolve_promotion_record(PromotionRecord record, const MetricsSu
         json info = read_json_file(training);
         if (info.is_object() && info.contains("dataset_version") && info["dataset_version"].is_object()) {
             const json& v = info["dataset_version"];
-            if (v.contains("version_id") && v["version_id"].is_string() && !v["version_id"].get<std::string>().empty()) {
+            if (v.contains("version_id") && v["version_id"].is_string() &&
+                !v["version_id"].get<std::string>().empty()) {
                 record.dataset_version = v["version_id"].get<std::string>();
                 return record;
             }
@@ -470,7 +476,8 @@ PromotionRecord resolve_promotion_record(PromotionRecord record, const MetricsSu
         return record;
     }
     throw Error("the dataset version of the promoted model is unknown: no dataset_version.version_id in " +
-                training.string() + " (written by `chickenseg train`) nor in the candidate metrics; pass "
+                training.string() +
+                " (written by `chickenseg train`) nor in the candidate metrics; pass "
                 "--dataset-version (the version_id of `chickenseg data version`)");
 }
 

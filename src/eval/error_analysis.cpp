@@ -27,9 +27,12 @@ std::optional<double> value_x100(const MetricValue& m) {
 
 const char* failure_type_name(FailureType t) {
     switch (t) {
-        case FailureType::ghosting: return "ghosting";
-        case FailureType::fragmentation: return "fragmentation";
-        case FailureType::bleeding: return "bleeding";
+        case FailureType::ghosting:
+            return "ghosting";
+        case FailureType::fragmentation:
+            return "fragmentation";
+        case FailureType::bleeding:
+            return "bleeding";
     }
     return "?";
 }
@@ -50,8 +53,8 @@ MaskOverlaps compute_mask_overlaps(std::span<const Rle> detections, std::span<co
     auto check_size = [&](const Rle& r, const char* what, size_t i) {
         if (r.h != first->h || r.w != first->w)
             throw Error(std::string("compute_mask_overlaps: ") + what + " " + std::to_string(i) + " is " +
-                        std::to_string(r.w) + "x" + std::to_string(r.h) + ", expected " +
-                        std::to_string(first->w) + "x" + std::to_string(first->h));
+                        std::to_string(r.w) + "x" + std::to_string(r.h) + ", expected " + std::to_string(first->w) +
+                        "x" + std::to_string(first->h));
     };
     MaskOverlaps ov;
     ov.gt_crowd.assign(gt_crowd.begin(), gt_crowd.end());
@@ -83,7 +86,10 @@ std::vector<Failure> detect_ghosting(const MaskOverlaps& ov, std::span<const Det
     std::vector<Failure> out;
     for (size_t d = 0; d < ov.det_count(); ++d) {
         if (ov.gt_count() == 0) {
-            out.push_back({FailureType::ghosting, {static_cast<uint32_t>(d)}, std::nullopt, 0.0,
+            out.push_back({FailureType::ghosting,
+                           {static_cast<uint32_t>(d)},
+                           std::nullopt,
+                           0.0,
                            "detection " + std::to_string(d + 1) + " on an image with no chicken"});
             continue;
         }
@@ -92,7 +98,10 @@ std::vector<Failure> detect_ghosting(const MaskOverlaps& ov, std::span<const Det
         double best = 0;
         for (size_t g = 0; g < ov.gt_count(); ++g) best = std::max(best, ov.iou(d, g));
         if (best < params.ghost_max_iou)
-            out.push_back({FailureType::ghosting, {static_cast<uint32_t>(d)}, std::nullopt, best,
+            out.push_back({FailureType::ghosting,
+                           {static_cast<uint32_t>(d)},
+                           std::nullopt,
+                           best,
                            "detection " + std::to_string(d + 1) + " overlaps no GT instance (best IoU " +
                                format_fixed(best, 3) + " < " + format_fixed(params.ghost_max_iou, 2) + ")"});
     }
@@ -112,8 +121,7 @@ std::vector<Failure> detect_fragmentation(const MaskOverlaps& ov, const ErrorAna
         if (inside.size() < std::max<uint32_t>(params.fragment_min_count, 1)) continue;
         std::string list;
         for (uint32_t d : inside) list += (list.empty() ? "" : ", ") + std::to_string(d + 1);
-        out.push_back({FailureType::fragmentation, inside, static_cast<uint32_t>(g),
-                       static_cast<double>(inside.size()),
+        out.push_back({FailureType::fragmentation, inside, static_cast<uint32_t>(g), static_cast<double>(inside.size()),
                        "GT " + std::to_string(g + 1) + " is split into " + std::to_string(inside.size()) +
                            " detections (" + list + "), each >= " + format_fixed(params.fragment_min_inside * 100, 0) +
                            "% inside it"});
@@ -133,10 +141,14 @@ std::vector<Failure> detect_bleeding(const MaskOverlaps& ov, std::span<const Det
         double ratio = static_cast<double>(ov.det_area[d]) / gt_area;
         double outside = static_cast<double>(ov.det_area[d] - ov.inter(d, g)) / gt_area;
         if (ratio >= params.bleed_min_area_ratio && outside >= params.bleed_min_outside_ratio)
-            out.push_back({FailureType::bleeding, {static_cast<uint32_t>(d)}, static_cast<uint32_t>(g), ratio,
-                           "detection " + std::to_string(d + 1) + " is " + format_fixed(ratio, 2) + "x the area of GT " +
-                               std::to_string(g + 1) + "; its part outside the GT is " + format_fixed(outside, 2) +
-                               "x the GT's area (IoU " + format_fixed(pairing[d].iou, 3) + ")"});
+            out.push_back({FailureType::bleeding,
+                           {static_cast<uint32_t>(d)},
+                           static_cast<uint32_t>(g),
+                           ratio,
+                           "detection " + std::to_string(d + 1) + " is " + format_fixed(ratio, 2) +
+                               "x the area of GT " + std::to_string(g + 1) + "; its part outside the GT is " +
+                               format_fixed(outside, 2) + "x the GT's area (IoU " + format_fixed(pairing[d].iou, 3) +
+                               ")"});
     }
     return out;
 }

@@ -63,15 +63,17 @@ std::string failure_definition(FailureType t, const ErrorAnalysisParams& p) {
     switch (t) {
         case FailureType::ghosting:
             return "a detection on an image with no chicken, or a detection not matched at IoU &ge; " +
-                   format_fixed(p.match_iou, 2) + " whose IoU with every GT region is &lt; " + format_fixed(p.ghost_max_iou, 2);
+                   format_fixed(p.match_iou, 2) + " whose IoU with every GT region is &lt; " +
+                   format_fixed(p.ghost_max_iou, 2);
         case FailureType::fragmentation:
             return "&ge; " + std::to_string(p.fragment_min_count) +
                    " detections each with intersection / own area &ge; " + format_fixed(p.fragment_min_inside, 2) +
                    " inside the same GT instance";
         case FailureType::bleeding:
-            return "a detection paired with a GT (IoU &ge; " + format_fixed(p.bleed_min_iou, 2) + ") with area ratio &ge; " +
-                   format_fixed(p.bleed_min_area_ratio, 2) + " and area outside the GT &ge; " +
-                   format_fixed(p.bleed_min_outside_ratio, 2) + " &times; the GT's area";
+            return "a detection paired with a GT (IoU &ge; " + format_fixed(p.bleed_min_iou, 2) +
+                   ") with area ratio &ge; " + format_fixed(p.bleed_min_area_ratio, 2) +
+                   " and area outside the GT &ge; " + format_fixed(p.bleed_min_outside_ratio, 2) +
+                   " &times; the GT's area";
     }
     return {};
 }
@@ -94,8 +96,8 @@ void append_card(std::string& h, const ImageAnalysis& ia, size_t rank, std::pair
     } else {
         h += "<ul>\n";
         for (const Failure& f : ia.failures)
-            h += "<li><span class=\"tag " + std::string(failure_type_name(f.type)) + "\">" +
-                 failure_type_name(f.type) + "</span>" + html_escape(f.detail) + "</li>\n";
+            h += "<li><span class=\"tag " + std::string(failure_type_name(f.type)) + "\">" + failure_type_name(f.type) +
+                 "</span>" + html_escape(f.detail) + "</li>\n";
         h += "</ul>\n";
     }
     if (!ia.detections.empty()) {
@@ -107,8 +109,7 @@ void append_card(std::string& h, const ImageAnalysis& ia, size_t rank, std::pair
                  format_fixed(det.score, 3) + "</td><td class=\"num\">" + std::to_string(det.area) + "</td><td>" +
                  (det.gt ? std::to_string(*det.gt + 1) : std::string("&ndash;")) + "</td><td class=\"num\">" +
                  (det.gt ? format_fixed(det.iou, 3) : std::string("&ndash;")) + "</td><td>" +
-                 (det.true_positive ? "<span class=\"tp\">TP</span>" : "<span class=\"fp\">FP</span>") +
-                 "</td></tr>\n";
+                 (det.true_positive ? "<span class=\"tp\">TP</span>" : "<span class=\"fp\">FP</span>") + "</td></tr>\n";
         }
         h += "</table>\n";
     } else {
@@ -118,9 +119,9 @@ void append_card(std::string& h, const ImageAnalysis& ia, size_t rank, std::pair
         h += "<table><tr><th>GT</th><th>annotation id</th><th>area px</th><th>result</th></tr>\n";
         for (size_t g = 0; g < ia.gts.size(); ++g) {
             const AnalysedGt& gt = ia.gts[g];
-            std::string result = gt.crowd ? "crowd (ignored)"
-                                          : (gt.found ? "<span class=\"tp\">found</span>"
-                                                      : "<span class=\"fn\">missed (FN)</span>");
+            std::string result =
+                gt.crowd ? "crowd (ignored)"
+                         : (gt.found ? "<span class=\"tp\">found</span>" : "<span class=\"fn\">missed (FN)</span>");
             h += "<tr><td>" + std::to_string(g + 1) + "</td><td class=\"num\">" + std::to_string(gt.annotation_id) +
                  "</td><td class=\"num\">" + std::to_string(gt.area) + "</td><td>" + result + "</td></tr>\n";
         }
@@ -157,12 +158,23 @@ std::string html_escape(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;

@@ -26,8 +26,18 @@ struct Solver {
     std::vector<char> in_sr, in_sc;
 
     Solver(size_t rows, size_t cols, const std::vector<double>& c)
-        : nr(rows), nc(cols), cost(c), u(rows, 0), v(cols, 0), shortest(cols), path(cols, kNone),
-          col4row(rows, kNone), row4col(cols, kNone), remaining(cols), in_sr(rows), in_sc(cols) {}
+        : nr(rows),
+          nc(cols),
+          cost(c),
+          u(rows, 0),
+          v(cols, 0),
+          shortest(cols),
+          path(cols, kNone),
+          col4row(rows, kNone),
+          row4col(cols, kNone),
+          remaining(cols),
+          in_sr(rows),
+          in_sc(cols) {}
 
     // Dijkstra-like search from row i over reduced costs for the nearest free column.
     // Returns that column, or kNone when every reachable column is forbidden.
@@ -103,8 +113,7 @@ std::vector<AssignmentPair> solve_assignment(std::span<const double> matrix, siz
                                              AssignmentGoal goal) {
     if (matrix.size() != rows * cols)
         throw Error("assignment: matrix has " + std::to_string(matrix.size()) +
-                    " values, expected rows*cols = " +
-                    std::to_string(rows) + "*" + std::to_string(cols));
+                    " values, expected rows*cols = " + std::to_string(rows) + "*" + std::to_string(cols));
     if (rows == 0 || cols == 0) return {};
     const bool maximize = goal == AssignmentGoal::maximize_weight;
     // The search runs over the longer side, so a tall matrix is solved transposed.
@@ -116,8 +125,7 @@ std::vector<AssignmentPair> solve_assignment(std::span<const double> matrix, siz
             double x = matrix[i * cols + j];
             if (maximize) x = -x;
             if (std::isnan(x) || x == -kInf)
-                throw Error("assignment: value at row " + std::to_string(i) + ", column " +
-                            std::to_string(j) + " is " +
+                throw Error("assignment: value at row " + std::to_string(i) + ", column " + std::to_string(j) + " is " +
                             std::to_string(matrix[i * cols + j]) + ", expected a number (or " +
                             (maximize ? "-inf" : "+inf") + " for a forbidden pair)");
             cost[transpose ? j * rows + i : i * cols + j] = x;

@@ -18,7 +18,9 @@ std::string cell(const MetricValue& v, bool percent) {
     return percent ? format_fixed(*v.value * 100, 2) : format_fixed(*v.value, 4);
 }
 
-std::string opt_cell(const std::optional<double>& v, int decimals) { return v ? format_fixed(*v, decimals) : "n/a (no images)"; }
+std::string opt_cell(const std::optional<double>& v, int decimals) {
+    return v ? format_fixed(*v, decimals) : "n/a (no images)";
+}
 
 std::string format_rows(const std::vector<std::vector<std::string>>& rows) {
     std::string out;
@@ -45,10 +47,10 @@ std::string format_eval_summary(const EvalResult& r, const std::string& presence
     std::ostringstream os;
     const EvalCounts& c = r.counts;
     os << "evaluated " << c.evaluated_pairs << " pairs (" << c.positive_pairs << " positive, " << c.negative_pairs
-              << " negative); " << c.skipped_not_exhaustive << " skipped (is_instance_exhaustive = 0)\n"
-              << "GT instances " << c.gt_instances << " (+" << c.crowd_regions << " crowd, ignored); predictions "
-              << c.predictions << ", kept " << c.kept_predictions << " (score >= " << r.params.score_threshold << ")\n"
-              << "epsilon convention: " << epsilon_convention_name(r.params.epsilon) << "\n\n";
+       << " negative); " << c.skipped_not_exhaustive << " skipped (is_instance_exhaustive = 0)\n"
+       << "GT instances " << c.gt_instances << " (+" << c.crowd_regions << " crowd, ignored); predictions "
+       << c.predictions << ", kept " << c.kept_predictions << " (score >= " << r.params.score_threshold << ")\n"
+       << "epsilon convention: " << epsilon_convention_name(r.params.epsilon) << "\n\n";
 
     std::vector<const IouTypeMetrics*> types;
     if (r.segm) types.push_back(&*r.segm);
@@ -63,55 +65,65 @@ std::string format_eval_summary(const EvalResult& r, const std::string& presence
             for (auto* t : types) row.push_back(cell(get(*t), percent));
             rows.push_back(row);
         };
-        add("cgF1", [](const IouTypeMetrics& t) { return t.cgf1; }, true);
-        add("cgF1@0.5", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold50].cgf1; }, true);
-        add("cgF1@0.75", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold75].cgf1; }, true);
-        add("pmF1", [](const IouTypeMetrics& t) { return t.pm_f1; }, true);
-        add("pmF1@0.5", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold50].pm_f1; }, true);
-        add("pmF1@0.75", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold75].pm_f1; }, true);
-        add("positive macro F1", [](const IouTypeMetrics& t) { return t.positive_macro_f1; }, true);
-        add("precision (all pairs)", [](const IouTypeMetrics& t) { return t.precision; }, true);
-        add("recall", [](const IouTypeMetrics& t) { return t.recall; }, true);
-        add("F1 (all pairs)", [](const IouTypeMetrics& t) { return t.f1; }, true);
+        add(
+            "cgF1", [](const IouTypeMetrics& t) { return t.cgf1; }, true);
+        add(
+            "cgF1@0.5", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold50].cgf1; }, true);
+        add(
+            "cgF1@0.75", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold75].cgf1; }, true);
+        add(
+            "pmF1", [](const IouTypeMetrics& t) { return t.pm_f1; }, true);
+        add(
+            "pmF1@0.5", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold50].pm_f1; }, true);
+        add(
+            "pmF1@0.75", [](const IouTypeMetrics& t) { return t.per_threshold[kThreshold75].pm_f1; }, true);
+        add(
+            "positive macro F1", [](const IouTypeMetrics& t) { return t.positive_macro_f1; }, true);
+        add(
+            "precision (all pairs)", [](const IouTypeMetrics& t) { return t.precision; }, true);
+        add(
+            "recall", [](const IouTypeMetrics& t) { return t.recall; }, true);
+        add(
+            "F1 (all pairs)", [](const IouTypeMetrics& t) { return t.f1; }, true);
         os << format_rows(rows);
         os << "(F1-type metrics x100, means over IoU 0.50:0.05:0.95)\n\n";
     }
     const ImageLevelMetrics& il = r.image_level;
     os << format_rows({{"image level", ""},
-                {"IL_MCC", cell(il.mcc, false)},
-                {"IL precision", cell(il.precision, false)},
-                {"IL recall", cell(il.recall, false)},
-                {"IL F1", cell(il.f1, false)},
-                {"IL FPR", cell(il.fpr, false)},
-                {"confusion", "TP " + std::to_string(il.tp) + "  FP " + std::to_string(il.fp) + "  TN " +
-                                  std::to_string(il.tn) + "  FN " + std::to_string(il.fn)}});
+                       {"IL_MCC", cell(il.mcc, false)},
+                       {"IL precision", cell(il.precision, false)},
+                       {"IL recall", cell(il.recall, false)},
+                       {"IL F1", cell(il.f1, false)},
+                       {"IL FPR", cell(il.fpr, false)},
+                       {"confusion", "TP " + std::to_string(il.tp) + "  FP " + std::to_string(il.fp) + "  TN " +
+                                         std::to_string(il.tn) + "  FN " + std::to_string(il.fn)}});
 
     if (r.negatives) {
         const NegativeReport& n = *r.negatives;
         os << "\nhard negatives: " << n.image_count << " images, presence from "
-                  << (n.presence_source == PresenceSource::presence_file
-                          ? presence_file
-                          : std::string("the max prediction score per image (no --presence given)"))
-                  << '\n';
+           << (n.presence_source == PresenceSource::presence_file
+                   ? presence_file
+                   : std::string("the max prediction score per image (no --presence given)"))
+           << '\n';
         std::string hall;
         for (size_t i = 0; i < n.hallucinations.size() && i < 5; ++i)
             hall += (i ? ", " : " (") + std::to_string(n.hallucinations[i].image_id) + ": " +
                     format_fixed(n.hallucinations[i].presence, 3);
         if (!hall.empty()) hall += n.hallucinations.size() > 5 ? ", ...)" : ")";
-        os << format_rows({{"pass rate", opt_cell(n.pass_rate, 4) + "  (" +
-                                      std::to_string(n.image_count - n.images_with_detections) + " of " +
-                                      std::to_string(n.image_count) + " with no detection; min " +
-                                      format_fixed(n.params.min_pass_rate, 4) + ") " + (n.pass_rate_ok ? "ok" : "FAIL")},
-                    {"presence mean", opt_cell(n.presence_mean, 4) + "  (must be below " +
-                                          format_fixed(n.params.max_mean_presence, 4) + ") " +
-                                          (n.mean_presence_ok ? "ok" : "FAIL")},
-                    {"presence p50 / p95 / max", opt_cell(n.presence_p50, 4) + " / " + opt_cell(n.presence_p95, 4) +
-                                                     " / " + opt_cell(n.presence_max, 4)},
-                    {"detections per image", "mean " + opt_cell(n.detections_mean, 4) + ", max " +
-                                                 std::to_string(n.detections_max)},
-                    {"hallucinations", std::to_string(n.hallucination_count) + " with presence > " +
-                                           format_fixed(n.params.hallucination_presence, 3) + hall},
-                    {"verdict", n.passed ? "PASS" : "FAIL"}});
+        os << format_rows(
+            {{"pass rate", opt_cell(n.pass_rate, 4) + "  (" + std::to_string(n.image_count - n.images_with_detections) +
+                               " of " + std::to_string(n.image_count) + " with no detection; min " +
+                               format_fixed(n.params.min_pass_rate, 4) + ") " + (n.pass_rate_ok ? "ok" : "FAIL")},
+             {"presence mean", opt_cell(n.presence_mean, 4) + "  (must be below " +
+                                   format_fixed(n.params.max_mean_presence, 4) + ") " +
+                                   (n.mean_presence_ok ? "ok" : "FAIL")},
+             {"presence p50 / p95 / max",
+              opt_cell(n.presence_p50, 4) + " / " + opt_cell(n.presence_p95, 4) + " / " + opt_cell(n.presence_max, 4)},
+             {"detections per image",
+              "mean " + opt_cell(n.detections_mean, 4) + ", max " + std::to_string(n.detections_max)},
+             {"hallucinations", std::to_string(n.hallucination_count) + " with presence > " +
+                                    format_fixed(n.params.hallucination_presence, 3) + hall},
+             {"verdict", n.passed ? "PASS" : "FAIL"}});
         for (const auto& f : n.failures) os << "  " << f << '\n';
     }
     return os.str();
@@ -153,12 +165,12 @@ std::string format_eval_per_image(const EvalResult& r) {
         const ImageResult& im = *row.im;
         table.push_back({std::to_string(im.image_id), im.file_name, std::to_string(im.gt_count),
                          std::to_string(im.kept_count()), std::to_string(row.tp), std::to_string(row.fp),
-                         std::to_string(row.fn), im.gt_count && any_type ? format_fixed(row.worst_best_iou, 3) : "n/a (no GT)",
+                         std::to_string(row.fn),
+                         im.gt_count && any_type ? format_fixed(row.worst_best_iou, 3) : "n/a (no GT)",
                          format_fixed(im.max_score, 3), im.presence ? format_fixed(*im.presence, 3) : "-"});
     }
     os << format_rows(table);
     return os.str();
 }
-
 
 }  // namespace chickenseg

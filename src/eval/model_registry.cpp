@@ -27,8 +27,8 @@ json metrics_ref_to_json(const RegistryMetricsRef& ref) {
 bool is_plain_token(const std::string& s) {
     if (s.empty()) return false;
     for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                  c == '.';
         if (!ok) return false;
     }
     return true;
@@ -99,12 +99,11 @@ json read_model_registry(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path)) return json{{"schema", kRegistrySchema}, {"models", json::array()}};
     json doc = read_json_file(path);
     if (!doc.is_object())
-        throw Error("expected a registry object {\"schema\", \"models\"}, found " + std::string(doc.type_name()),
-                    file);
+        throw Error("expected a registry object {\"schema\", \"models\"}, found " + std::string(doc.type_name()), file);
     std::string schema = require_string(doc, "schema", "", file);
     if (schema != kRegistrySchema)
-        throw Error("unsupported registry schema \"" + schema + "\" (expected \"" + kRegistrySchema + "\")", file,
-                    0, "schema");
+        throw Error("unsupported registry schema \"" + schema + "\" (expected \"" + kRegistrySchema + "\")", file, 0,
+                    "schema");
     const json& models = require_field(doc, "models", "", file);
     if (!models.is_array()) throw Error("expected a list, found " + std::string(models.type_name()), file, 0, "models");
     for (size_t i = 0; i < models.size(); ++i) require_string(models[i], "tag", json_index("models", i), file);

@@ -86,9 +86,9 @@ NegativeReport analyse_negatives(std::span<const NegativeImage> images, Presence
         r.failures.push_back("mean presence " + fmt(*r.presence_mean) + " is not below max-mean-presence " +
                              fmt(params.max_mean_presence));
     if (!r.pass_rate_ok)
-        r.failures.push_back("pass rate " + fmt(*r.pass_rate) + " < min-pass-rate " + fmt(params.min_pass_rate) +
-                             " (" + std::to_string(r.images_with_detections) + " of " +
-                             std::to_string(r.image_count) + " negative images have detections)");
+        r.failures.push_back("pass rate " + fmt(*r.pass_rate) + " < min-pass-rate " + fmt(params.min_pass_rate) + " (" +
+                             std::to_string(r.images_with_detections) + " of " + std::to_string(r.image_count) +
+                             " negative images have detections)");
     return r;
 }
 

@@ -38,8 +38,7 @@ void set_pixel(RgbImage& img, uint32_t x, uint32_t y, const Rgb& c) {
 
 void blend_pixel(RgbImage& img, uint32_t x, uint32_t y, const Rgb& c, double alpha) {
     uint8_t* p = &img.pixels[(static_cast<size_t>(y) * img.width + x) * 3];
-    for (int k = 0; k < 3; ++k)
-        p[k] = static_cast<uint8_t>(std::lround(p[k] * (1.0 - alpha) + c[k] * alpha));
+    for (int k = 0; k < 3; ++k) p[k] = static_cast<uint8_t>(std::lround(p[k] * (1.0 - alpha) + c[k] * alpha));
 }
 
 // Mask pixels with a 4-neighbour outside the mask (or on the image border),
@@ -107,11 +106,12 @@ void draw_text(RgbImage& img, long x0, long y0, const std::string& text, const R
     }
 }
 
-
 void draw_box(RgbImage& img, const BoxXywh& box, const Rgb& colour, uint32_t thickness) {
     if (img.width == 0 || img.height == 0 || !(box[2] >= 0) || !(box[3] >= 0)) return;
     const long w = img.width, h = img.height, t = std::max<long>(1, thickness);
-    auto clamp = [](double v, long hi) { return static_cast<long>(std::clamp(std::floor(v), 0.0, static_cast<double>(hi))); };
+    auto clamp = [](double v, long hi) {
+        return static_cast<long>(std::clamp(std::floor(v), 0.0, static_cast<double>(hi)));
+    };
     const long x0 = clamp(box[0], w - 1), y0 = clamp(box[1], h - 1);
     const long x1 = clamp(box[0] + box[2], w - 1), y1 = clamp(box[1] + box[3], h - 1);
     for (long y = y0; y <= y1; ++y)
@@ -162,7 +162,8 @@ RgbImage downscale_to_width(const RgbImage& image, uint32_t max_width) {
                     for (int k = 0; k < 3; ++k) sum[k] += image.pixels[(static_cast<size_t>(y) * w + x) * 3 + k];
             uint64_t n = static_cast<uint64_t>(y1 - y0) * (x1 - x0);
             for (int k = 0; k < 3; ++k)
-                out.pixels[(static_cast<size_t>(oy) * out.width + ox) * 3 + k] = static_cast<uint8_t>((sum[k] + n / 2) / n);
+                out.pixels[(static_cast<size_t>(oy) * out.width + ox) * 3 + k] =
+                    static_cast<uint8_t>((sum[k] + n / 2) / n);
         }
     }
     return out;

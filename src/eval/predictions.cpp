@@ -39,12 +39,16 @@ std::optional<NonFiniteToken> find_nonfinite_token(std::string_view text, const 
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         switch (c) {
-            case '\n': ++line; break;
+            case '\n':
+                ++line;
+                break;
             case '"': {
                 size_t start = ++i;
                 while (i < text.size() && text[i] != '"') {
-                    if (text[i] == '\\') ++i;
-                    else if (text[i] == '\n') ++line;
+                    if (text[i] == '\\')
+                        ++i;
+                    else if (text[i] == '\n')
+                        ++line;
                     ++i;
                 }
                 if (!stack.empty() && !stack.back().is_array && stack.back().expecting_key) {
@@ -53,16 +57,22 @@ std::optional<NonFiniteToken> find_nonfinite_token(std::string_view text, const 
                 }
                 break;
             }
-            case '{': stack.push_back({false, 0, {}, true}); break;
-            case '[': stack.push_back({true, 0, {}, false}); break;
+            case '{':
+                stack.push_back({false, 0, {}, true});
+                break;
+            case '[':
+                stack.push_back({true, 0, {}, false});
+                break;
             case '}':
             case ']':
                 if (!stack.empty()) stack.pop_back();
                 break;
             case ',':
                 if (!stack.empty()) {
-                    if (stack.back().is_array) ++stack.back().index;
-                    else stack.back().expecting_key = true;
+                    if (stack.back().is_array)
+                        ++stack.back().index;
+                    else
+                        stack.back().expecting_key = true;
                 }
                 break;
             default: {
@@ -123,8 +133,7 @@ BoxXywh read_box(const json& b, const std::string& path, const std::string& file
         box[k] = b[k].get<double>();
         if (!std::isfinite(box[k])) throw Error("expected a finite number", file, 0, json_index(path, k));
     }
-    if (box[2] < 0 || box[3] < 0)
-        throw Error("box width and height must be >= 0, found " + b.dump(), file, 0, path);
+    if (box[2] < 0 || box[3] < 0) throw Error("box width and height must be >= 0, found " + b.dump(), file, 0, path);
     return box;
 }
 
@@ -243,8 +252,7 @@ PresenceScores presence_from_text(std::string_view text, const std::string& file
         auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
         if (ec != std::errc() || end != key.data() + key.size() || key.empty())
             throw Error("expected an integer image id as key, found \"" + key + "\"", file, 0, path);
-        if (!sizes.count(id))
-            throw Error("image id " + key + " is not an image of the ground truth", file, 0, path);
+        if (!sizes.count(id)) throw Error("image id " + key + " is not an image of the ground truth", file, 0, path);
         json holder = json::object();
         holder["v"] = it.value();
         // Reuse the score checks; report the error at the real path.

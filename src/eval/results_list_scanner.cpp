@@ -159,7 +159,8 @@ void reserve_from_sample(Piece& piece, size_t position, bool first, size_t text_
     size_t sampled = std::max<size_t>(1, position - piece.begin);
     size_t span = (first ? text_size : piece.end) - piece.begin;
     size_t estimate = static_cast<size_t>(static_cast<double>(span) / static_cast<double>(sampled) *
-                                          static_cast<double>(kSampleRecords) * 1.1) + kSampleRecords;
+                                          static_cast<double>(kSampleRecords) * 1.1) +
+                      kSampleRecords;
     piece.predictions.reserve(estimate);
     piece.mask_sizes.reserve(estimate);
 }
@@ -185,7 +186,8 @@ void scan_piece(std::string_view text, Piece& piece, bool first, bool last, cons
             MaskSize size{0, 0};
             piece.predictions.push_back(scan_record(sc, params, scratch, size));
             piece.mask_sizes.push_back(size);
-            if (piece.predictions.size() == kSampleRecords) reserve_from_sample(piece, sc.position(), first, text.size());
+            if (piece.predictions.size() == kSampleRecords)
+                reserve_from_sample(piece, sc.position(), first, text.size());
             if (!sc.consume(',')) {
                 sc.expect(']');
                 if (!sc.at_end()) throw GiveUp{};
@@ -225,8 +227,8 @@ std::optional<ScannedResults> scan_results_list(std::string_view text, const std
     std::vector<Piece> pieces;
     std::vector<size_t> starts = plan_pieces(text, params.threads);
     for (size_t k = 0; k < starts.size(); ++k)
-        pieces.push_back({starts[k], k + 1 < starts.size() ? starts[k + 1] : text.size(), {}, {},
-                          Piece::Outcome::give_up});
+        pieces.push_back(
+            {starts[k], k + 1 < starts.size() ? starts[k + 1] : text.size(), {}, {}, Piece::Outcome::give_up});
 
     auto scan_all = [&]() {
         parallel_for(pieces.size(), static_cast<unsigned>(pieces.size()), [&](size_t k) {
@@ -237,8 +239,8 @@ std::optional<ScannedResults> scan_results_list(std::string_view text, const std
     // The first piece that is not ok began at a real record (every piece before it
     // proved the next one's start): a give-up there is the file's, and only a bad
     // split is worth a second scan.
-    auto failed = std::find_if(pieces.begin(), pieces.end(),
-                               [](const Piece& p) { return p.outcome != Piece::Outcome::ok; });
+    auto failed =
+        std::find_if(pieces.begin(), pieces.end(), [](const Piece& p) { return p.outcome != Piece::Outcome::ok; });
     if (failed != pieces.end()) {
         if (failed->outcome == Piece::Outcome::give_up) return std::nullopt;
         pieces = {Piece{0, text.size(), {}, {}, Piece::Outcome::give_up}};

@@ -109,8 +109,8 @@ ImageLevelMetrics image_level_metrics(uint64_t tp, uint64_t fp, uint64_t tn, uin
     m.fpr = ratio(dfp, static_cast<double>(fp + tn), kEpsImage, conv, "no negative pairs (GT = 0)");
     // MCC: the numerator is an exact integer; the denominator as cgf1_eval.py computes it.
     double num = static_cast<double>(static_cast<int64_t>(tp * tn) - static_cast<int64_t>(fp * fn));
-    double den = std::sqrt(static_cast<double>(tp + fp) * static_cast<double>(tp + fn) *
-                           static_cast<double>(tn + fp) * static_cast<double>(tn + fn));
+    double den = std::sqrt(static_cast<double>(tp + fp) * static_cast<double>(tp + fn) * static_cast<double>(tn + fp) *
+                           static_cast<double>(tn + fn));
     if (conv == EpsilonConvention::official) {
         m.mcc = MetricValue::of(num / (den + kEpsImage));
     } else if (den == 0) {
@@ -163,11 +163,11 @@ IouTypeMetrics type_metrics(IouType type, const TypeSums& s, const MetricValue& 
         m.fn = s.fn[t];
         m.pm_fp = s.pm_fp[t];
         double tp = static_cast<double>(m.tp);
-        m.precision = ratio(tp, static_cast<double>(m.tp + m.fp), kEpsF1, conv,
-                            "no kept predictions on any evaluated pair");
+        m.precision =
+            ratio(tp, static_cast<double>(m.tp + m.fp), kEpsF1, conv, "no kept predictions on any evaluated pair");
         m.recall = ratio(tp, static_cast<double>(m.tp + m.fn), kEpsF1, conv, "no GT instances (no positive pairs)");
-        m.pm_precision = ratio(tp, static_cast<double>(m.tp + m.pm_fp), kEpsF1, conv,
-                               "no kept predictions on positive pairs");
+        m.pm_precision =
+            ratio(tp, static_cast<double>(m.tp + m.pm_fp), kEpsF1, conv, "no kept predictions on positive pairs");
         if (conv == EpsilonConvention::official) {
             double p = *m.precision.value, r = *m.recall.value, pp = *m.pm_precision.value;
             m.f1 = MetricValue::of(2 * p * r / (p + r + kEpsF1));
@@ -176,18 +176,25 @@ IouTypeMetrics type_metrics(IouType type, const TypeSums& s, const MetricValue& 
             m.f1 = f1_from_counts(m.tp, m.fp, m.fn, conv, "no GT instances and no kept predictions");
             m.pm_f1 = f1_from_counts(m.tp, m.pm_fp, m.fn, conv, "pmF1 undefined: no positive pairs (GT > 0)");
         }
-        m.positive_macro_f1 =
-            s.macro_pairs ? MetricValue::of(s.local_f1_sum[t] / static_cast<double>(s.macro_pairs))
-                          : MetricValue::undefined("no pair has both GT instances and kept predictions");
+        m.positive_macro_f1 = s.macro_pairs
+                                  ? MetricValue::of(s.local_f1_sum[t] / static_cast<double>(s.macro_pairs))
+                                  : MetricValue::undefined("no pair has both GT instances and kept predictions");
         m.cgf1 = product(m.pm_f1, mcc);
     }
-    out.cgf1 = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.cgf1; });
-    out.pm_f1 = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.pm_f1; });
-    out.pm_precision = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.pm_precision; });
-    out.precision = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.precision; });
-    out.recall = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.recall; });
-    out.f1 = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.f1; });
-    out.positive_macro_f1 = mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.positive_macro_f1; });
+    out.cgf1 =
+        mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.cgf1; });
+    out.pm_f1 = mean_over_thresholds(out.per_threshold,
+                                     [](const ThresholdMetrics& m) -> const MetricValue& { return m.pm_f1; });
+    out.pm_precision = mean_over_thresholds(
+        out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.pm_precision; });
+    out.precision = mean_over_thresholds(out.per_threshold,
+                                         [](const ThresholdMetrics& m) -> const MetricValue& { return m.precision; });
+    out.recall = mean_over_thresholds(out.per_threshold,
+                                      [](const ThresholdMetrics& m) -> const MetricValue& { return m.recall; });
+    out.f1 =
+        mean_over_thresholds(out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.f1; });
+    out.positive_macro_f1 = mean_over_thresholds(
+        out.per_threshold, [](const ThresholdMetrics& m) -> const MetricValue& { return m.positive_macro_f1; });
     return out;
 }
 
@@ -261,11 +268,12 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
                 throw Error("segm evaluation needs a mask, this prediction has only a bbox", preds.file, 0,
                             json_index("predictions", pred.index) + ".segmentation");
             if (pred.mask.h != im.height || pred.mask.w != im.width)
-                throw Error("the mask of this prediction is " + std::to_string(pred.mask.h) + "x" +
-                                std::to_string(pred.mask.w) + ", expected the image's " + std::to_string(im.height) +
-                                "x" + std::to_string(im.width) +
-                                (pred.mask.counts().empty() ? " (read with masks_from_score above the threshold?)" : ""),
-                            preds.file, 0, json_index("predictions", pred.index) + ".segmentation");
+                throw Error(
+                    "the mask of this prediction is " + std::to_string(pred.mask.h) + "x" +
+                        std::to_string(pred.mask.w) + ", expected the image's " + std::to_string(im.height) + "x" +
+                        std::to_string(im.width) +
+                        (pred.mask.counts().empty() ? " (read with masks_from_score above the threshold?)" : ""),
+                    preds.file, 0, json_index("predictions", pred.index) + ".segmentation");
             rle_from_string(pred.mask.counts(), pred.mask.h, pred.mask.w, decoded_dt[k]);
             dt.push_back(&decoded_dt[k]);
         }
@@ -298,8 +306,9 @@ ImageIndex index_by_image(const SacoDataset& gt, const PredictionSet& preds) {
     for (size_t p = 0; p < preds.predictions.size(); ++p) {
         size_t pos = pos_of.find(preds.predictions[p].image_id);
         if (pos == IdIndex::npos)
-            throw Error("image id " + std::to_string(preds.predictions[p].image_id) + " is not an image of the ground truth",
-                        preds.file, 0, json_index("predictions", preds.predictions[p].index) + ".image_id");
+            throw Error(
+                "image id " + std::to_string(preds.predictions[p].image_id) + " is not an image of the ground truth",
+                preds.file, 0, json_index("predictions", preds.predictions[p].index) + ".image_id");
         image_of_prediction[p] = static_cast<uint32_t>(pos);
     }
     return ImageIndex{ImageGroups(image_of_annotation, gt.images.size()),
@@ -397,7 +406,8 @@ void sum_results(EvalResult& result, const PresenceScores* presence, const EvalP
     }
     if (!negatives.empty() || params.negatives_only)
         result.negatives = analyse_negatives(
-            negatives, presence ? PresenceSource::presence_file : PresenceSource::max_prediction_score, params.negatives);
+            negatives, presence ? PresenceSource::presence_file : PresenceSource::max_prediction_score,
+            params.negatives);
 }
 
 }  // namespace
@@ -406,8 +416,7 @@ EvalResult evaluate_saco(const SacoDataset& gt, const PredictionSet& preds, cons
                          const EvalParams& params, const std::string& gt_file) {
     if (!params.negatives_only && !params.segm && !params.bbox)
         throw Error("nothing to evaluate: choose at least one IoU type (segm, bbox)");
-    if (!(params.score_threshold >= 0 && params.score_threshold <= 1))
-        throw Error("score threshold must be in [0, 1]");
+    if (!(params.score_threshold >= 0 && params.score_threshold <= 1)) throw Error("score threshold must be in [0, 1]");
     check_eval_gt(gt, gt_file);
 
     EvalResult result;
@@ -442,8 +451,9 @@ EvalInputs load_eval_inputs(const std::string& gt_path, const std::string& predi
                    if (presence_file) files.push_back({"presence", presence_path, sha256_hex(presence_file->view())});
                    return files;
                }).share();
-    auto scanned = std::async(std::launch::async,
-                              [&]() { return detail::scan_results_list(pred_text, predictions_path, read_params, pred_file); });
+    auto scanned = std::async(std::launch::async, [&]() {
+        return detail::scan_results_list(pred_text, predictions_path, read_params, pred_file);
+    });
     in.gt = saco_from_text(gt_text, gt_path);  // on error, `scanned` waits for its thread
     check_eval_gt(in.gt, gt_path);
     in.predictions = detail::predictions_after_scan(scanned.get(), pred_text, predictions_path, in.gt, read_params);

@@ -83,24 +83,10 @@ public:
         std::vector<size_t> todo = plan(scores_path, header);
 
         Progress progress("mine", todo.size(), params_.progress);
-        OrderedPipeline<PreparedImage> pipeline(
-            todo.size(), [&](size_t k) { return prepare(todo[k]); }, params_.threads,
-            std::max<size_t>(2 * params_.batch_size, 8));
-        std::vector<PreparedImage> batch;
-        while (auto item = pipeline.next()) {
-            if (!item->error.empty()) {
-                fail(item->index, item->error);
-                progress.tick();
-                continue;
-            }
-            batch.push_back(std::move(*item));
-            if (batch.size() == params_.batch_size) {
-                progress.tick(run_batch(batch));
-                batch.clear();
-            }
-        }
-        if (!batch.empty()) progress.tick(run_batch(batch));
-        progress.finish();
+        for_each_batch<PreparedImage>(
+            todo.size(), [&](size_t k) { return prepare(todo[k]); }, params_.threads, params_.batch_size, progress,
+            [&](const PreparedImage& failed) { fail(failed.index, failed.error); },
+            [&](std::vector<PreparedImage>& batch) { return run_batch(batch); });
 
         if (!summary_.scores_only)
             choose_and_write({scores_path}, header.settings, params_, summary_, /*count_file_errors=*/false);

@@ -92,8 +92,7 @@ std::string shape_text(const Array& a) {
 // The checks the Python side makes with NumPy's words, repeated so that no argument can crash
 // the interpreter whoever calls this module.
 PixelView pixel_view(const Array& a, bool bgr) {
-    if (a.dtype() != nb::dtype<uint8_t>())
-        throw nb::type_error("image array: expected dtype uint8 (values 0..255)");
+    if (a.dtype() != nb::dtype<uint8_t>()) throw nb::type_error("image array: expected dtype uint8 (values 0..255)");
     if (a.ndim() != 3 || a.shape(2) != 3)
         throw nb::value_error(("image array: expected shape (height, width, 3), got " + shape_text(a)).c_str());
     PixelView v;
@@ -106,8 +105,7 @@ PixelView pixel_view(const Array& a, bool bgr) {
 }
 
 // Every item -> Source; `arrays` and `objects` keep what the views point into.
-std::vector<Source> sources_from(const nb::list& items, std::vector<Array>& arrays,
-                                 std::vector<nb::object>& objects) {
+std::vector<Source> sources_from(const nb::list& items, std::vector<Array>& arrays, std::vector<nb::object>& objects) {
     std::vector<Source> sources;
     sources.reserve(items.size());
     arrays.reserve(items.size());
@@ -119,7 +117,8 @@ std::vector<Source> sources_from(const nb::list& items, std::vector<Array>& arra
         Source s;
         s.name = nb::cast<std::string>(item[2]);
         if (kind == "path" || kind == "bytes") {
-            if (!nb::isinstance<nb::bytes>(payload)) throw nb::type_error(("a " + kind + " payload must be bytes").c_str());
+            if (!nb::isinstance<nb::bytes>(payload))
+                throw nb::type_error(("a " + kind + " payload must be bytes").c_str());
             nb::bytes b = nb::borrow<nb::bytes>(payload);
             if (kind == "path") {
                 s.kind = Source::Kind::path;
@@ -131,8 +130,7 @@ std::vector<Source> sources_from(const nb::list& items, std::vector<Array>& arra
             objects.push_back(std::move(payload));
         } else if (kind == "rgb" || kind == "bgr") {
             Array a;
-            if (!nb::try_cast(payload, a))
-                throw nb::type_error("image array: expected a NumPy array in CPU memory");
+            if (!nb::try_cast(payload, a)) throw nb::type_error("image array: expected a NumPy array in CPU memory");
             s.kind = Source::Kind::pixels;
             s.pixels = pixel_view(a, kind == "bgr");
             arrays.push_back(std::move(a));
@@ -154,9 +152,15 @@ Prepared prepare(const Source& s, const ModelPackage& package) {
     RgbImage image;
     RgbView view;  // an array is read where it is: no copy
     switch (s.kind) {
-        case Source::Kind::path: image = decode_image(std::filesystem::path(s.path)); break;
-        case Source::Kind::bytes: image = decode_image(s.bytes, s.name); break;
-        case Source::Kind::pixels: view = rgb_view_of(s.pixels); break;
+        case Source::Kind::path:
+            image = decode_image(std::filesystem::path(s.path));
+            break;
+        case Source::Kind::bytes:
+            image = decode_image(s.bytes, s.name);
+            break;
+        case Source::Kind::pixels:
+            view = rgb_view_of(s.pixels);
+            break;
     }
     if (s.kind != Source::Kind::pixels) view = rgb_view(image);
     const auto t1 = Clock::now();
@@ -292,8 +296,8 @@ DetectParams detect_params(double score, double presence, double mask, bool with
 
 class PyEngine {
 public:
-    PyEngine(const nb::bytes& package, const std::string& device, const std::string& backend, int threads,
-             bool verify, const nb::bytes& plugin_dir) {
+    PyEngine(const nb::bytes& package, const std::string& device, const std::string& backend, int threads, bool verify,
+             const nb::bytes& plugin_dir) {
         EngineParams params = engine_default_params();
         params.device = device;
         params.backend = backend;
@@ -308,8 +312,8 @@ public:
     const Engine& engine() const { return *engine_; }
     const ModelPackage& package() const { return engine_->package(); }
 
-    std::vector<Detections> predict(const nb::list& items, size_t prompt, double score, double presence,
-                                    double mask, bool with_masks, bool index_errors) const {
+    std::vector<Detections> predict(const nb::list& items, size_t prompt, double score, double presence, double mask,
+                                    bool with_masks, bool index_errors) const {
         std::vector<Array> arrays;
         std::vector<nb::object> objects;
         const std::vector<Source> sources = sources_from(items, arrays, objects);
@@ -433,8 +437,8 @@ NB_MODULE(_chickenseg, m) {
         .def_prop_ro("device", [](const PyEngine& e) { return e.engine().device(); })
         .def_prop_ro("description", [](const PyEngine& e) { return e.engine().description(); })
         .def("prompt_index", [](const PyEngine& e, const std::string& p) { return e.engine().prompt_index(p); })
-        .def("predict", &PyEngine::predict, "items"_a, "prompt"_a, "score"_a, "presence"_a, "mask"_a,
-             "masks"_a, "index_errors"_a)
+        .def("predict", &PyEngine::predict, "items"_a, "prompt"_a, "score"_a, "presence"_a, "mask"_a, "masks"_a,
+             "index_errors"_a)
         .def("encode", &PyEngine::encode, "item"_a)
         .def("detect", &PyEngine::detect, "encoded"_a, "prompt"_a, "score"_a, "presence"_a, "mask"_a, "masks"_a);
 

@@ -58,8 +58,8 @@ const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir
         }
     }
     if (path.empty())
-        throw Error(std::string("the LibTorch backend plugin ") + kTorchPluginFile + " was not found (looked in: " +
-                    (looked.empty() ? "nothing" : looked) +
+        throw Error(std::string("the LibTorch backend plugin ") + kTorchPluginFile +
+                    " was not found (looked in: " + (looked.empty() ? "nothing" : looked) +
                     "); build chickenseg with LibTorch (scripts/setup does), or set CHICKENSEG_PLUGIN_DIR");
     if (auto it = loaded.find(path); it != loaded.end()) return *it->second;
 

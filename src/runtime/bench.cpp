@@ -60,10 +60,10 @@ std::string synthetic_jpeg(uint32_t width, uint32_t height, unsigned seed) {
 }
 
 struct BenchImages {
-    std::vector<fs::path> files;      // for the baseline (Python reads files)
-    std::vector<std::string> bytes;   // what the runtime decodes
+    std::vector<fs::path> files;     // for the baseline (Python reads files)
+    std::vector<std::string> bytes;  // what the runtime decodes
     std::string sizes;
-    fs::path temporary;               // synthetic images live here; removed at the end
+    fs::path temporary;  // synthetic images live here; removed at the end
     ~BenchImages() {
         std::error_code ec;
         if (!temporary.empty()) fs::remove_all(temporary, ec);
@@ -108,10 +108,18 @@ double peak_rss_mb() {
 }
 
 json baseline_json(const BenchParams& p, const BenchImages& images, const Engine& engine, const std::string& prompt) {
-    std::vector<std::string> args{"bench-baseline", "--model",
+    std::vector<std::string> args{"bench-baseline",
+                                  "--model",
                                   p.baseline_model.empty() ? engine.package().model_source : p.baseline_model,
-                                  "--device", engine.device(), "--iters", std::to_string(p.iterations), "--warmup",
-                                  std::to_string(p.warmup), "--prompt", prompt, "--images"};
+                                  "--device",
+                                  engine.device(),
+                                  "--iters",
+                                  std::to_string(p.iterations),
+                                  "--warmup",
+                                  std::to_string(p.warmup),
+                                  "--prompt",
+                                  prompt,
+                                  "--images"};
     for (const auto& f : images.files) args.push_back(f.string());
     return run_model_package(args);
 }
@@ -145,8 +153,8 @@ BenchReport run_bench(const BenchParams& p) {
     engine.reset_peak_device_bytes();
 
     // Batch 1, stage by stage, each image decoded from memory as a camera frame would be.
-    const char* names[] = {"image decode", "pre-processing", "host to device", "vision encoder", "decoder",
-                           "mask decoder", "post-processing (RLE)", "end to end"};
+    const char* names[] = {"image decode", "pre-processing", "host to device",        "vision encoder",
+                           "decoder",      "mask decoder",   "post-processing (RLE)", "end to end"};
     std::map<std::string, std::vector<double>> samples;
     std::vector<double> cached, gated, gated_decoder;
     DetectParams gate_everything;
@@ -173,8 +181,8 @@ BenchReport run_bench(const BenchParams& p) {
         engine.detect(batch, prompt_index, gate_everything, &g);
         const double gated_ms = ms_since(step);
         if (i < p.warmup) continue;
-        const double values[] = {decode_ms,    pre_ms,           t.upload_ms,        t.encoder_ms,
-                                 t.decoder_ms, t.mask_decoder_ms, t.postprocess_ms, total_ms};
+        const double values[] = {decode_ms,         pre_ms,           t.upload_ms, t.encoder_ms, t.decoder_ms,
+                                 t.mask_decoder_ms, t.postprocess_ms, total_ms};
         for (size_t k = 0; k < std::size(names); ++k) samples[names[k]].push_back(values[k]);
         cached.push_back(cached_ms);
         gated.push_back(gated_ms);
@@ -218,7 +226,8 @@ json bench_report_to_json(const BenchReport& r) {
     for (const auto& [name, s] : r.stages) stages[name] = stats_json(s);
     json throughput = json::array();
     for (const auto& t : r.throughput)
-        throughput.push_back({{"batch", t.batch}, {"images_per_second", t.images_per_second}, {"ms_per_batch", t.ms_per_batch}});
+        throughput.push_back(
+            {{"batch", t.batch}, {"images_per_second", t.images_per_second}, {"ms_per_batch", t.ms_per_batch}});
     json doc = {{"package", r.package},
                 {"model_source", r.model_source},
                 {"dtype", r.dtype},
@@ -234,8 +243,8 @@ json bench_report_to_json(const BenchReport& r) {
                 {"gated_decoder_ms", stats_json(r.gated_decoder)},
                 {"throughput", std::move(throughput)},
                 {"peak_rss_mb", r.peak_rss_mb},
-                {"peak_device_mb", r.peak_device_bytes < 0 ? json(nullptr)
-                                                           : json(static_cast<double>(r.peak_device_bytes) / (1 << 20))}};
+                {"peak_device_mb",
+                 r.peak_device_bytes < 0 ? json(nullptr) : json(static_cast<double>(r.peak_device_bytes) / (1 << 20))}};
     if (r.baseline) {
         doc["baseline"] = *r.baseline;
         doc["baseline_ratio"] = r.baseline_ratio;

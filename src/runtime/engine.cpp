@@ -55,9 +55,11 @@ std::string choose_format(const ModelPackage& p, const std::string& asked, const
     if (asked != "auto" && asked != kFormatTorchscript && asked != kFormatAoti)
         throw Error("backend \"" + asked + "\": expected auto, torchscript or aoti");
     if (device_kind(device) != device_kind(p.device))
-        throw Error("the package was exported for " + p.device + " and its graphs run only on that kind of device, "
-                        "asked to run on " + device + ": " + reexport_hint(asked == "auto" ? kFormatTorchscript : asked,
-                                                                             device_kind(device)),
+        throw Error("the package was exported for " + p.device +
+                        " and its graphs run only on that kind of device, "
+                        "asked to run on " +
+                        device + ": " +
+                        reexport_hint(asked == "auto" ? kFormatTorchscript : asked, device_kind(device)),
                     manifest, 0, "device");
     const bool aoti_here = p.has_format(kFormatAoti) && release(p.torch_version) == release(runtime_version);
     std::string format = asked;
@@ -78,8 +80,10 @@ std::string choose_format(const ModelPackage& p, const std::string& asked, const
                         reexport_hint(format, device_kind(device)),
                     manifest, 0, "formats");
     if (format == kFormatAoti && !aoti_here)
-        throw Error("the AOTInductor artefacts were compiled by torch " + p.torch_version + " and run only with that "
-                        "release; this runtime has LibTorch " + runtime_version + ": " +
+        throw Error("the AOTInductor artefacts were compiled by torch " + p.torch_version +
+                        " and run only with that "
+                        "release; this runtime has LibTorch " +
+                        runtime_version + ": " +
                         (p.has_format(kFormatTorchscript) ? std::string("use --backend torchscript, or ") : "") +
                         reexport_hint(kFormatAoti, device_kind(device)) + " in this environment",
                     manifest, 0, "versions.torch");
@@ -171,8 +175,9 @@ struct Engine::Impl {
 
     const EncodedBatch::Impl& check(const EncodedBatch& batch) const {
         if (!batch.impl_ || batch.impl_->engine != this)
-            throw Error("the batch was not encoded by this engine (features live on the device of the engine that "
-                        "encoded them)");
+            throw Error(
+                "the batch was not encoded by this engine (features live on the device of the engine that "
+                "encoded them)");
         return *batch.impl_;
     }
 
@@ -243,7 +248,8 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
     const EncodedBatch::Impl& b = s.check(batch);
     s.check_prompt(prompt);
     const double score_threshold = resolve(params.score_threshold, s.package.score_threshold);
-    const auto presence_threshold = static_cast<float>(resolve(params.presence_threshold, s.package.presence_threshold));
+    const auto presence_threshold =
+        static_cast<float>(resolve(params.presence_threshold, s.package.presence_threshold));
     const auto mask_threshold = static_cast<float>(resolve(params.mask_threshold, s.package.mask_threshold));
 
     DecodeResult decoded = s.backend->decode(*b.features, prompt);

@@ -145,8 +145,7 @@ RgbImage copy_of(const RgbView& v) {
 RgbImage resize_bilinear(const RgbImage& image, uint32_t width, uint32_t height) {
     if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3)
         throw Error("pixel buffer holds " + std::to_string(image.pixels.size()) + " bytes, expected " +
-                    std::to_string(static_cast<size_t>(image.width) * image.height * 3) +
-                    " (width x height x 3)");
+                    std::to_string(static_cast<size_t>(image.width) * image.height * 3) + " (width x height x 3)");
     return resize_bilinear(rgb_view(image), width, height);
 }
 
@@ -172,8 +171,8 @@ RgbImage resize_bilinear(const RgbView& image, uint32_t width, uint32_t height) 
         if (!need_horizontal) return resample_vertical(image, height, vert, 0);
         // The horizontal pass covers only the rows the vertical pass reads.
         const int first_row = need_vertical ? vert.bounds[0] : 0;
-        const int last_row = need_vertical ? vert.bounds[height * 2 - 2] + vert.bounds[height * 2 - 1]
-                                           : static_cast<int>(image.height);
+        const int last_row =
+            need_vertical ? vert.bounds[height * 2 - 2] + vert.bounds[height * 2 - 1] : static_cast<int>(image.height);
         RgbImage across = resample_horizontal(image, first_row, last_row - first_row, width, horiz);
         return need_vertical ? resample_vertical(rgb_view(across), height, vert, first_row) : across;
     }

@@ -38,8 +38,7 @@ public:
         return v;
     }
 
-    std::string string(const json& parent, const char* key, const std::string& path,
-                       bool non_empty = true) const {
+    std::string string(const json& parent, const char* key, const std::string& path, bool non_empty = true) const {
         std::string s = require_string(parent, key, path, file_);
         if (non_empty && s.empty()) fail(json_key(path, key), "expected a non-empty string");
         return s;
@@ -48,8 +47,7 @@ public:
     std::vector<std::string> strings(const json& parent, const char* key, const std::string& path) const {
         const json& v = require_field(parent, key, path, file_);
         const std::string field = json_key(path, key);
-        if (!v.is_array() || v.empty())
-            fail(field, "expected a non-empty array of strings, found " + v.dump());
+        if (!v.is_array() || v.empty()) fail(field, "expected a non-empty array of strings, found " + v.dump());
         std::vector<std::string> out;
         for (size_t i = 0; i < v.size(); ++i) {
             if (!v[i].is_string() || v[i].get<std::string>().empty())
@@ -59,8 +57,7 @@ public:
         return out;
     }
 
-    double number_in(const json& parent, const char* key, const std::string& path, double lo,
-                     double hi) const {
+    double number_in(const json& parent, const char* key, const std::string& path, double lo, double hi) const {
         double d = require_number(parent, key, path, file_);
         if (d < lo || d > hi)
             fail(json_key(path, key),
@@ -68,8 +65,7 @@ public:
         return d;
     }
 
-    std::array<double, 3> triple(const json& parent, const char* key, const std::string& path,
-                                 bool positive) const {
+    std::array<double, 3> triple(const json& parent, const char* key, const std::string& path, bool positive) const {
         const json& v = require_field(parent, key, path, file_);
         const std::string field = json_key(path, key);
         const std::string what =
@@ -77,8 +73,7 @@ public:
         if (!v.is_array() || v.size() != 3) fail(field, "expected " + what + ", found " + v.dump());
         std::array<double, 3> out{};
         for (size_t i = 0; i < 3; ++i) {
-            if (!v[i].is_number() || !std::isfinite(v[i].get<double>()) ||
-                (positive && v[i].get<double>() <= 0))
+            if (!v[i].is_number() || !std::isfinite(v[i].get<double>()) || (positive && v[i].get<double>() <= 0))
                 fail(field, "expected " + what + ", found " + v.dump());
             out[i] = v[i].get<double>();
         }
@@ -110,15 +105,15 @@ private:
 void check_vision_encoder(const ManifestReader& r, const PackageGraph& g) {
     r.expect_names("vision_encoder.inputs", g.inputs, {"pixel_values"}, "");
     std::vector<std::string> expected;
-    for (size_t i = 0; i + 1 < std::max<size_t>(g.outputs.size(), 2); ++i) expected.push_back("fpn_" + std::to_string(i));
+    for (size_t i = 0; i + 1 < std::max<size_t>(g.outputs.size(), 2); ++i)
+        expected.push_back("fpn_" + std::to_string(i));
     expected.push_back("fpn_pos_last");
     r.expect_names("vision_encoder.outputs", g.outputs, expected, "the feature levels then the position encoding");
 }
 
 bool is_sha256_hex(const std::string& s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace
@@ -145,8 +140,8 @@ std::string package_artefact_name(std::string_view graph, std::string_view forma
                             : format == kFormatOnnx      ? ".onnx"
                                                          : nullptr;
     if (!extension)
-        throw Error("unknown artefact format \"" + std::string(format) + "\" (expected " +
-                    list_string(kKnownFormats) + ")");
+        throw Error("unknown artefact format \"" + std::string(format) + "\" (expected " + list_string(kKnownFormats) +
+                    ")");
     return std::string(graph) + extension;
 }
 
@@ -174,8 +169,7 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
         r.fail("input.size", "expected a positive image side in pixels, found " + std::to_string(size));
     p.input.size = static_cast<int>(size);
     p.input.layout = r.string(input, "layout", "input");
-    if (p.input.layout != "NCHW RGB")
-        r.fail("input.layout", "expected \"NCHW RGB\", found \"" + p.input.layout + "\"");
+    if (p.input.layout != "NCHW RGB") r.fail("input.layout", "expected \"NCHW RGB\", found \"" + p.input.layout + "\"");
     p.input.resize = r.string(input, "resize", "input");
     p.input.mean = r.triple(input, "mean", "input", false);
     p.input.std = r.triple(input, "std", "input", true);
@@ -193,7 +187,8 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
     const json& batch = r.object(root, "batch", "");
     long long max_batch = require_int(batch, "max", "batch", r.file());
     if (max_batch < 1 || max_batch > 1024)
-        r.fail("batch.max", "expected the largest batch the graphs take, 1 to 1024, found " + std::to_string(max_batch));
+        r.fail("batch.max",
+               "expected the largest batch the graphs take, 1 to 1024, found " + std::to_string(max_batch));
     p.max_batch = static_cast<int>(max_batch);
 
     p.vision_encoder = r.graph(kGraphVisionEncoder);
@@ -237,8 +232,8 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
         p.files[name] = digest.get<std::string>();
     }
     if (!p.files.count(kPackageTextEmbeddings))
-        r.fail("files", std::string("expected ") + kPackageTextEmbeddings +
-                            " among the files (the prompts' text embeddings)");
+        r.fail("files",
+               std::string("expected ") + kPackageTextEmbeddings + " among the files (the prompts' text embeddings)");
     for (const auto& format : p.formats)
         for (const auto& graph : kGraphs) {
             std::string name = package_artefact_name(graph, format);
@@ -251,11 +246,9 @@ ModelPackage parse_model_package(const json& root, const std::filesystem::path& 
 
 ModelPackage read_model_package(const std::filesystem::path& folder) {
     std::filesystem::path manifest = folder / kModelPackageManifest;
-    if (!std::filesystem::is_directory(folder))
-        throw Error("model package folder not found", folder.string());
+    if (!std::filesystem::is_directory(folder)) throw Error("model package folder not found", folder.string());
     if (!std::filesystem::exists(manifest))
-        throw Error(std::string("not a model package (") + kModelPackageManifest + " missing)",
-                    folder.string());
+        throw Error(std::string("not a model package (") + kModelPackageManifest + " missing)", folder.string());
     return parse_model_package(read_json_file(manifest), folder);
 }
 
@@ -266,8 +259,7 @@ void verify_model_package_files(const ModelPackage& package) {
             throw Error(std::string("listed in ") + kModelPackageManifest + " but missing", path.string());
         std::string actual = sha256_file_hex(path);
         if (actual != expected)
-            throw Error("SHA-256 mismatch (manifest " + expected.substr(0, 16) + "..., file " +
-                            actual.substr(0, 16) +
+            throw Error("SHA-256 mismatch (manifest " + expected.substr(0, 16) + "..., file " + actual.substr(0, 16) +
                             "...): the package is corrupted or was modified; re-export it",
                         path.string());
     }

@@ -149,7 +149,8 @@ std::vector<KeptQuery> select_queries(std::span<const float> scores, double thre
     std::vector<KeptQuery> kept;
     for (size_t q = 0; q < scores.size(); ++q)
         if (scores[q] >= limit) kept.push_back({static_cast<int>(q), scores[q]});
-    std::stable_sort(kept.begin(), kept.end(), [](const KeptQuery& a, const KeptQuery& b) { return a.score > b.score; });
+    std::stable_sort(kept.begin(), kept.end(),
+                     [](const KeptQuery& a, const KeptQuery& b) { return a.score > b.score; });
     return kept;
 }
 

@@ -23,9 +23,9 @@ using Clock = std::chrono::steady_clock;
 
 // One image after the worker threads: decoded and pre-processed, or its error.
 struct PreparedImage {
-    size_t index = 0;        // into the job's images
+    size_t index = 0;  // into the job's images
     EngineInput input;
-    RgbImage image;          // kept only when overlays are drawn
+    RgbImage image;  // kept only when overlays are drawn
     std::string error;
 };
 
@@ -37,8 +37,10 @@ std::unordered_map<std::string, ImageRecord> read_finished(const fs::path& path)
         path,
         [&](const json& j, long line) {
             ImageRecord r = image_record_from_json(j, path.string(), line);
-            if (r.error.empty()) finished[r.file] = std::move(r);
-            else finished.erase(r.file);
+            if (r.error.empty())
+                finished[r.file] = std::move(r);
+            else
+                finished.erase(r.file);
         },
         /*cut_partial=*/true);
     return finished;
@@ -65,24 +67,10 @@ public:
         summary_.images = job_.images.size();
 
         Progress progress("predict", todo.size(), params_.progress);
-        OrderedPipeline<PreparedImage> pipeline(
-            todo.size(), [&](size_t k) { return prepare(todo[k]); }, params_.threads,
-            std::max<size_t>(2 * params_.batch_size, 8));
-        std::vector<PreparedImage> batch;
-        while (auto item = pipeline.next()) {
-            if (!item->error.empty()) {
-                fail(item->index, item->error);
-                progress.tick();
-                continue;
-            }
-            batch.push_back(std::move(*item));
-            if (batch.size() == params_.batch_size) {
-                progress.tick(run_batch(batch));
-                batch.clear();
-            }
-        }
-        if (!batch.empty()) progress.tick(run_batch(batch));
-        progress.finish();
+        for_each_batch<PreparedImage>(
+            todo.size(), [&](size_t k) { return prepare(todo[k]); }, params_.threads, params_.batch_size, progress,
+            [&](const PreparedImage& failed) { fail(failed.index, failed.error); },
+            [&](std::vector<PreparedImage>& batch) { return run_batch(batch); });
 
         summary_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
         summary_.images_per_second = summary_.seconds > 0 ? summary_.predicted / summary_.seconds : 0;
@@ -122,7 +110,8 @@ private:
     static bool same_pairs(const ImageRecord& r, const PredictImage& image) {
         if (r.pairs.size() != image.pairs.size()) return false;
         for (size_t k = 0; k < r.pairs.size(); ++k)
-            if (r.pairs[k].image_id != image.pairs[k].image_id || r.pairs[k].prompt != image.pairs[k].prompt) return false;
+            if (r.pairs[k].image_id != image.pairs[k].image_id || r.pairs[k].prompt != image.pairs[k].prompt)
+                return false;
         return true;
     }
 
@@ -135,8 +124,8 @@ private:
             if (image.width != 0 && (decoded.width != image.width || decoded.height != image.height))
                 throw Error("image is " + std::to_string(decoded.width) + "x" + std::to_string(decoded.height) +
                                 " (after EXIF orientation) but the dataset says " + std::to_string(image.width) + "x" +
-                                std::to_string(image.height) + " (image id " + std::to_string(image.pairs.at(0).image_id) +
-                                ")",
+                                std::to_string(image.height) + " (image id " +
+                                std::to_string(image.pairs.at(0).image_id) + ")",
                             image.path.string());
             out.input = prepare_engine_input(decoded, engine_.package());
             if (!params_.overlay_dir.empty()) out.image = std::move(decoded);
@@ -160,7 +149,8 @@ private:
             for (const auto& pair : job_.images[b.index].pairs) prompts.insert(pair.prompt);
         std::map<std::string, std::vector<ImageDetections>> by_prompt;
         for (const auto& prompt : prompts)
-            by_prompt[prompt] = engine_.detect(encoded, engine_.prompt_index(prompt), params_.detect, &summary_.timings);
+            by_prompt[prompt] =
+                engine_.detect(encoded, engine_.prompt_index(prompt), params_.detect, &summary_.timings);
         for (size_t i = 0; i < batch.size(); ++i) {
             const PredictImage& image = job_.images[batch[i].index];
             ImageRecord r{image.file, inputs[i].width, inputs[i].height, {}, {}};
@@ -213,7 +203,8 @@ private:
         if (params_.results.empty()) return;
         const std::string results = coco_results_text(records_);
         const std::string presence = presence_text(records_, job_, engine_.package().model_source);
-        const fs::path presence_path = params_.presence.empty() ? default_presence_path(params_.results) : params_.presence;
+        const fs::path presence_path =
+            params_.presence.empty() ? default_presence_path(params_.results) : params_.presence;
         // Both or neither: a results file without its presence file would be evaluated wrongly.
         const FileContent files[] = {{params_.results, results}, {presence_path, presence}};
         write_files_atomic(files);
@@ -222,7 +213,7 @@ private:
     const Engine& engine_;
     const PredictJob& job_;
     const PredictParams& params_;
-    std::vector<ImageRecord> records_;  // job order; failed ones hold their error
+    std::vector<ImageRecord> records_;    // job order; failed ones hold their error
     std::unique_ptr<JsonlWriter> jsonl_;  // one line per finished image, flushed at once
     PredictSummary summary_;
 };
@@ -251,11 +242,12 @@ json predict_summary_to_json(const PredictSummary& s) {
             {"detections", s.detections},
             {"seconds", s.seconds},
             {"images_per_second", s.images_per_second},
-            {"stage_ms", {{"upload", s.timings.upload_ms},
-                          {"encoder", s.timings.encoder_ms},
-                          {"decoder", s.timings.decoder_ms},
-                          {"mask_decoder", s.timings.mask_decoder_ms},
-                          {"postprocess", s.timings.postprocess_ms}}},
+            {"stage_ms",
+             {{"upload", s.timings.upload_ms},
+              {"encoder", s.timings.encoder_ms},
+              {"decoder", s.timings.decoder_ms},
+              {"mask_decoder", s.timings.mask_decoder_ms},
+              {"postprocess", s.timings.postprocess_ms}}},
             {"errors", std::move(errors)}};
 }
 

@@ -54,7 +54,8 @@ PredictJob predict_job_from_list(const std::filesystem::path& list, const std::v
         std::string rel = relative_inside(where, job.image_root);
         job.images.push_back({rel.empty() ? where.generic_string() : rel, where, 0, 0, {}});
     }
-    if (job.images.empty()) throw Error("the list names no image (one path per line; '#' starts a comment)", list.string());
+    if (job.images.empty())
+        throw Error("the list names no image (one path per line; '#' starts a comment)", list.string());
     assign_pairs(job, prompts);
     return job;
 }

@@ -32,8 +32,8 @@ void check_output_file(const fs::path& file, const std::string& what) {
 }
 
 // Two inputs that would write the same output file.
-void check_distinct(const PredictJob& job, const fs::path& dir, fs::path (*path_of)(const fs::path&, const std::string&),
-                    const std::string& what) {
+void check_distinct(const PredictJob& job, const fs::path& dir,
+                    fs::path (*path_of)(const fs::path&, const std::string&), const std::string& what) {
     std::map<fs::path, const std::string*> seen;
     for (const auto& image : job.images) {
         auto [it, added] = seen.emplace(path_of(dir, image.file), &image.file);
@@ -57,7 +57,8 @@ void check_writable_folder(const fs::path& dir, const std::string& what) {
     }
     const fs::path probe = (dir.empty() ? fs::path(".") : dir) / (".chickenseg-write-test." + std::to_string(getpid()));
     std::FILE* f = std::fopen(probe.c_str(), "wb");
-    if (!f) throw Error("cannot write into the " + what + " folder: " + std::string(std::strerror(errno)), dir.string());
+    if (!f)
+        throw Error("cannot write into the " + what + " folder: " + std::string(std::strerror(errno)), dir.string());
     std::fclose(f);
     fs::remove(probe, ec);
 }

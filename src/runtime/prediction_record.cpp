@@ -57,7 +57,8 @@ json image_record_to_json(const ImageRecord& r) {
         json detections = json::array();
         for (const auto& d : p.detections) {
             json det = {{"score", static_cast<double>(d.score)}, {"bbox", d.bbox}};
-            if (d.mask.h > 0) det["segmentation"] = {{"size", {d.mask.h, d.mask.w}}, {"counts", std::string(d.mask.counts())}};
+            if (d.mask.h > 0)
+                det["segmentation"] = {{"size", {d.mask.h, d.mask.w}}, {"counts", std::string(d.mask.counts())}};
             detections.push_back(std::move(det));
         }
         pairs.push_back({{"image_id", p.image_id},
@@ -104,13 +105,15 @@ ImageRecord image_record_from_json(const json& j, const std::string& file, long 
             DetectionRecord dr;
             dr.score = static_cast<float>(number(d, "score", dpath, file, line));
             const json& box = need(d, "bbox", dpath, file, line);
-            if (!box.is_array() || box.size() != 4 || !std::all_of(box.begin(), box.end(), [](const json& v) { return v.is_number(); }))
+            if (!box.is_array() || box.size() != 4 ||
+                !std::all_of(box.begin(), box.end(), [](const json& v) { return v.is_number(); }))
                 bad(file, line, json_key(dpath, "bbox"), "expected [x, y, w, h]");
             for (size_t c = 0; c < 4; ++c) dr.bbox[c] = box[c].get<double>();
             if (auto seg = d.find("segmentation"); seg != d.end()) {
                 const std::string spath = json_key(dpath, "segmentation");
                 const json& size = need(*seg, "size", spath, file, line);
-                if (!size.is_array() || size.size() != 2 || !size[0].is_number_unsigned() || !size[1].is_number_unsigned())
+                if (!size.is_array() || size.size() != 2 || !size[0].is_number_unsigned() ||
+                    !size[1].is_number_unsigned())
                     bad(file, line, json_key(spath, "size"), "expected [height, width]");
                 const auto h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
                 std::string counts = text(*seg, "counts", spath, file, line);

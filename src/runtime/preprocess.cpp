@@ -9,7 +9,8 @@ namespace chickenseg {
 
 HostTensor image_to_pixel_values(const RgbImage& image, const ModelPackage& package) {
     if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3)
-        throw Error("pixel buffer holds " + std::to_string(image.pixels.size()) + " bytes, expected width x height x 3");
+        throw Error("pixel buffer holds " + std::to_string(image.pixels.size()) +
+                    " bytes, expected width x height x 3");
     return image_to_pixel_values(rgb_view(image), package);
 }
 

@@ -47,16 +47,14 @@ struct Entry {
 
 Entry parse_entry(const std::string& name, const json& v, const std::string& file) {
     if (!v.is_object())
-        throw Error("expected an object {dtype, shape, data_offsets}, found " + v.dump(), file, 0,
-                    field_of(name));
+        throw Error("expected an object {dtype, shape, data_offsets}, found " + v.dump(), file, 0, field_of(name));
     Entry e{name, DType::float32, {}, 0, 0};
 
     auto dt = v.find("dtype");
     if (dt == v.end()) throw Error("missing required field", file, 0, field_of(name, "dtype"));
     auto dtype = dt->is_string() ? dtype_from_name(dt->get<std::string>()) : std::nullopt;
     if (!dtype)
-        throw Error("expected one of " + dtype_names() + ", found " + dt->dump(), file, 0,
-                    field_of(name, "dtype"));
+        throw Error("expected one of " + dtype_names() + ", found " + dt->dump(), file, 0, field_of(name, "dtype"));
     e.dtype = *dtype;
 
     auto sh = v.find("shape");
@@ -86,11 +84,10 @@ Entry parse_entry(const std::string& name, const json& v, const std::string& fil
         throw Error(err.message(), file, 0, field_of(name, "shape"));
     }
     uint64_t size = dtype_size(e.dtype);
-    if (static_cast<uint64_t>(numel) > UINT64_MAX / size ||
-        e.end - e.begin != static_cast<uint64_t>(numel) * size)
+    if (static_cast<uint64_t>(numel) > UINT64_MAX / size || e.end - e.begin != static_cast<uint64_t>(numel) * size)
         throw Error("shape " + shape_string(e.shape) + " of " + dtype_name(e.dtype) + " needs " +
-                        std::to_string(static_cast<uint64_t>(numel) * size) + " bytes, data_offsets " +
-                        off->dump() + " hold " + std::to_string(e.end - e.begin),
+                        std::to_string(static_cast<uint64_t>(numel) * size) + " bytes, data_offsets " + off->dump() +
+                        " hold " + std::to_string(e.end - e.begin),
                     file, 0, off_field);
     return e;
 }
@@ -107,9 +104,9 @@ const HostTensor& SafetensorsFile::require(std::string_view name, const std::str
     if (const HostTensor* t = find(name)) return *t;
     std::string held;
     for (const auto& t : tensors) held += (held.empty() ? "" : ", ") + t.name;
-    throw Error("no tensor named \"" + std::string(name) +
-                    "\" (the file holds: " + (held.empty() ? "none" : held) + ")",
-                file_for_errors);
+    throw Error(
+        "no tensor named \"" + std::string(name) + "\" (the file holds: " + (held.empty() ? "none" : held) + ")",
+        file_for_errors);
 }
 
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& file) {
@@ -123,13 +120,12 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& fil
                         std::to_string(kSafetensorsMaxHeaderBytes) + " (not a safetensors file?)",
                     file);
     if (header_size > bytes.size() - 8)
-        throw Error("truncated: the header needs " + std::to_string(header_size) +
-                        " bytes after the length field, " + std::to_string(bytes.size() - 8) + " are there",
+        throw Error("truncated: the header needs " + std::to_string(header_size) + " bytes after the length field, " +
+                        std::to_string(bytes.size() - 8) + " are there",
                     file);
     std::string_view header_text = bytes.substr(8, header_size);
     if (header_text.empty() || header_text.front() != '{')
-        throw Error("expected the JSON header to start with '{' (not a safetensors file?)", file, 0,
-                    "header");
+        throw Error("expected the JSON header to start with '{' (not a safetensors file?)", file, 0, "header");
     json header;
     try {
         header = json::parse(header_text);
@@ -147,8 +143,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& fil
                 throw Error("expected an object of strings, found " + value.dump(), file, 0, field_of(key));
             for (const auto& [mk, mv] : value.items()) {
                 if (!mv.is_string())
-                    throw Error("expected a string value, found " + mv.dump(), file, 0,
-                                field_of(key) + "." + mk);
+                    throw Error("expected a string value, found " + mv.dump(), file, 0, field_of(key) + "." + mk);
                 out.metadata[mk] = mv.get<std::string>();
             }
             continue;
@@ -157,9 +152,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& fil
     }
 
     // The ranges must tile the data section: sorted by begin, each starting where the last ended.
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-        return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-    });
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
     const uint64_t data_size = bytes.size() - 8 - header_size;
     uint64_t expected_begin = 0;
     for (const auto& e : entries) {
@@ -177,8 +171,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& fil
                         std::to_string(8 + header_size + expected_begin) + ")",
                     file);
     if (expected_begin < data_size)
-        throw Error(std::to_string(data_size - expected_begin) +
-                        " bytes after the last tensor's data (expected " +
+        throw Error(std::to_string(data_size - expected_begin) + " bytes after the last tensor's data (expected " +
                         std::to_string(8 + header_size + expected_begin) + " bytes in all, found " +
                         std::to_string(bytes.size()) + ")",
                     file);
@@ -208,12 +201,10 @@ std::string encode_safetensors(const SafetensorsFile& file) {
         uint64_t expected = static_cast<uint64_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
         if (t.bytes.size() != expected)
             throw Error("shape " + shape_string(t.shape) + " of " + dtype_name(t.dtype) + " needs " +
-                            std::to_string(expected) + " bytes, the tensor holds " +
-                            std::to_string(t.bytes.size()),
+                            std::to_string(expected) + " bytes, the tensor holds " + std::to_string(t.bytes.size()),
                         "", 0, "tensors[\"" + name + "\"]");
-        header[name] = {{"dtype", dtype_name(t.dtype)},
-                        {"shape", t.shape},
-                        {"data_offsets", {offset, offset + expected}}};
+        header[name] = {
+            {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + expected}}};
         offset += expected;
     }
     if (!file.metadata.empty()) header[kMetadataKey] = file.metadata;

@@ -12,9 +12,8 @@ const HostTensor& require_tensor(const SafetensorsFile& f, const std::string& na
                                  const std::string& file) {
     const HostTensor& t = f.require(name, file);
     if (t.dtype != dtype || t.shape.size() != rank || t.shape[0] != 1)
-        throw Error(std::string("expected ") + dtype_name(dtype) + " of shape (1, " +
-                        (rank == 3 ? "T, D" : "T") + "), found " + dtype_name(t.dtype) + " " +
-                        shape_string(t.shape),
+        throw Error(std::string("expected ") + dtype_name(dtype) + " of shape (1, " + (rank == 3 ? "T, D" : "T") +
+                        "), found " + dtype_name(t.dtype) + " " + shape_string(t.shape),
                     file, 0, name);
     return t;
 }
@@ -43,9 +42,8 @@ std::vector<TextEmbedding> read_text_embeddings(const ModelPackage& package) {
         e.features = require_tensor(f, stem + ".features", DType::float32, 3, file);
         e.mask = require_tensor(f, stem + ".mask", DType::int64, 2, file);
         if (e.mask.shape[1] != e.features.shape[1])
-            throw Error("expected (1, " + std::to_string(e.features.shape[1]) + ") to match " + stem +
-                            ".features " + shape_string(e.features.shape) + ", found " +
-                            shape_string(e.mask.shape),
+            throw Error("expected (1, " + std::to_string(e.features.shape[1]) + ") to match " + stem + ".features " +
+                            shape_string(e.features.shape) + ", found " + shape_string(e.mask.shape),
                         file, 0, stem + ".mask");
         if (!out.empty() && e.features.shape != out.front().features.shape)
             throw Error("expected " + shape_string(out.front().features.shape) +

@@ -23,14 +23,13 @@ BaselineResult run_baseline(const BaselineParams& p) {
     r.metrics = p.out_dir / "metrics.json";
     r.record = p.out_dir / "baseline.json";
     json predicted = run_model_package({"predict", "--model", p.model, "--device", p.device, "--dtype", p.dtype,
-                                        "--dataset", p.dataset.string(), "--image-root", image_root.string(),
-                                        "--out", r.predictions.string(), "--presence-out", r.presence.string(),
-                                        "--batch-size", std::to_string(p.batch_size), "--min-score",
-                                        std::to_string(p.min_score)});
+                                        "--dataset", p.dataset.string(), "--image-root", image_root.string(), "--out",
+                                        r.predictions.string(), "--presence-out", r.presence.string(), "--batch-size",
+                                        std::to_string(p.batch_size), "--min-score", std::to_string(p.min_score)});
 
     EvalInputs in = load_eval_inputs(p.dataset.string(), r.predictions.string(), r.presence.string());
-    r.evaluation = evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, p.eval,
-                                 p.dataset.string());
+    r.evaluation =
+        evaluate_saco(in.gt, in.predictions, in.presence ? &*in.presence : nullptr, p.eval, p.dataset.string());
     const std::vector<EvalInput>& inputs = in.files.get();
     json metrics = eval_result_to_json(r.evaluation, inputs, /*with_images=*/true);
     metrics["model"] = p.model;

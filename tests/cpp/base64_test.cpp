@@ -24,8 +24,13 @@ std::string decode_error(std::string_view text, const ErrorPlace& place = {}) {
 
 TEST(Base64, Rfc4648Vectors) {
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (const auto& [plain, encoded] : cases) {
         EXPECT_EQ(base64_encode(as_bytes(plain)), encoded);

@@ -4,7 +4,6 @@
 // written by `chickenseg eval` itself are read (the schema round trip).
 #include <gtest/gtest.h>
 
-
 #include <filesystem>
 
 #include "chickenseg/core/file_io.h"
@@ -20,15 +19,15 @@ namespace {
 
 // A metrics document in the shape `chickenseg eval` writes (cgF1 as a fraction).
 std::string metrics(double cgf1, double pass_rate, bool negatives = true) {
-    json doc = {{"schema", "chickenseg.metrics/1"},
-                {"tool", "chickenseg 0.1.0 (test)"},
-                {"score_threshold", 0.5},
-                {"convention", {{"epsilon", "official"}}},
-                {"inputs",
-                 {{"gt", {{"path", "val.json"}, {"sha256", "abc"}}},
-                  {"predictions", {{"path", "p.json"}, {"sha256", "def"}}}}},
-                {"segm", {{"cgF1", cgf1}, {"cgF1@0.5", cgf1}, {"cgF1@0.75", cgf1}, {"pmF1", cgf1}}},
-                {"image_level", {{"IL_MCC", 0.9}, {"IL_precision", 0.9}, {"IL_recall", 1.0}, {"IL_FPR", 0.1}}}};
+    json doc = {
+        {"schema", "chickenseg.metrics/1"},
+        {"tool", "chickenseg 0.1.0 (test)"},
+        {"score_threshold", 0.5},
+        {"convention", {{"epsilon", "official"}}},
+        {"inputs",
+         {{"gt", {{"path", "val.json"}, {"sha256", "abc"}}}, {"predictions", {{"path", "p.json"}, {"sha256", "def"}}}}},
+        {"segm", {{"cgF1", cgf1}, {"cgF1@0.5", cgf1}, {"cgF1@0.75", cgf1}, {"pmF1", cgf1}}},
+        {"image_level", {{"IL_MCC", 0.9}, {"IL_precision", 0.9}, {"IL_recall", 1.0}, {"IL_FPR", 0.1}}}};
     if (negatives)
         doc["negatives"] = {{"image_count", 10},
                             {"pass_rate", pass_rate},
@@ -55,7 +54,8 @@ TEST(CliCompare, ExitStatusIsTheDecision) {
 
     // +5 points absolute is not more than 5; with --min-improvement 4 it is.
     EXPECT_EQ(run_chickenseg("compare --improvement absolute " + (d / "base.json") + " " + (d / "good.json")).code, 1);
-    EXPECT_EQ(run_chickenseg("compare --improvement absolute --min-improvement 4 " + (d / "base.json") + " " + (d / "good.json"))
+    EXPECT_EQ(run_chickenseg("compare --improvement absolute --min-improvement 4 " + (d / "base.json") + " " +
+                             (d / "good.json"))
                   .code,
               0);
     // The pass rate is 0.95: a minimum of 0.95 rejects.
@@ -74,7 +74,9 @@ TEST(CliCompare, UsageErrorsExitTwoAndBadFilesOne) {
     EXPECT_EQ(run_chickenseg("compare --improvement percent " + (d / "base.json") + " " + (d / "base.json")).code, 2);
     EXPECT_EQ(run_chickenseg("compare --min-pass-rate 1.5 " + (d / "base.json") + " " + (d / "base.json")).code, 2);
     // --registry needs --candidate-name and --checkpoint.
-    EXPECT_EQ(run_chickenseg("compare --registry " + (d / "r.json") + " " + (d / "base.json") + " " + (d / "base.json")).code, 2);
+    EXPECT_EQ(
+        run_chickenseg("compare --registry " + (d / "r.json") + " " + (d / "base.json") + " " + (d / "base.json")).code,
+        2);
     EXPECT_EQ(run_chickenseg("compare --registry " + (d / "r.json") + " --candidate-name x " + (d / "base.json") + " " +
                              (d / "base.json"))
                   .code,
@@ -105,9 +107,9 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     write_file_atomic(d / "run/best/training.json", R"({"epoch": 3, "dataset_version": {"version_id": "ds-v7"}})");
     reg += " --checkpoint " + (d / "run/best");
 
-    CliResult a = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-1 " + (d / "base.json") + " " +
-                          (d / "good.json"),
-                      Stderr::Drop);
+    CliResult a = run_chickenseg(
+        "--json compare --registry " + reg + " --candidate-name run-1 " + (d / "base.json") + " " + (d / "good.json"),
+        Stderr::Drop);
     ASSERT_EQ(a.code, 0) << a.out;
     json doc = parse_json_text(a.out, "stdout");
     EXPECT_EQ(doc["schema"], "chickenseg.compare/1");
@@ -117,15 +119,15 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_EQ(doc["gate"]["improvement_mode"], "relative");
 
     CliResult b = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
-                      (d / "better.json"));
+                                 (d / "better.json"));
     EXPECT_EQ(b.code, 0);
     EXPECT_NE(b.out.find("registered as production-candidate-v2"), std::string::npos) << b.out;
 
     const std::string reg_file = d / "models/registry.json";
     std::string before = read_file(reg_file);
-    CliResult rejected = run_chickenseg("--json compare --registry " + reg + " --candidate-name run-3 " + (d / "base.json") +
-                                 " " + (d / "worse.json"),
-                             Stderr::Drop);
+    CliResult rejected = run_chickenseg(
+        "--json compare --registry " + reg + " --candidate-name run-3 " + (d / "base.json") + " " + (d / "worse.json"),
+        Stderr::Drop);
     EXPECT_EQ(rejected.code, 1);
     json rdoc = parse_json_text(rejected.out, "stdout");
     EXPECT_EQ(rdoc["decision"], "reject");
@@ -134,8 +136,8 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
     EXPECT_EQ(read_file(reg_file), before);
 
     // Re-running a promotion does not mint a new tag.
-    CliResult again = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") + " " +
-                          (d / "better.json"));
+    CliResult again = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 " + (d / "base.json") +
+                                     " " + (d / "better.json"));
     EXPECT_EQ(again.code, 0);
     EXPECT_NE(again.out.find("already registered as production-candidate-v2"), std::string::npos);
     json r = read_json_file(reg_file);
@@ -148,7 +150,7 @@ TEST(CliCompare, JsonDecisionDocumentAndRegistry) {
 
     // Custom prefix.
     CliResult staged = run_chickenseg("compare --registry " + reg + " --candidate-name run-2 --tag-prefix staging " +
-                           (d / "base.json") + " " + (d / "better.json"));
+                                      (d / "base.json") + " " + (d / "better.json"));
     EXPECT_NE(staged.out.find("registered as staging-v1"), std::string::npos) << staged.out;
 }
 
@@ -188,9 +190,11 @@ TEST(CliCompare, MeanPresenceOnNegativesIsPartOfTheGate) {
     EXPECT_NE(r.out.find("its mean presence on the negatives below 0.1"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("[FAIL] hard-negative mean presence: candidate 0.2000"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("negatives: presence mean"), std::string::npos) << r.out;
-    EXPECT_EQ(run_chickenseg("compare --max-mean-presence 0.25 " + (d / "base.json") + " " + (d / "cand.json")).code, 0);
+    EXPECT_EQ(run_chickenseg("compare --max-mean-presence 0.25 " + (d / "base.json") + " " + (d / "cand.json")).code,
+              0);
     EXPECT_EQ(run_chickenseg("compare --max-mean-presence 0.2 " + (d / "base.json") + " " + (d / "cand.json")).code, 1);
-    EXPECT_EQ(run_chickenseg("compare --no-mean-presence-check " + (d / "base.json") + " " + (d / "cand.json")).code, 0);
+    EXPECT_EQ(run_chickenseg("compare --no-mean-presence-check " + (d / "base.json") + " " + (d / "cand.json")).code,
+              0);
     EXPECT_EQ(run_chickenseg("compare --max-mean-presence 1.5 " + (d / "base.json") + " " + (d / "cand.json")).code, 2);
 }
 
@@ -216,12 +220,20 @@ TEST(CliCompare, ARegistryThatIsAFolderOrACheckpointThatIsMissingIsNamed) {
 std::string gt_doc() {
     json images = json::array(), anns = json::array();
     for (int id = 1; id <= 4; ++id)
-        images.push_back({{"id", id}, {"file_name", "img" + std::to_string(id) + ".png"}, {"width", 40}, {"height", 40},
-                          {"text_input", "chicken"}, {"is_instance_exhaustive", 1}});
+        images.push_back({{"id", id},
+                          {"file_name", "img" + std::to_string(id) + ".png"},
+                          {"width", 40},
+                          {"height", 40},
+                          {"text_input", "chicken"},
+                          {"is_instance_exhaustive", 1}});
     for (int id = 1; id <= 2; ++id)
-        anns.push_back({{"id", id}, {"image_id", id}, {"category_id", 1},
+        anns.push_back({{"id", id},
+                        {"image_id", id},
+                        {"category_id", 1},
                         {"segmentation", json::array({json::array({5, 5, 15, 5, 15, 15, 5, 15})})},
-                        {"bbox", {5, 5, 10, 10}}, {"area", 100}, {"iscrowd", 0}});
+                        {"bbox", {5, 5, 10, 10}},
+                        {"area", 100},
+                        {"iscrowd", 0}});
     return json{{"images", images}, {"annotations", anns}, {"categories", {{{"id", 1}, {"name", "chicken"}}}}}.dump();
 }
 
@@ -230,8 +242,11 @@ json prediction(int image_id, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1
     for (uint32_t x = x0; x < x1; ++x)
         for (uint32_t y = y0; y < y1; ++y) m[x * 40 + y] = 1;
     Rle r = rle_encode(m, 40, 40);
-    return {{"image_id", image_id}, {"category_id", 1}, {"score", score},
-            {"segmentation", {{"size", {40, 40}}, {"counts", rle_to_string(r)}}}, {"bbox", {x0, y0, x1 - x0, y1 - y0}}};
+    return {{"image_id", image_id},
+            {"category_id", 1},
+            {"score", score},
+            {"segmentation", {{"size", {40, 40}}, {"counts", rle_to_string(r)}}},
+            {"bbox", {x0, y0, x1 - x0, y1 - y0}}};
 }
 
 TEST(CliCompare, ReadsMetricsWrittenByEval) {
@@ -245,11 +260,11 @@ TEST(CliCompare, ReadsMetricsWrittenByEval) {
     write_file_atomic(d / "cand_pred.json",
                       json::array({prediction(1, 5, 5, 15, 15, 0.9), prediction(2, 5, 5, 15, 15, 0.9)}).dump());
     ASSERT_EQ(run_chickenseg("eval --gt " + (d / "val.json") + " --pred " + (d / "base_pred.json") + " --out " +
-                  (d / "base.json"))
+                             (d / "base.json"))
                   .code,
               0);
     ASSERT_EQ(run_chickenseg("eval --gt " + (d / "val.json") + " --pred " + (d / "cand_pred.json") + " --out " +
-                  (d / "cand.json"))
+                             (d / "cand.json"))
                   .code,
               0);
     CliResult c = run_chickenseg("--json compare " + (d / "base.json") + " " + (d / "cand.json"), Stderr::Drop);

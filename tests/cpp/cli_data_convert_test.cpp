@@ -29,8 +29,9 @@ void make_dataset(const TempDir& d) {
 TEST(CliDataConvert, TableOnSuccess) {
     TempDir d;
     make_dataset(d);
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
-                           "--unknown-labels", "background"}), Stderr::Separate);
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o",
+                                             (d / "out.json").string(), "--unknown-labels", "background"}),
+                                 Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("converted yolo annotations -> "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("  positives           1\n"), std::string::npos) << r.out;
@@ -46,7 +47,8 @@ TEST(CliDataConvert, JsonSummary) {
     fixtures::write_text(d / "map.yaml", "background: [egg]\n");
     CliResult r =
         run_chickenseg(shell_args({"--json", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
-                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}), Stderr::Separate);
+                                   "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}),
+                       Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     json j = json::parse(r.out);
     EXPECT_EQ(j["images"], 2);
@@ -63,7 +65,9 @@ TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
     TempDir d;
     make_dataset(d);
     fixtures::write_text(d / "yolo/labels/b.txt", "0 0.5 0.5 0.5\n");
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()}), Stderr::Separate);
+    CliResult r =
+        run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()}),
+                       Stderr::Separate);
     EXPECT_EQ(r.code, 1);
     EXPECT_FALSE(fs::exists(d / "out.json"));
     EXPECT_NE(r.err.find("labels/b.txt:1: expected `class cx cy w h`"), std::string::npos) << r.err;
@@ -74,13 +78,17 @@ TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
 TEST(CliDataConvert, UsageErrorsExitTwo) {
     TempDir d;
     make_dataset(d);
-    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string()}), Stderr::Separate).code, 2);  // no --output
-    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}), Stderr::Separate).code,
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string()}), Stderr::Separate).code,
+              2);  // no --output
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}),
+                             Stderr::Separate)
+                  .code,
               2);
-    EXPECT_EQ(
-        run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"}), Stderr::Separate)
-            .code,
-        2);
+    EXPECT_EQ(run_chickenseg(
+                  shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"}),
+                  Stderr::Separate)
+                  .code,
+              2);
     EXPECT_EQ(run_chickenseg(shell_args({"data", "convert"}), Stderr::Separate).code, 2);
 }
 
@@ -88,12 +96,13 @@ TEST(CliDataConvert, DryRunAndMissingInput) {
     TempDir d;
     make_dataset(d);
     CliResult r = run_chickenseg(
-        shell_args({"-q", "data", "convert", (d / "yolo").string(), "--dry-run", "--unknown-labels", "exclude"}), Stderr::Separate);
+        shell_args({"-q", "data", "convert", (d / "yolo").string(), "--dry-run", "--unknown-labels", "exclude"}),
+        Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos);
     EXPECT_NE(r.out.find("excluded            1  (unknown_label: 1)"), std::string::npos) << r.out;
-    CliResult missing =
-        run_chickenseg(shell_args({"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()}), Stderr::Separate);
+    CliResult missing = run_chickenseg(
+        shell_args({"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()}), Stderr::Separate);
     EXPECT_EQ(missing.code, 1);
     EXPECT_NE(missing.err.find("input not found"), std::string::npos) << missing.err;
 }

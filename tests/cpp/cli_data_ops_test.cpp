@@ -81,7 +81,7 @@ TEST(CliDataOps, SplitWritesTwoValidFilesAndRerunsGiveTheSameBytes) {
 
     // The two outputs validate together (no image in both, both kinds in each).
     r = run_chickenseg("data validate --dataset " + (dir / "out1/chicken_train.json") + " --dataset " +
-            (dir / "out1/chicken_val.json"));
+                       (dir / "out1/chicken_val.json"));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("valid: 2 file(s)"), std::string::npos) << r.out;
 }
@@ -95,8 +95,8 @@ TEST(CliDataOps, SplitJsonSummaryAndNames) {
         Stderr::Drop);
     ASSERT_EQ(r.code, 1) << r.out;  // pens mix positives and negatives: no negative group
     r = run_chickenseg("--json data split --dataset " + all + " --out-dir " + (dir / "o") +
-                " --train-ratio 0.5 --train-name t.json --val-name v.json",
-            Stderr::Drop);
+                           " --train-ratio 0.5 --train-name t.json --val-name v.json",
+                       Stderr::Drop);
     ASSERT_EQ(r.code, 0) << r.out;
     json j = parse_json_text(r.out, "stdout");
     EXPECT_EQ(j["input"]["images"], 40);
@@ -161,10 +161,8 @@ TEST(CliDataOps, ValidateExitCodesAndJsonReport) {
     const std::string bad = write_dataset(dir, doc, "bad.json");
     CliResult r = run_chickenseg("data validate --dataset " + bad);
     EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("bad.json: annotations[0].iscrowd: expected 0 or 1, found 4"), std::string::npos)
-        << r.out;
-    EXPECT_NE(r.out.find("bad.json: images[2].text_input: missing required field"), std::string::npos)
-        << r.out;
+    EXPECT_NE(r.out.find("bad.json: annotations[0].iscrowd: expected 0 or 1, found 4"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("bad.json: images[2].text_input: missing required field"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("invalid: 2 error(s)"), std::string::npos) << r.out;
 
     r = run_chickenseg("--json data validate --dataset " + bad + " --dataset " + good, Stderr::Drop);

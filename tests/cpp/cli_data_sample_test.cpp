@@ -3,7 +3,6 @@
 // `data convert` (both the LabelMe and the YOLO form) into the expected dataset.
 #include <gtest/gtest.h>
 
-
 #include <filesystem>
 #include <map>
 
@@ -79,16 +78,17 @@ TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
         (s["kind"] == "positive" ? positives : negatives)++;
         for (const auto& l : s["labels"]) {
             std::string label = l;
-            chickens += label == "chicken" || label == "Chicken" || label == "hen" || label == "rooster" || label == "chick";
+            chickens +=
+                label == "chicken" || label == "Chicken" || label == "hen" || label == "rooster" || label == "chick";
         }
     }
     fs::path lm = t.path / "labelme.json", yo = t.path / "yolo.json";
     // `data convert INPUT --label-map MAP -o OUT` (h4's interface at the time of writing).
     CliResult a = run_chickenseg("-q data convert " + (raw / "labelme").string() + " --label-map " +
-                (raw / "label_map.yaml").string() + " -o " + lm.string());
+                                 (raw / "label_map.yaml").string() + " -o " + lm.string());
     ASSERT_EQ(a.code, 0) << a.out;
     CliResult b = run_chickenseg("-q data convert " + (raw / "yolo").string() + " --label-map " +
-                (raw / "label_map.yaml").string() + " -o " + yo.string());
+                                 (raw / "label_map.yaml").string() + " -o " + yo.string());
     ASSERT_EQ(b.code, 0) << b.out;
     SacoDataset dl = read_saco_json(lm), dy = read_saco_json(yo);
     EXPECT_EQ(dl.images.size(), positives + negatives);

@@ -38,12 +38,11 @@ TEST(CliDoctor, JsonReportOnThisMachine) {
     CliResult r = run_chickenseg("--json doctor --min-disk 0 --path " + dir.path.string(), Stderr::Separate);
     json report = parse_json_text(r.out, "doctor stdout");
     EXPECT_EQ(report["schema"], "chickenseg.doctor/1");
-    for (const char* name : {"cpu", "ram", "nvidia_driver", "cuda_driver", "gpu", "vram", "cuda_toolkit",
-                             "python", "pytorch", "pytorch_cuda", "transformers", "checkpoint"}) {
+    for (const char* name : {"cpu", "ram", "nvidia_driver", "cuda_driver", "gpu", "vram", "cuda_toolkit", "python",
+                             "pytorch", "pytorch_cuda", "transformers", "checkpoint"}) {
         const json* c = find_check(report, name);
         ASSERT_NE(c, nullptr) << name;
-        for (const char* key : {"name", "status", "value", "detail"})
-            EXPECT_TRUE((*c)[key].is_string()) << name;
+        for (const char* key : {"name", "status", "value", "detail"}) EXPECT_TRUE((*c)[key].is_string()) << name;
         EXPECT_TRUE((*c)["status"] == "ok" || (*c)["status"] == "warn" || (*c)["status"] == "fail" ||
                     (*c)["status"] == "skipped");
     }
@@ -94,8 +93,8 @@ TEST(CliDoctor, MinDiskAboveWhatAnyDiskHasFails) {
 
 TEST(CliDoctor, CheckpointFromTheEnvironment) {
     TempDir dir;
-    CliResult missing = run_chickenseg("--json doctor --min-disk 0",
-                            Stderr::Separate, kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    CliResult missing = run_chickenseg("--json doctor --min-disk 0", Stderr::Separate,
+                                       kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
     EXPECT_EQ(missing.code, 1);
     json report = parse_json_text(missing.out, "doctor stdout");
     EXPECT_EQ((*find_check(report, "checkpoint"))["status"], "fail");
@@ -103,8 +102,8 @@ TEST(CliDoctor, CheckpointFromTheEnvironment) {
     write_file_atomic(dir.path / "config.json", R"({"model_type": "sam3"})");
     write_file_atomic(dir.path / "model.safetensors", std::string(2048, 'w'));
     // The flag wins over the environment variable.
-    CliResult present = run_chickenseg("--json doctor --min-disk 0 --checkpoint " + dir.path.string(),
-                            Stderr::Separate, kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
+    CliResult present = run_chickenseg("--json doctor --min-disk 0 --checkpoint " + dir.path.string(), Stderr::Separate,
+                                       kNoPython + " CHICKENSEG_SAM3_CHECKPOINT=" + (dir.path / "nope").string());
     EXPECT_EQ(present.code, 0) << present.out;
     report = parse_json_text(present.out, "doctor stdout");
     EXPECT_EQ((*find_check(report, "checkpoint"))["value"], "present (not loaded)");

@@ -29,19 +29,35 @@ class CliEval : public ::testing::Test {
 protected:
     void SetUp() override {
         // 3 images 4x3: image 1 has a chicken (left half), 2 and 3 are negatives.
-        json gt = {{"images", json::array()}, {"annotations", json::array()}, {"categories", {{{"id", 1}, {"name", "chicken"}}}}};
+        json gt = {{"images", json::array()},
+                   {"annotations", json::array()},
+                   {"categories", {{{"id", 1}, {"name", "chicken"}}}}};
         for (int id : {1, 2, 3})
-            gt["images"].push_back({{"id", id}, {"file_name", "im" + std::to_string(id) + ".jpg"}, {"width", 4},
-                                    {"height", 3}, {"text_input", "chicken"}, {"is_instance_exhaustive", 1}});
-        gt["annotations"].push_back({{"id", 1}, {"image_id", 1}, {"category_id", 1},
+            gt["images"].push_back({{"id", id},
+                                    {"file_name", "im" + std::to_string(id) + ".jpg"},
+                                    {"width", 4},
+                                    {"height", 3},
+                                    {"text_input", "chicken"},
+                                    {"is_instance_exhaustive", 1}});
+        gt["annotations"].push_back({{"id", 1},
+                                     {"image_id", 1},
+                                     {"category_id", 1},
                                      {"segmentation", {{"size", {3, 4}}, {"counts", {0, 6, 6}}}},
-                                     {"bbox", {0, 0, 2, 3}}, {"area", 6}, {"iscrowd", 0}});
+                                     {"bbox", {0, 0, 2, 3}},
+                                     {"area", 6},
+                                     {"iscrowd", 0}});
         write("gt.json", gt.dump(1));
         json preds = json::array();
-        preds.push_back({{"image_id", 1}, {"category_id", 1}, {"segmentation", {{"size", {3, 4}}, {"counts", {0, 6, 6}}}},
-                         {"bbox", {0, 0, 2, 3}}, {"score", 0.9}});
-        preds.push_back({{"image_id", 2}, {"category_id", 1}, {"segmentation", {{"size", {3, 4}}, {"counts", {0, 3, 9}}}},
-                         {"bbox", {0, 0, 1, 3}}, {"score", 0.7}});
+        preds.push_back({{"image_id", 1},
+                         {"category_id", 1},
+                         {"segmentation", {{"size", {3, 4}}, {"counts", {0, 6, 6}}}},
+                         {"bbox", {0, 0, 2, 3}},
+                         {"score", 0.9}});
+        preds.push_back({{"image_id", 2},
+                         {"category_id", 1},
+                         {"segmentation", {{"size", {3, 4}}, {"counts", {0, 3, 9}}}},
+                         {"bbox", {0, 0, 1, 3}},
+                         {"score", 0.7}});
         write("pred.json", preds.dump(1));
     }
     void write(const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; }
@@ -62,7 +78,8 @@ TEST_F(CliEval, TableAndExitZero) {
 }
 
 TEST_F(CliEval, JsonAndOutAreTheSameAndReproducible) {
-    CliResult a = run_chickenseg("--json eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json"));
+    CliResult a = run_chickenseg("--json eval --gt " + p("gt.json") + " --pred " + p("pred.json") +
+                                 " --per-image --out " + p("m.json"));
     ASSERT_EQ(a.code, 0) << a.out;
     json j = json::parse(a.out);
     EXPECT_EQ(j, json::parse(slurp(dir / "m.json")));
@@ -74,7 +91,10 @@ TEST_F(CliEval, JsonAndOutAreTheSameAndReproducible) {
     EXPECT_NEAR(j["segm"]["pmF1"].get<double>(), 1.0, 2e-4);
     EXPECT_EQ(j["negatives"]["verdict"], "fail");
     std::string first = slurp(dir / "m.json");
-    ASSERT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json")).code, 0);
+    ASSERT_EQ(
+        run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --per-image --out " + p("m.json"))
+            .code,
+        0);
     EXPECT_EQ(first, slurp(dir / "m.json"));
 }
 
@@ -97,7 +117,8 @@ TEST_F(CliEval, NegativesOnlyNeedsAHoldoutWithoutInstances) {
     json holdout = json::parse(slurp(dir / "gt.json"));
     holdout["annotations"] = json::array();
     write("holdout.json", holdout.dump());
-    CliResult ok = run_chickenseg("--json eval --negatives-only --gt " + p("holdout.json") + " --pred " + p("pred.json"));
+    CliResult ok =
+        run_chickenseg("--json eval --negatives-only --gt " + p("holdout.json") + " --pred " + p("pred.json"));
     ASSERT_EQ(ok.code, 0) << ok.out;
     json j = json::parse(ok.out);
     EXPECT_FALSE(j.contains("segm"));
@@ -106,7 +127,8 @@ TEST_F(CliEval, NegativesOnlyNeedsAHoldoutWithoutInstances) {
 }
 
 TEST_F(CliEval, EpsilonNoneGivesNullsWithReasons) {
-    CliResult r = run_chickenseg("--json eval --epsilon none --iou-type bbox --gt " + p("gt.json") + " --pred " + p("pred.json"));
+    CliResult r =
+        run_chickenseg("--json eval --epsilon none --iou-type bbox --gt " + p("gt.json") + " --pred " + p("pred.json"));
     ASSERT_EQ(r.code, 0) << r.out;
     json j = json::parse(r.out);
     EXPECT_FALSE(j.contains("segm"));
@@ -119,7 +141,8 @@ TEST_F(CliEval, EpsilonNoneGivesNullsWithReasons) {
 }
 
 TEST_F(CliEval, BadInputsNameFileRecordAndLine) {
-    write("nan.json", "[\n{\"image_id\": 1, \"segmentation\": {\"size\": [3, 4], \"counts\": [12]}, \"score\": NaN}\n]");
+    write("nan.json",
+          "[\n{\"image_id\": 1, \"segmentation\": {\"size\": [3, 4], \"counts\": [12]}, \"score\": NaN}\n]");
     CliResult r = run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("nan.json"));
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find(p("nan.json") + ":2: predictions[0].score: NaN score"), std::string::npos) << r.out;
@@ -142,7 +165,8 @@ TEST_F(CliEval, UsageErrorsExitTwo) {
     EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json")).code, 2);  // --pred missing
     EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --iou-type mask").code, 2);
     EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --epsilon tiny").code, 2);
-    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --score-threshold 1.5").code, 2);
+    EXPECT_EQ(run_chickenseg("eval --gt " + p("gt.json") + " --pred " + p("pred.json") + " --score-threshold 1.5").code,
+              2);
 }
 
 }  // namespace

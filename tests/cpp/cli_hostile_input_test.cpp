@@ -27,8 +27,8 @@ constexpr int kDeep = 100'000;
 std::string nested_array(int depth) { return std::string(depth, '[') + "0" + std::string(depth, ']'); }
 
 json image(long long id, const std::string& file_name) {
-    return {{"id", id},       {"file_name", file_name}, {"width", 64}, {"height", 48}, {"text_input", "chicken"},
-            {"is_instance_exhaustive", 1}};
+    return {{"id", id},     {"file_name", file_name},  {"width", 64},
+            {"height", 48}, {"text_input", "chicken"}, {"is_instance_exhaustive", 1}};
 }
 
 json annotation(long long id, long long image_id) {
@@ -94,10 +94,11 @@ TEST(CliHostile, DeeplyNestedLabelmePointsToConvert) {
 TEST(CliHostile, DeeplyNestedBboxToValidateAndSplit) {
     TempDir d;
     write_file_atomic(d.path / "all.json", with_first_bbox(nested_array(kDeep)));
-    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"})), "all.json:1",
-                       "nested deeper than");
-    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split"})),
+    expect_clear_error(run_chickenseg(shell_args({"-q", "data", "validate", "--dataset", d / "all.json"})),
                        "all.json:1", "nested deeper than");
+    expect_clear_error(
+        run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split"})),
+        "all.json:1", "nested deeper than");
     EXPECT_FALSE(fs::exists(d.path / "split"));
 }
 
@@ -131,8 +132,8 @@ TEST(CliHostile, GroupRegexOnAFortyThousandCharacterFileName) {
     json doc = dataset(8);
     doc["images"][0]["file_name"] = "penA/" + std::string(40'000, 'x') + ".jpg";
     write_json_file(d.path / "all.json", doc);
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out-dir",
-                                             d / "split", "--group-regex", "^([^/]+)/"}));
+    CliResult r = run_chickenseg(shell_args(
+        {"-q", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split", "--group-regex", "^([^/]+)/"}));
     expect_clear_error(r, "all.json: images[0].file_name", "file_name is 40009 characters long");
     EXPECT_FALSE(fs::exists(d.path / "split"));
 
@@ -153,9 +154,8 @@ TEST(CliHostile, GroupRegexThatRecursesDeeplyPerCharacterStillMatches) {
     doc["annotations"] = anns;
     write_json_file(d.path / "all.json", doc);
     CliResult r = run_chickenseg(
-        shell_args({"--json", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split",
-                    "--group-regex", "^(?=[^/]*/(pen[0-9]))(?:(((((((a|b)|c)|d)|e)|f)|g)|h))*/", "--train-ratio",
-                    "0.5"}),
+        shell_args({"--json", "data", "split", "--dataset", d / "all.json", "--out-dir", d / "split", "--group-regex",
+                    "^(?=[^/]*/(pen[0-9]))(?:(((((((a|b)|c)|d)|e)|f)|g)|h))*/", "--train-ratio", "0.5"}),
         Stderr::Drop);
     ASSERT_EQ(r.code, 0) << r.out;
     json summary = json::parse(r.out);
@@ -173,16 +173,18 @@ TEST(CliHostile, ValidateDecodeFindsAPngWithCorruptPixelData) {
     json doc = dataset(2);
     for (int i = 0; i < 2; ++i) {
         doc["images"][i]["file_name"] = "im" + std::to_string(i) + ".png";
-        if (i == 0) write_file_atomic(d.path / "images/im0.png", png);
-        else write_png(d.path / "images/im1.png", RgbImage{64, 48, std::vector<uint8_t>(64 * 48 * 3, 90)});
+        if (i == 0)
+            write_file_atomic(d.path / "images/im0.png", png);
+        else
+            write_png(d.path / "images/im1.png", RgbImage{64, 48, std::vector<uint8_t>(64 * 48 * 3, 90)});
     }
     write_json_file(d.path / "all.json", doc);
     // The default check reads headers only (documented): this file passes it.
     CliResult header = run_chickenseg(
         shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images"}));
     EXPECT_EQ(header.out.find("im0.png"), std::string::npos) << header.out;
-    CliResult r = run_chickenseg(shell_args(
-        {"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images", "--decode"}));
+    CliResult r = run_chickenseg(
+        shell_args({"-q", "data", "validate", "--dataset", d / "all.json", "--image-root", d / "images", "--decode"}));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("all.json: images[0].file_name: cannot decode image " + d / "images/im0.png"),
               std::string::npos)
@@ -208,8 +210,8 @@ TEST(CliHostile, ConvertRefusesAFolderItCannotReadNamingIt) {
                                 fs::perms::others_read | fs::perms::others_exec);
     fs::permissions(d.path / "yolo/images/pen2", fs::perms::none);
     const std::string as_user = ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : "";
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "--dry-run"}), Stderr::Merge,
-                                 as_user);
+    CliResult r =
+        run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "--dry-run"}), Stderr::Merge, as_user);
     fs::permissions(d.path / "yolo/images/pen2", fs::perms::owner_all);  // so TempDir can remove it
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find(d / "yolo/images/pen2"), std::string::npos) << r.out;
@@ -275,8 +277,8 @@ TEST(CliHostile, HoldoutRefusesWhatSplitRefuses) {
     json doc = dataset(4);
     doc["annotations"][1]["image_id"] = 99;  // meant for image 2
     write_json_file(d.path / "orphan.json", doc);
-    CliResult r = run_chickenseg(
-        shell_args({"-q", "data", "holdout", "--dataset", d / "orphan.json", "--negatives-only", "--out", d / "neg.json"}));
+    CliResult r = run_chickenseg(shell_args(
+        {"-q", "data", "holdout", "--dataset", d / "orphan.json", "--negatives-only", "--out", d / "neg.json"}));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("orphan.json: annotations[1].image_id: image_id 99 names no image of this file"),
               std::string::npos)
@@ -286,8 +288,8 @@ TEST(CliHostile, HoldoutRefusesWhatSplitRefuses) {
     json dup = dataset(4);
     dup["images"][3]["id"] = 1;
     write_json_file(d.path / "dup.json", dup);
-    r = run_chickenseg(
-        shell_args({"-q", "data", "holdout", "--dataset", d / "dup.json", "--negatives-only", "--out", d / "neg.json"}));
+    r = run_chickenseg(shell_args(
+        {"-q", "data", "holdout", "--dataset", d / "dup.json", "--negatives-only", "--out", d / "neg.json"}));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("dup.json: images[3].id: duplicate image id 1 (also images[0].id)"), std::string::npos)
         << r.out;
@@ -394,8 +396,8 @@ TEST(CliHostile, AFileNameOrClassNameThatIsNotUtf8IsNamed) {
 
     // A Latin-1 class name: refused where it is read, not after the output is written.
     fixtures::write_text(d.path / "yolo/classes.txt", "chicken\nH\xfchner\n");
-    r = run_chickenseg(shell_args({"--json", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels",
-                                   "background"}));
+    r = run_chickenseg(
+        shell_args({"--json", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels", "background"}));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("classes.txt:2: class name \"H\\xFChner\" is not valid UTF-8"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(d.path / "out.json"));
@@ -412,8 +414,8 @@ TEST(CliHostile, AnsiEscapesInLabelsDoNotReachTheTerminal) {
     EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\\x1B[2J\\x1B[31mred"), std::string::npos) << r.out;
     // Mapped to background: the label table shows it.
-    r = run_chickenseg(shell_args({"-q", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels",
-                                   "background"}));
+    r = run_chickenseg(
+        shell_args({"-q", "data", "convert", d / "yolo", "-o", d / "out.json", "--unknown-labels", "background"}));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\\x1B[2J\\x1B[31mred"), std::string::npos) << r.out;
@@ -453,7 +455,8 @@ TEST(CliHostile, SplitNamesStayInsideTheOutputFolder) {
 
 TEST(CliHostile, SampleAtASmallSizeTheFlagAccepts) {
     TempDir d;
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "sample", "--out", d / "s", "--images", "24", "--size", "160x120"}));
+    CliResult r =
+        run_chickenseg(shell_args({"-q", "data", "sample", "--out", d / "s", "--images", "24", "--size", "160x120"}));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
 }

@@ -24,7 +24,8 @@ struct FakePython {
         ::chmod(script.c_str(), 0755);
     }
     std::string env_prefix(const std::string& more = "") const {
-        return "env -u CHICKENSEG_BIN -u CHICKENSEG_QUIET CHICKENSEG_PYTHON=" + shell_quote(script.string()) + " " + more;
+        return "env -u CHICKENSEG_BIN -u CHICKENSEG_QUIET CHICKENSEG_PYTHON=" + shell_quote(script.string()) + " " +
+               more;
     }
     std::string environment() const { return read_file(seen); }
 };
@@ -32,9 +33,12 @@ struct FakePython {
 std::string line_of(const std::string& env, const std::string& name) {
     const std::string key = name + "=";
     size_t at = env.rfind("\n" + key);
-    if (at != std::string::npos) ++at;
-    else if (env.rfind(key, 0) == 0) at = 0;
-    else return "";
+    if (at != std::string::npos)
+        ++at;
+    else if (env.rfind(key, 0) == 0)
+        at = 0;
+    else
+        return "";
     return env.substr(at, env.find('\n', at) - at);
 }
 
@@ -55,7 +59,8 @@ TEST(CliPythonBoundary, JsonIsQuietToo) {
 
 TEST(CliPythonBoundary, WithoutQuietTheChildShowsProgressAndAnExplicitBinaryIsKept) {
     FakePython py;
-    ASSERT_EQ(run_chickenseg("model info --model tiny", Stderr::Merge, py.env_prefix("CHICKENSEG_BIN=/opt/other")).code, 0);
+    ASSERT_EQ(run_chickenseg("model info --model tiny", Stderr::Merge, py.env_prefix("CHICKENSEG_BIN=/opt/other")).code,
+              0);
     const std::string env = py.environment();
     EXPECT_EQ(line_of(env, "CHICKENSEG_QUIET"), "") << env;
     EXPECT_EQ(line_of(env, "CHICKENSEG_BIN"), "CHICKENSEG_BIN=/opt/other") << env;

@@ -50,12 +50,15 @@ inline CliResult run_chickenseg(const std::string& args, Stderr stderr_mode = St
     std::filesystem::path err_file;
     std::string cmd = (env_prefix.empty() ? "" : env_prefix + " ") + shell_quote(CHICKENSEG_BINARY) + " " + args;
     switch (stderr_mode) {
-        case Stderr::Merge: cmd += " 2>&1"; break;
-        case Stderr::Drop: cmd += " 2>/dev/null"; break;
+        case Stderr::Merge:
+            cmd += " 2>&1";
+            break;
+        case Stderr::Drop:
+            cmd += " 2>/dev/null";
+            break;
         case Stderr::Separate:
-            err_file = std::filesystem::temp_directory_path() /
-                       ("chickenseg_cli_stderr_" + std::to_string(::getpid()) + "_" +
-                        std::to_string(next_temp_number()));
+            err_file = std::filesystem::temp_directory_path() / ("chickenseg_cli_stderr_" + std::to_string(::getpid()) +
+                                                                 "_" + std::to_string(next_temp_number()));
             cmd += " 2>" + shell_quote(err_file.string());
             break;
     }

@@ -25,21 +25,13 @@ TEST(CocoReader, PolygonsRleCrowdAndBboxOnly) {
     mask[5 * 10 + 2] = 1;  // column 5, row 2
     Rle rle = rle_encode(mask, 10, 20);
     d["annotations"] = json::array({
-        {{"id", 1},
-         {"image_id", 7},
-         {"category_id", 1},
-         {"segmentation", {{1, 1, 5, 1, 5, 5}}},
-         {"iscrowd", 0}},
+        {{"id", 1}, {"image_id", 7}, {"category_id", 1}, {"segmentation", {{1, 1, 5, 1, 5, 5}}}, {"iscrowd", 0}},
         {{"id", 2},
          {"image_id", 7},
          {"category_id", 2},
          {"segmentation", {{"size", {10, 20}}, {"counts", rle_to_string(rle)}}},
          {"iscrowd", 1}},
-        {{"id", 3},
-         {"image_id", 3},
-         {"category_id", 1},
-         {"segmentation", json::array()},
-         {"bbox", {2, 3, 4, 5}}},
+        {{"id", 3}, {"image_id", 3}, {"category_id", 1}, {"segmentation", json::array()}, {"bbox", {2, 3, 4, 5}}},
         {{"id", 4}, {"image_id", 3}, {"category_id", 1}, {"bbox", {0, 0, 1, 1}}},
     });
     Diagnostics diag;
@@ -84,11 +76,10 @@ TEST(CocoReader, EveryProblemNamesItsJsonPath) {
         EXPECT_EQ(i.place.file, "c.json");
         fields.push_back(i.place.field);
     }
-    EXPECT_EQ(fields,
-              (std::vector<std::string>{"categories[2].id", "images[2].id", "images[3].width",
-                                        "annotations[0].image_id", "annotations[1].category_id",
-                                        "annotations[2].segmentation[0]", "annotations[3].iscrowd",
-                                        "annotations[4].segmentation.size", "annotations[5].segmentation"}));
+    EXPECT_EQ(fields, (std::vector<std::string>{"categories[2].id", "images[2].id", "images[3].width",
+                                                "annotations[0].image_id", "annotations[1].category_id",
+                                                "annotations[2].segmentation[0]", "annotations[3].iscrowd",
+                                                "annotations[4].segmentation.size", "annotations[5].segmentation"}));
     ASSERT_EQ(f.images.size(), 2u);
     EXPECT_EQ(f.images[0].objects.size(), 1u);  // only the last annotation is good
 }

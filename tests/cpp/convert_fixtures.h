@@ -52,8 +52,6 @@ inline void write_test_jpeg(const std::filesystem::path& path, uint32_t w, uint3
     write_jpeg(path, grey_image(w, h));
 }
 
-inline void write_text(const std::filesystem::path& path, const std::string& text) {
-    write_file_atomic(path, text);
-}
+inline void write_text(const std::filesystem::path& path, const std::string& text) { write_file_atomic(path, text); }
 
 }  // namespace chickenseg::fixtures

@@ -49,8 +49,7 @@ ConvertParams params_for(const fs::path& input, const fs::path& output) {
 void make_yolo(const TempDir& d) {
     write_text(d / "yolo/classes.txt", "Chicken\nEgg\n");
     write_test_png(d / "yolo/images/b.png", 200, 100);
-    write_text(d / "yolo/labels/b.txt",
-               "0 0.1 0.2 0.5 0.2 0.5 0.6 0.1 0.6\n1 0.5 0.5 0.1 0.1\n0 0.75 0.5 0.5 1.0\n");
+    write_text(d / "yolo/labels/b.txt", "0 0.1 0.2 0.5 0.2 0.5 0.6 0.1 0.6\n1 0.5 0.5 0.1 0.1\n0 0.75 0.5 0.5 1.0\n");
     write_test_jpeg(d / "yolo/images/a.png", 40, 30);  // a .png holding JPEG bytes
     write_text(d / "yolo/labels/a.txt", "1 0.5 0.5 0.2 0.2\n");
     write_test_png(d / "yolo/images/c.png", 10, 10);  // no label file: a negative
@@ -60,14 +59,14 @@ void make_yolo(const TempDir& d) {
 
 std::string shapes_json(const std::string& image_path, const std::string& shapes, int w = 64, int h = 48) {
     return R"({"version": "5.4.1", "flags": {}, "imagePath": ")" + image_path + R"(", "imageWidth": )" +
-           std::to_string(w) + R"(, "imageHeight": )" + std::to_string(h) +
-           R"(, "imageData": null, "shapes": [)" + shapes + "]}";
+           std::to_string(w) + R"(, "imageHeight": )" + std::to_string(h) + R"(, "imageData": null, "shapes": [)" +
+           shapes + "]}";
 }
 
 std::string poly(const std::string& label, const std::string& extra = "") {
     return R"({"label": ")" + label +
-           R"(", "points": [[2, 2], [30, 2], [30, 20], [2, 20]], "shape_type": "polygon", "group_id": null)" +
-           extra + "}";
+           R"(", "points": [[2, 2], [30, 2], [30, 20], [2, 20]], "shape_type": "polygon", "group_id": null)" + extra +
+           "}";
 }
 
 }  // namespace
@@ -77,9 +76,8 @@ TEST(DatasetLayout, LabelCandidates) {
               (std::vector<std::string>{"labels/chicken/a.json", "labels/a.json", "images/chicken/a.json"}));
     EXPECT_EQ(label_file_candidates("images/a.b.png", ".txt"),
               (std::vector<std::string>{"labels/a.b.txt", "images/a.b.txt"}));
-    EXPECT_EQ(
-        label_file_candidates("train/images/x/a.jpg", ".txt"),
-        (std::vector<std::string>{"train/labels/x/a.txt", "train/labels/a.txt", "train/images/x/a.txt"}));
+    EXPECT_EQ(label_file_candidates("train/images/x/a.jpg", ".txt"),
+              (std::vector<std::string>{"train/labels/x/a.txt", "train/labels/a.txt", "train/images/x/a.txt"}));
     EXPECT_EQ(label_file_candidates("a.jpg", ".json"), std::vector<std::string>{"a.json"});
 }
 
@@ -140,8 +138,8 @@ TEST(ConvertYolo, CountsGeometryAndIds) {
     EXPECT_EQ(a.category_id, 1);
     EXPECT_EQ(a.iscrowd, 0);
     ASSERT_EQ(a.segmentation.polygons.size(), 1u);
-    EXPECT_EQ(a.segmentation.polygons[0], (Polygon{0.1 * 200, 0.2 * 100, 0.5 * 200, 0.2 * 100, 0.5 * 200,
-                                                   0.6 * 100, 0.1 * 200, 0.6 * 100}));
+    EXPECT_EQ(a.segmentation.polygons[0],
+              (Polygon{0.1 * 200, 0.2 * 100, 0.5 * 200, 0.2 * 100, 0.5 * 200, 0.6 * 100, 0.1 * 200, 0.6 * 100}));
     EXPECT_NEAR(a.bbox[0], 20, 1e-9);
     EXPECT_NEAR(a.bbox[2], 80, 1e-9);
     EXPECT_NEAR(a.bbox[3], 40, 1e-9);
@@ -174,8 +172,7 @@ TEST(ConvertYolo, UnknownLabelIsOneErrorListingWhereAndHowOften) {
     EXPECT_FALSE(fs::exists(d / "out.json"));
     auto errs = messages(r, Severity::error);
     ASSERT_EQ(errs.size(), 1u) << all(errs);
-    EXPECT_NE(errs[0].find("unknown label \"Egg\": 2 object(s) in 2 image(s), first at"), std::string::npos)
-        << errs[0];
+    EXPECT_NE(errs[0].find("unknown label \"Egg\": 2 object(s) in 2 image(s), first at"), std::string::npos) << errs[0];
     EXPECT_NE(errs[0].find("labels/a.txt:1"), std::string::npos);
     EXPECT_NE(errs[0].find("labels/b.txt:2"), std::string::npos);
 }
@@ -261,22 +258,18 @@ TEST(ConvertLabelMe, RawDataLayoutWithLabelMap) {
     fs::path root = d / "raw_data";
     write_test_jpeg(root / "images/chicken/c1.jpg", 64, 48);
     write_text(root / "labels/chicken/c1.json",
-               shapes_json("../../images/chicken/c1.jpg",
-                           poly("Hen") + "," + poly(" chicken ") + "," + poly("egg")));
+               shapes_json("../../images/chicken/c1.jpg", poly("Hen") + "," + poly(" chicken ") + "," + poly("egg")));
     write_test_jpeg(root / "images/chicken/c2.jpg", 64, 48);
-    write_text(root / "labels/c2.json",
-               shapes_json("../images/chicken/c2.jpg", poly("rooster")));  // flat labels/
+    write_text(root / "labels/c2.json", shapes_json("../images/chicken/c2.jpg", poly("rooster")));  // flat labels/
     write_test_jpeg(root / "images/chicken/c3.jpg", 64, 48);
     write_text(root / "labels/c3.json", shapes_json("../images/chicken/c3.jpg", poly("unknown bird")));
     write_test_jpeg(root / "images/not_chicken/n1.jpg", 64, 48);
-    write_text(root / "labels/not_chicken/n1.json",
-               shapes_json("../../images/not_chicken/n1.jpg", poly("chicken")));
+    write_text(root / "labels/not_chicken/n1.json", shapes_json("../../images/not_chicken/n1.jpg", poly("chicken")));
     write_test_jpeg(root / "images/not_chicken/n2.jpg", 64, 48);  // no label file
     write_test_jpeg(root / "images/chicken/c4.jpg", 64, 48);
     write_text(root / "labels/chicken/c4.json", shapes_json("../../images/chicken/c4.jpg", poly("egg")));
-    write_text(
-        d / "map.yaml",
-        "concept: chicken\nsynonyms: [rooster, hen]\nbackground: [egg]\nambiguous: [\"unknown bird\"]\n");
+    write_text(d / "map.yaml",
+               "concept: chicken\nsynonyms: [rooster, hen]\nbackground: [egg]\nambiguous: [\"unknown bird\"]\n");
 
     ConvertParams p = params_for(root, d / "out.json");
     p.label_map = d / "map.yaml";
@@ -285,17 +278,16 @@ TEST(ConvertLabelMe, RawDataLayoutWithLabelMap) {
     EXPECT_EQ(r.report.source_format, "labelme");
     std::vector<std::string> names;
     for (const auto& im : r.dataset.images) names.push_back(im.file_name);
-    EXPECT_EQ(names, (std::vector<std::string>{"images/chicken/c1.jpg", "images/chicken/c2.jpg",
-                                               "images/chicken/c4.jpg", "images/not_chicken/n1.jpg",
-                                               "images/not_chicken/n2.jpg"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"images/chicken/c1.jpg", "images/chicken/c2.jpg", "images/chicken/c4.jpg",
+                                        "images/not_chicken/n1.jpg", "images/not_chicken/n2.jpg"}));
     EXPECT_EQ(r.report.positives, 2u);
     EXPECT_EQ(r.report.negatives, 3u);
     EXPECT_EQ(r.report.annotations, 3u);  // Hen + chicken in c1, rooster in c2
     EXPECT_EQ(r.report.excluded.at("ambiguous_label"), 1u);
     EXPECT_EQ(r.report.excluded_images.at(0).file_name, "images/chicken/c3.jpg");
     auto warns = messages(r.report, Severity::warning);
-    EXPECT_TRUE(
-        any_contains(warns, "images/not_chicken/n1.jpg: image is in a not_chicken folder but has 1 object"))
+    EXPECT_TRUE(any_contains(warns, "images/not_chicken/n1.jpg: image is in a not_chicken folder but has 1 object"))
         << all(warns);
     EXPECT_EQ(r.dataset.images[0].extra["source"], "labelme");
     // The rectangle-like polygon: bbox and area exact.
@@ -315,8 +307,7 @@ TEST(ConvertLabelMe, ImagesBesideLabelsAndSizeMismatchWarning) {
     EXPECT_EQ(r.dataset.images.size(), 2u);
     EXPECT_EQ(r.dataset.images[1].file_name, "sub/b.png");
     auto warns = messages(r.report, Severity::warning);
-    EXPECT_TRUE(
-        any_contains(warns, "a.json: imageWidth/imageHeight: imageWidth x imageHeight 640x480 differs"))
+    EXPECT_TRUE(any_contains(warns, "a.json: imageWidth/imageHeight: imageWidth x imageHeight 640x480 differs"))
         << all(warns);
 }
 
@@ -351,21 +342,19 @@ TEST(ConvertLabelMe, StaleImagePathFallsBackToTheSameName) {
     ConvertResult r = build_saco_dataset(params_for(d / "ds", d / "out.json"));
     // An absolute (Windows) path points outside the dataset folder: an error, not a guess.
     EXPECT_FALSE(r.report.ok());
-    EXPECT_TRUE(any_contains(messages(r.report, Severity::error),
-                             "imagePath \"C:/Users/x/Desktop/a.png\" points outside"));
+    EXPECT_TRUE(
+        any_contains(messages(r.report, Severity::error), "imagePath \"C:/Users/x/Desktop/a.png\" points outside"));
     write_text(d / "ds/a.json", shapes_json("old_name.png", poly("chicken")));
     r = build_saco_dataset(params_for(d / "ds", d / "out.json"));
     ASSERT_TRUE(r.report.ok()) << all(messages(r.report, Severity::error));
     EXPECT_EQ(r.dataset.annotations.size(), 1u);
-    EXPECT_TRUE(
-        any_contains(messages(r.report, Severity::warning), "imagePath \"old_name.png\" not found; using"));
+    EXPECT_TRUE(any_contains(messages(r.report, Severity::warning), "imagePath \"old_name.png\" not found; using"));
 }
 
 TEST(ConvertLabelMe, EmbeddedImageDataIsUsedAndWrittenOut) {
     TempDir d;
     std::string png = encode_png(fixtures::grey_image(64, 48));
-    std::string b64 =
-        base64_encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(png.data()), png.size()));
+    std::string b64 = base64_encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(png.data()), png.size()));
     std::string text = shapes_json("pics/gone.png", poly("chicken"));
     json j = json::parse(text);
     j["imageData"] = b64;
@@ -400,18 +389,16 @@ TEST(ConvertLabelMe, BadInputs) {
     write_text(ds / "twice.json", shapes_json("twice.png", poly("chicken")));
     write_text(ds / "twice2.json", shapes_json("twice.png", poly("chicken")));
     write_test_png(ds / "geo.png", 64, 48);
-    write_text(
-        ds / "geo.json",
-        shapes_json("geo.png",
-                    R"({"label": "chicken", "points": [[0, 0], [80, 0], [10, 10]], "shape_type": "polygon"},
+    write_text(ds / "geo.json",
+               shapes_json("geo.png",
+                           R"({"label": "chicken", "points": [[0, 0], [80, 0], [10, 10]], "shape_type": "polygon"},
                                       {"label": "chicken", "points": [[0, 0], [10, 0]], "shape_type": "polygon"})"));
     ConvertReport r = convert_dataset(params_for(ds, d / "out.json"));
     EXPECT_FALSE(r.written);
     EXPECT_FALSE(fs::exists(d / "out.json"));
     auto errs = messages(r, Severity::error);
     std::string text = all(errs);
-    EXPECT_TRUE(any_contains(errs, "escape.json: imagePath: imagePath \"../../etc/x.png\" points outside"))
-        << text;
+    EXPECT_TRUE(any_contains(errs, "escape.json: imagePath: imagePath \"../../etc/x.png\" points outside")) << text;
     EXPECT_TRUE(any_contains(errs, "orphan.json: imagePath: label file without image")) << text;
     EXPECT_TRUE(any_contains(errs, "broken.json:2: malformed JSON")) << text;
     EXPECT_TRUE(any_contains(errs, "dup.json: several images share this label file's name")) << text;
@@ -489,8 +476,7 @@ TEST(ConvertCoco, ImageRootSizesAndChecks) {
     auto errs = messages(r.report, Severity::error);
     std::string text = all(errs);
     EXPECT_TRUE(any_contains(errs, "images[2].file_name: image file not found")) << text;
-    EXPECT_TRUE(any_contains(errs, "images[3].file_name: file_name \"../ann/coco.json\" points outside"))
-        << text;
+    EXPECT_TRUE(any_contains(errs, "images[3].file_name: file_name \"../ann/coco.json\" points outside")) << text;
     EXPECT_TRUE(any_contains(errs, "several images map to the same file_name \"b.png\"")) << text;
     EXPECT_EQ(errs.size(), 3u) << text;
     EXPECT_TRUE(any_contains(messages(r.report, Severity::warning), "width x height 40x10 differs"));

@@ -40,8 +40,7 @@ json cuda_torch_facts() {
 
 DoctorProbe base_probe() {
     DoctorProbe p;
-    p.meminfo_text =
-        "MemTotal:       65000000 kB\nMemFree:         1000000 kB\nMemAvailable:   60000000 kB\n";
+    p.meminfo_text = "MemTotal:       65000000 kB\nMemFree:         1000000 kB\nMemAvailable:   60000000 kB\n";
     p.cpu_online = 16;
     p.cpu_affinity = 16;
     DiskProbe d;
@@ -169,8 +168,7 @@ TEST(DoctorParse, NvccOutput) {
 }
 
 TEST(DoctorParse, CudaVersionJson) {
-    EXPECT_EQ(parse_cuda_version_json(R"({"cuda": {"name": "CUDA SDK", "version": "12.4.1"}})", "v.json"),
-              "12.4.1");
+    EXPECT_EQ(parse_cuda_version_json(R"({"cuda": {"name": "CUDA SDK", "version": "12.4.1"}})", "v.json"), "12.4.1");
     try {
         parse_cuda_version_json(R"({"cuda": {"name": "CUDA SDK"}})", "v.json");
         FAIL() << "expected Error";
@@ -240,9 +238,8 @@ TEST(Doctor, TwoGpusReportModelMemoryAndProcesses) {
     const Check& g0 = get(r, "gpu:0");
     EXPECT_EQ(g0.status, CheckStatus::ok);
     EXPECT_EQ(g0.value, "NVIDIA H100 80GB HBM3: 85.5 GB total, 80.0 GB free, 5.5 GB used");
-    EXPECT_EQ(
-        g0.detail,
-        "compute capability 9.0; processes: 1234 python 5.0 GB, 777 (not visible) (memory not reported)");
+    EXPECT_EQ(g0.detail,
+              "compute capability 9.0; processes: 1234 python 5.0 GB, 777 (not visible) (memory not reported)");
     EXPECT_EQ(g0.data["total_bytes"], 85'520'809'984ULL);
     EXPECT_EQ(g0.data["processes"][1]["used_bytes"], nullptr);
     EXPECT_EQ(get(r, "gpu:1").value, "NVIDIA GeForce RTX 3090: 25.8 GB total, 25.0 GB free, 0.8 GB used");
@@ -351,10 +348,9 @@ TEST(Doctor, PythonMissing) {
 
 TEST(Doctor, TorchNotInstalled) {
     DoctorProbe p = base_probe();
-    p.python.output =
-        python_output({{"python", "3.11.2"},
-                       {"torch_error", "ModuleNotFoundError: No module named 'torch'"},
-                       {"transformers_error", "ModuleNotFoundError: No module named 'transformers'"}});
+    p.python.output = python_output({{"python", "3.11.2"},
+                                     {"torch_error", "ModuleNotFoundError: No module named 'torch'"},
+                                     {"transformers_error", "ModuleNotFoundError: No module named 'transformers'"}});
     DoctorReport r = run_doctor(DoctorParams{}, p);
     EXPECT_EQ(get(r, "python").status, CheckStatus::ok);
     EXPECT_EQ(get(r, "python").value, "3.11.2 (/venv/bin/python)");
@@ -447,8 +443,7 @@ TEST(Doctor, CudaToolkitFromNvccOrVersionJson) {
     r = run_doctor(DoctorParams{}, p);
     EXPECT_EQ(get(r, "cuda_toolkit").value, "13.0.88");
     EXPECT_EQ(get(r, "cuda_toolkit").status, CheckStatus::warn);
-    EXPECT_NE(get(r, "cuda_toolkit").detail.find("newer than the driver supports (CUDA 12.4)"),
-              std::string::npos);
+    EXPECT_NE(get(r, "cuda_toolkit").detail.find("newer than the driver supports (CUDA 12.4)"), std::string::npos);
 
     // The patch level does not count: toolkit 13.0.88 matches a driver for CUDA 13.0 (seen on an H100).
     p.nvml.cuda_driver_version = 13000;
@@ -684,8 +679,7 @@ int nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t d, unsigned* count, info_v
 )C";
 
 // Compiles kFakeNvml with `defines` into dir/name; fails the test with the compiler's output.
-fs::path build_fake_nvml(const fs::path& dir, const std::string& name,
-                         const std::vector<std::string>& defines) {
+fs::path build_fake_nvml(const fs::path& dir, const std::string& name, const std::vector<std::string>& defines) {
     fs::path src = dir / "fake_nvml.c";
     write_file_atomic(src, kFakeNvml);
     fs::path lib = dir / name;
@@ -709,8 +703,7 @@ TEST(Nvml, MissingLibraryIsReportedNotThrown) {
 TEST(Nvml, ModernDriverThroughTheV3Calls) {
     TempDir dir;
     std::string self = std::to_string(::getpid());
-    fs::path lib =
-        build_fake_nvml(dir.path, "libfake-modern.so", {"MODERN", "INIT_RC=0", "SELF_PID=" + self});
+    fs::path lib = build_fake_nvml(dir.path, "libfake-modern.so", {"MODERN", "INIT_RC=0", "SELF_PID=" + self});
     NvmlSnapshot s = read_nvml(lib.string());
     ASSERT_TRUE(s.library_loaded) << s.load_error;
     ASSERT_TRUE(s.initialized) << s.init_error;
@@ -774,7 +767,8 @@ TEST(Nvml, InitFailureIsReportedWithNvmlsMessage) {
 
 TEST(DoctorParse, NetrcMachineEntries) {
     EXPECT_TRUE(netrc_has_machine("machine api.wandb.ai\n  login user\n  password abc\n", "api.wandb.ai"));
-    EXPECT_TRUE(netrc_has_machine("default login x password y\nmachine\tapi.wandb.ai login u password p", "api.wandb.ai"));
+    EXPECT_TRUE(
+        netrc_has_machine("default login x password y\nmachine\tapi.wandb.ai login u password p", "api.wandb.ai"));
     EXPECT_FALSE(netrc_has_machine("machine github.com login u password api.wandb.ai\n", "api.wandb.ai"));
     EXPECT_FALSE(netrc_has_machine("machine api.wandb.ai.example.com login u\n", "api.wandb.ai"));
     EXPECT_FALSE(netrc_has_machine("", "api.wandb.ai"));

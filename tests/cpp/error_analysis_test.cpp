@@ -44,8 +44,7 @@ TEST(MaskOverlaps, AreasIntersectionsAndCrowdIou) {
     MaskOverlaps crowd = overlaps({rect(0, 0, 10, 10)}, {rect(0, 0, 40, 40)}, {1});
     EXPECT_DOUBLE_EQ(crowd.iou(0, 0), 1.0);  // intersection / area(detection)
     EXPECT_THROW(overlaps({rect(0, 0, 1, 1)}, {rect(0, 0, 1, 1, 10, 10)}), Error);
-    EXPECT_THROW(compute_mask_overlaps(std::vector<Rle>{}, std::vector<Rle>{rect(0, 0, 1, 1)},
-                                       std::vector<uint8_t>{}),
+    EXPECT_THROW(compute_mask_overlaps(std::vector<Rle>{}, std::vector<Rle>{rect(0, 0, 1, 1)}, std::vector<uint8_t>{}),
                  Error);
 }
 
@@ -63,7 +62,8 @@ TEST(Ghosting, UnmatchedDetectionFarFromEveryGt) {
     // GT at the left; det 0 matches it, det 1 half-overlaps (IoU 1/3, not a ghost),
     // det 2 is in empty space (ghost), det 3 barely touches (IoU 0.05 < 0.1: ghost).
     Rle gt = rect(0, 0, 10, 10);
-    MaskOverlaps ov = overlaps({rect(0, 0, 10, 10), rect(5, 0, 15, 10), rect(40, 20, 50, 30), rect(9, 0, 19, 10)}, {gt});
+    MaskOverlaps ov =
+        overlaps({rect(0, 0, 10, 10), rect(5, 0, 15, 10), rect(40, 20, 50, 30), rect(9, 0, 19, 10)}, {gt});
     std::vector<DetectionPairing> pairing(4);
     pairing[0] = {0, 1.0};
     auto f = detect_ghosting(ov, pairing, {});
@@ -274,14 +274,14 @@ TEST(Overlay, DrawsFillOutlineGtAndLabel) {
         const uint8_t* p = &img.pixels[(y * kW + x) * 3];
         return Rgb{p[0], p[1], p[2]};
     };
-    EXPECT_EQ(px(0, 5), style.gt_colour);     // GT outline (left edge)
-    EXPECT_EQ(px(1, 5), style.gt_colour);     // 2 px thick
-    EXPECT_EQ(px(10, 10), (Rgb{100, 100, 100}));  // GT inside untouched
+    EXPECT_EQ(px(0, 5), style.gt_colour);            // GT outline (left edge)
+    EXPECT_EQ(px(1, 5), style.gt_colour);            // 2 px thick
+    EXPECT_EQ(px(10, 10), (Rgb{100, 100, 100}));     // GT inside untouched
     EXPECT_EQ(px(40, 29), style.prediction_colour);  // prediction outline (bottom edge)
     Rgb fill = px(45, 25);
     EXPECT_EQ(fill[0], static_cast<uint8_t>(std::lround(100 * 0.55 + 255 * 0.45)));
     EXPECT_EQ(fill[1], static_cast<uint8_t>(std::lround(100 * 0.55)));
-    EXPECT_EQ(px(30, 10), (Rgb{0, 0, 0}));  // the label's box sits at the mask's top-left
+    EXPECT_EQ(px(30, 10), (Rgb{0, 0, 0}));        // the label's box sits at the mask's top-left
     EXPECT_EQ(px(59, 39), (Rgb{100, 100, 100}));  // far from every mask and the label
     EXPECT_NE(label_glyph('7'), nullptr);
     EXPECT_EQ(label_glyph('x'), label_glyph('X'));  // lower case drawn as upper case

@@ -48,8 +48,10 @@ TEST(ReadFile, AFolderIsNamedNotAnAllocationFailure) {
     test::TempDir dir;
     for (int mapped = 0; mapped < 2; ++mapped) {
         try {
-            if (mapped) MappedFile m(dir.path);
-            else read_file(dir.path);
+            if (mapped)
+                MappedFile m(dir.path);
+            else
+                read_file(dir.path);
             ADD_FAILURE() << "no error";
         } catch (const Error& e) {
             EXPECT_EQ(std::string(e.what()), dir.path.string() + ": is a folder, expected a file");
@@ -86,12 +88,12 @@ TEST(WriteFileAtomic, TemporariesLeftByAKilledWriterAreRemoved) {
     test::TempDir stage;
     fs::create_directories(dir.path / "sub");
     for (const auto& [name, is_old] : std::vector<std::pair<std::string, bool>>{
-             {"out.json.tmp." + dead + ".123", true},            // a killed writer's: removed
-             {"a.png.tmp." + dead + ".9", true},                 // of another target: removed too
-             {"fresh.json.tmp." + dead + ".7", false},           // too recent: kept
+             {"out.json.tmp." + dead + ".123", true},                       // a killed writer's: removed
+             {"a.png.tmp." + dead + ".9", true},                            // of another target: removed too
+             {"fresh.json.tmp." + dead + ".7", false},                      // too recent: kept
              {"mine.json.tmp." + std::to_string(::getpid()) + ".1", true},  // a live process: kept
-             {"notes.tmp.x.1", true},                            // not our pattern: kept
-             {"report.tmp", true}}) {                            // not our pattern: kept
+             {"notes.tmp.x.1", true},                                       // not our pattern: kept
+             {"report.tmp", true}}) {                                       // not our pattern: kept
         write_file_atomic(stage.path / name, "x");
         fs::rename(stage.path / name, dir.path / "sub" / name);
         if (is_old) fs::last_write_time(dir.path / "sub" / name, old);
@@ -100,8 +102,8 @@ TEST(WriteFileAtomic, TemporariesLeftByAKilledWriterAreRemoved) {
     std::set<std::string> left;
     for (const auto& e : fs::directory_iterator(dir.path / "sub")) left.insert(e.path().filename().string());
     EXPECT_EQ(left, (std::set<std::string>{"out.json", "fresh.json.tmp." + dead + ".7",
-                                            "mine.json.tmp." + std::to_string(::getpid()) + ".1", "notes.tmp.x.1",
-                                            "report.tmp"}));
+                                           "mine.json.tmp." + std::to_string(::getpid()) + ".1", "notes.tmp.x.1",
+                                           "report.tmp"}));
 }
 
 TEST(WriteFilesAtomic, AFailureChangesNoTarget) {
@@ -110,7 +112,8 @@ TEST(WriteFilesAtomic, AFailureChangesNoTarget) {
     test::TempDir dir;
     write_file_atomic(dir.path / "train.json", "old train");
     write_file_atomic(dir.path / "blocker", "a file, not a folder");
-    const FileContent files[] = {{dir.path / "train.json", "new train"}, {dir.path / "blocker" / "val.json", "new val"}};
+    const FileContent files[] = {{dir.path / "train.json", "new train"},
+                                 {dir.path / "blocker" / "val.json", "new val"}};
     try {
         write_files_atomic(files);
         ADD_FAILURE() << "no error";

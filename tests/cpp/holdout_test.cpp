@@ -69,10 +69,9 @@ TEST(Holdout, NoNegativesIsAnErrorNamingTheFile) {
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_EQ(e.place().file, "val.json");
-        EXPECT_NE(
-            e.message().find("no negative images to hold out (6 image(s), 5 positive, 1 negative but not "
-                             "instance-exhaustive)"),
-            std::string::npos)
+        EXPECT_NE(e.message().find("no negative images to hold out (6 image(s), 5 positive, 1 negative but not "
+                                   "instance-exhaustive)"),
+                  std::string::npos)
             << e.what();
     }
     SacoDataset empty;
@@ -81,6 +80,5 @@ TEST(Holdout, NoNegativesIsAnErrorNamingTheFile) {
 
 TEST(Holdout, SummaryJson) {
     const json j = holdout_summary_to_json(holdout_negatives(sample(), "val.json"));
-    EXPECT_EQ(
-        j, json({{"input_images", 6}, {"negatives", 3}, {"crowd_only", 1}, {"skipped_non_exhaustive", 1}}));
+    EXPECT_EQ(j, json({{"input_images", 6}, {"negatives", 3}, {"crowd_only", 1}, {"skipped_non_exhaustive", 1}}));
 }

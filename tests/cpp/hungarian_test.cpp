@@ -93,9 +93,12 @@ TEST(Hungarian, MatchesBruteForceOnRandomMatrices) {
         std::vector<double> m(rows * cols);
         int kind = trial % 3;
         for (auto& x : m) {
-            if (kind == 0) x = static_cast<double>(rng() % 4);            // many ties
-            else if (kind == 1) x = std::uniform_real_distribution<double>(0, 1)(rng);  // IoU-like
-            else x = static_cast<double>(static_cast<int>(rng() % 2001) - 1000);  // signed integers
+            if (kind == 0)
+                x = static_cast<double>(rng() % 4);  // many ties
+            else if (kind == 1)
+                x = std::uniform_real_distribution<double>(0, 1)(rng);  // IoU-like
+            else
+                x = static_cast<double>(static_cast<int>(rng() % 2001) - 1000);  // signed integers
         }
         bool maximize = rng() % 2 == 0;
         auto goal = maximize ? AssignmentGoal::maximize_weight : AssignmentGoal::minimize_cost;

@@ -37,9 +37,7 @@ std::string info_error(const Bytes& b) {
     return "";
 }
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void put_be16(Bytes& b, uint16_t v) {
     b.push_back(static_cast<uint8_t>(v >> 8));
@@ -219,9 +217,8 @@ Bytes make_bmp(const RgbImage& img, bool top_down) {
 
 // The classic smallest GIF: 1x1, palette {white, black}, pixel 0 (white).
 Bytes tiny_gif() {
-    return {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00,
-            0x00, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00,
-            0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B};
+    return {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0x00, 0x00,
+            0x00, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B};
 }
 
 Bytes riff_webp(const Bytes& chunks) {
@@ -384,8 +381,8 @@ TEST(JpegInfo, EveryStartOfFrameMarkerAndProgressiveFlag) {
     }
     // DHT (C4), JPG (C8), DAC (CC) are not frame headers: no frame before the scan.
     for (uint8_t not_sof : {0xC4, 0xC8, 0xCC})
-        EXPECT_TRUE(contains(info_error(synthetic_jpeg(not_sof, 640, 480)),
-                             "corrupt JPEG: start of scan FF DA at offset"))
+        EXPECT_TRUE(
+            contains(info_error(synthetic_jpeg(not_sof, 640, 480)), "corrupt JPEG: start of scan FF DA at offset"))
             << int(not_sof);
 }
 
@@ -564,10 +561,11 @@ TEST(ImageInfoErrors, EmptyNotAnImageAndUnsupportedFormats) {
     EXPECT_EQ(info_error(to_bytes("<!DOCTYPE html><html>")),
               "test.img: not an image (file starts with bytes 3c 21 44 4f 43 54 59 50 \"<!DOCTYP\"; "
               "expected JPEG, PNG, BMP, GIF, WebP or TIFF)");
-    EXPECT_EQ(info_error({0x00}), "test.img: not an image (file starts with bytes 00 \".\"; "
-                                  "expected JPEG, PNG, BMP, GIF, WebP or TIFF)");
-    EXPECT_TRUE(contains(info_error(to_bytes("version https://git-lfs.github.com/spec/v1\noid sha256:")),
-                         "Git LFS pointer"));
+    EXPECT_EQ(info_error({0x00}),
+              "test.img: not an image (file starts with bytes 00 \".\"; "
+              "expected JPEG, PNG, BMP, GIF, WebP or TIFF)");
+    EXPECT_TRUE(
+        contains(info_error(to_bytes("version https://git-lfs.github.com/spec/v1\noid sha256:")), "Git LFS pointer"));
     Bytes heic = {0, 0, 0, 0x18};
     append_text(heic, "ftypheic");
     heic.resize(64, 0);
@@ -586,16 +584,15 @@ TEST(ImageInfoErrors, EmptyNotAnImageAndUnsupportedFormats) {
 class ImageFiles : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("chickenseg_image_test_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() / ("chickenseg_image_test_" + std::to_string(::getpid()) + "_" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }
     fs::path write(const std::string& name, const Bytes& content) {
         fs::path p = dir_ / name;
-        std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(content.data()),
-                                                  static_cast<std::streamsize>(content.size()));
+        std::ofstream(p, std::ios::binary)
+            .write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
         return p;
     }
     fs::path dir_;
@@ -866,8 +863,7 @@ TEST(DecodeJpeg, EncodedJpegsDecodeCloseToTheirSource) {
             ASSERT_EQ(back.width, w);
             ASSERT_EQ(back.height, h);
             ASSERT_EQ(back.pixels.size(), size_t{w} * h * 3);
-            EXPECT_LT(mean_abs_diff(back, src), quality == 100 ? 1.0 : 3.0)
-                << w << "x" << h << " q" << quality;
+            EXPECT_LT(mean_abs_diff(back, src), quality == 100 ? 1.0 : 3.0) << w << "x" << h << " q" << quality;
         }
     // The same bytes always decode to the same pixels.
     const Bytes jpeg = encoded_jpeg(blocks_image(40, 24), 90);
@@ -891,9 +887,8 @@ TEST(DecodeJpeg, GreyColourAndCmykAsPillowConvertsThem) {
 }
 
 TEST(DecodeJpeg, ComponentCountsAndPrecisionsPillowRefuses) {
-    EXPECT_EQ(
-        decode_error(flat_jpeg(false, 2), "two.jpg"),
-        "two.jpg: cannot decode JPEG pixels: 2 components; Pillow decodes 1 (grey), 3 (colour) or 4 (CMYK)");
+    EXPECT_EQ(decode_error(flat_jpeg(false, 2), "two.jpg"),
+              "two.jpg: cannot decode JPEG pixels: 2 components; Pillow decodes 1 (grey), 3 (colour) or 4 (CMYK)");
     EXPECT_EQ(decode_error(flat_jpeg(false, 1, 12), "deep.jpg"),
               "deep.jpg: cannot decode JPEG pixels: libjpeg: Unsupported JPEG data precision 12");
 }
@@ -914,8 +909,8 @@ TEST(DecodeJpeg, TruncationsAreErrorsNamingTheFile) {
     const size_t start = scan_data_offset(jpeg);
     // Cut anywhere, without an end-of-image marker: refused by the header check (which
     // names what is missing: the end marker, the scan, a segment's bytes).
-    for (size_t cut : {size_t{3}, start / 2, start, start + 1, (start + jpeg.size()) / 2, jpeg.size() - 3,
-                       jpeg.size() - 1})
+    for (size_t cut :
+         {size_t{3}, start / 2, start, start + 1, (start + jpeg.size()) / 2, jpeg.size() - 3, jpeg.size() - 1})
         EXPECT_TRUE(contains(decode_error(Bytes(jpeg.begin(), jpeg.begin() + cut), "cut.jpg"),
                              "cut.jpg: truncated image: JPEG "))
             << cut;
@@ -971,16 +966,14 @@ TEST_F(ImageFiles, JpegErrorsNameTheFile) {
         FAIL();
     } catch (const Error& e) {
         EXPECT_EQ(e.place().file, corrupt.string());
-        EXPECT_TRUE(contains(e.what(), corrupt.string() + ": cannot decode JPEG pixels: libjpeg: "))
-            << e.what();
+        EXPECT_TRUE(contains(e.what(), corrupt.string() + ": cannot decode JPEG pixels: libjpeg: ")) << e.what();
     }
     const fs::path zeros = write("zeros.jpg", Bytes(1000, 0));
     try {
         decode_image(zeros);
         FAIL();
     } catch (const Error& e) {
-        EXPECT_TRUE(contains(e.what(), zeros.string() + ": not an image (file starts with bytes 00 00"))
-            << e.what();
+        EXPECT_TRUE(contains(e.what(), zeros.string() + ": not an image (file starts with bytes 00 00")) << e.what();
     }
 }
 
@@ -989,11 +982,10 @@ TEST_F(ImageFiles, JpegErrorsNameTheFile) {
 // a 7x5 IHDR, one empty IDAT (CRC 0), then the bytes of an IEND chunk without its length, which
 // stb reads as a chunk of type 0 (its failure reason then is an empty string).
 TEST(DecodeImage, EmptyIdatChunksAreSkippedAsLibpngDoes) {
-    const Bytes fuzz_input = {
-        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
-        0x44, 0x52, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x08, 0x02, 0x00, 0x00,
-        0x00, 0x06, 0xf8, 0x61, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x44, 0x41, 0x54, 0x00,
-        0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    const Bytes fuzz_input = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+                              0x44, 0x52, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x08, 0x02, 0x00, 0x00,
+                              0x00, 0x06, 0xf8, 0x61, 0x8f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x44, 0x41, 0x54, 0x00,
+                              0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
     EXPECT_NO_THROW(read_image_info(fuzz_input, "empty-idat.png"));
     EXPECT_EQ(decode_error(fuzz_input, "empty-idat.png"),
               "empty-idat.png: cannot decode PNG pixels: corrupt image data");
@@ -1050,8 +1042,7 @@ TEST(DecodeImage, PixelLimitIsPillowsAndComesFromTheHeader) {
               "huge.png: image is 20000x20000 (400,000,000 pixels), more than the 178,956,970 pixels "
               "decoding accepts (Pillow's limit)");
     // 3 pixels over the limit; a GIF screen of 65535 x 65535.
-    EXPECT_TRUE(
-        contains(decode_error(png_claiming(29861, 5993), "over.png"), "29861x5993 (178,956,973 pixels)"));
+    EXPECT_TRUE(contains(decode_error(png_claiming(29861, 5993), "over.png"), "29861x5993 (178,956,973 pixels)"));
     Bytes gif = tiny_gif();
     gif[6] = gif[7] = gif[8] = gif[9] = 0xFF;
     EXPECT_TRUE(contains(decode_error(gif, "huge.gif"), "65535x65535 (4,294,836,225 pixels), more than"));
@@ -1187,8 +1178,8 @@ TEST(WebpDecode, DamagedFilesAreErrorsNamingTheFile) {
     Bytes inner(good.begin(), good.begin() + 16);
     put_le32(inner, static_cast<uint32_t>(good.size() - 20 + 40));
     inner.insert(inner.end(), good.begin() + 20, good.end());
-    EXPECT_TRUE(contains(decode_error(inner, "inner.webp"),
-                         "inner.webp: corrupt WebP: libwebp's demuxer refuses its chunks"));
+    EXPECT_TRUE(
+        contains(decode_error(inner, "inner.webp"), "inner.webp: corrupt WebP: libwebp's demuxer refuses its chunks"));
 
     // A valid RIFF header and VP8L header (signature, size), then garbage.
     Bytes garbage(good.begin(), good.begin() + 25);
@@ -1233,8 +1224,7 @@ void expect_only_errors(const Bytes& b, bool also_decode) {
 }
 
 std::vector<Bytes> valid_samples() {
-    Bytes exif_jpeg =
-        jpeg_with(encoded_jpeg(blocks_image(24, 16), 80), jpeg_segment(0xE1, exif_block(true, 6)));
+    Bytes exif_jpeg = jpeg_with(encoded_jpeg(blocks_image(24, 16), 80), jpeg_segment(0xE1, exif_block(true, 6)));
     Bytes webp_x = {0x08, 0, 0, 0};
     put_le24(webp_x, 9);
     put_le24(webp_x, 9);
@@ -1260,16 +1250,20 @@ std::vector<Bytes> valid_samples() {
 
 TEST(ImageRobustness, EveryTruncationOfEveryFormat) {
     for (const Bytes& sample : valid_samples())
-        for (size_t n = 0; n < sample.size(); ++n)
-            expect_only_errors(Bytes(sample.begin(), sample.begin() + n), true);
+        for (size_t n = 0; n < sample.size(); ++n) expect_only_errors(Bytes(sample.begin(), sample.begin() + n), true);
 }
 
 TEST(ImageRobustness, RandomBytesAfterEveryMagic) {
     std::mt19937 rng(20240611);
-    const std::vector<Bytes> magics = {
-        {0xFF, 0xD8}, {0xFF, 0xD8, 0xFF, 0xE1}, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A},
-        to_bytes("GIF89a"), to_bytes("BM"), to_bytes(std::string("RIFF\x10\0\0\0WEBPVP8X", 16)),
-        to_bytes(std::string("II*\0", 4)), to_bytes(std::string("MM\0*", 4)), {}};
+    const std::vector<Bytes> magics = {{0xFF, 0xD8},
+                                       {0xFF, 0xD8, 0xFF, 0xE1},
+                                       {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A},
+                                       to_bytes("GIF89a"),
+                                       to_bytes("BM"),
+                                       to_bytes(std::string("RIFF\x10\0\0\0WEBPVP8X", 16)),
+                                       to_bytes(std::string("II*\0", 4)),
+                                       to_bytes(std::string("MM\0*", 4)),
+                                       {}};
     for (const Bytes& magic : magics)
         for (int trial = 0; trial < 400; ++trial) {
             Bytes b = magic;

@@ -61,7 +61,8 @@ TEST(JsonFile, CheckDepthTakesAnyLimit) {
 TEST(JsonFile, NumberBeyondADoubleIsNamedWithItsLine) {
     EXPECT_EQ(error_of("{\"images\": [\n{\"id\": 1e400}]}"),
               "f.json:2: number 1e400 is beyond the range of a double (column 8)");
-    EXPECT_EQ(error_of("[\"1e400\",\n\n -2E+999]"), "f.json:3: number -2E+999 is beyond the range of a double (column 2)");
+    EXPECT_EQ(error_of("[\"1e400\",\n\n -2E+999]"),
+              "f.json:3: number -2E+999 is beyond the range of a double (column 2)");
     EXPECT_EQ(parse_json_text("[1e-400]", "f.json")[0].get<double>(), 0.0);  // underflow reads as 0
 }
 

@@ -39,8 +39,8 @@ TEST(JsonScanner, IntegersReadAsJsonSays) {
 
 TEST(JsonScanner, NonIntegersGiveUp) {
     // 2^53 + 1 would read as 2^53 through a double: from 2^53 on, the general reader decides.
-    for (const char* text : {"9007199254740992", "9007199254740993", "-9007199254740993", "1.0", "1e3", "1E3", "-",
-                             "", "+1", ".5", "1.", "x"})
+    for (const char* text : {"9007199254740992", "9007199254740993", "-9007199254740993", "1.0", "1e3", "1E3", "-", "",
+                             "+1", ".5", "1.", "x"})
         EXPECT_FALSE(read_integer(text).has_value()) << text;
 }
 
@@ -58,7 +58,8 @@ TEST(JsonScanner, RawStringsFindTheirEndAcrossBlocks) {
             EXPECT_EQ(escaped, at < len);
             EXPECT_EQ(sc.position(), body.size() + 2);
         }
-    for (const std::string& text : {std::string("\"abc"), std::string("\"abc\\"), "\"" + std::string(33, 'x') + "\\", "\"" + std::string(40, 'x')}) {
+    for (const std::string& text : {std::string("\"abc"), std::string("\"abc\\"), "\"" + std::string(33, 'x') + "\\",
+                                    "\"" + std::string(40, 'x')}) {
         JsonScanner sc(text);
         bool escaped = false;
         EXPECT_THROW(sc.raw_string(escaped), JsonScanner::GiveUp) << text;

@@ -20,8 +20,7 @@ LabelMeFile parse_ok(const std::string& text) {
 
 std::string shape(const std::string& label, const std::string& type, const std::string& points,
                   const std::string& extra = "") {
-    return R"({"label": ")" + label + R"(", "shape_type": ")" + type + R"(", "points": )" + points + extra +
-           "}";
+    return R"({"label": ")" + label + R"(", "shape_type": ")" + type + R"(", "points": )" + points + extra + "}";
 }
 
 std::string doc(const std::vector<std::string>& shapes) {
@@ -30,8 +29,7 @@ std::string doc(const std::vector<std::string>& shapes) {
     return s + "]}";
 }
 
-std::vector<SourceObject> objects(const std::string& text, Diagnostics& d, uint32_t w = 100,
-                                  uint32_t h = 50) {
+std::vector<SourceObject> objects(const std::string& text, Diagnostics& d, uint32_t w = 100, uint32_t h = 50) {
     LabelMeFile f = parse_labelme(json::parse(text), "a.json", d);
     return labelme_to_source_objects(f, w, h, "a.json", d);
 }
@@ -102,10 +100,9 @@ TEST(LabelMeParse, EveryBadShapeIsReportedWithItsJsonPath) {
         EXPECT_EQ(i.place.file, "dir/a.json");
         fields.push_back(i.place.field);
     }
-    EXPECT_EQ(fields,
-              (std::vector<std::string>{"imagePath", "imageWidth", "shapes[0].points", "shapes[1].points",
-                                        "shapes[2].points[1]", "shapes[3].label", "shapes[4].shape_type",
-                                        "shapes[5].mask", "shapes[6].group_id", "shapes[8]"}));
+    EXPECT_EQ(fields, (std::vector<std::string>{"imagePath", "imageWidth", "shapes[0].points", "shapes[1].points",
+                                                "shapes[2].points[1]", "shapes[3].label", "shapes[4].shape_type",
+                                                "shapes[5].mask", "shapes[6].group_id", "shapes[8]"}));
     EXPECT_NE(d.items()[2].message.find("at least 3 points, found 2"), std::string::npos);
     ASSERT_EQ(f.shapes.size(), 1u);  // only the good one
     EXPECT_EQ(f.shapes[0].path, "shapes[7]");
@@ -146,9 +143,8 @@ TEST(LabelMeObjects, RectangleAnyCornerOrderAndPolygon) {
 
 TEST(LabelMeObjects, CircleBecomesPolygonClippedToImage) {
     Diagnostics d;
-    auto objs = objects(
-        doc({shape("hen", "circle", "[[50, 25], [60, 25]]"), shape("hen", "circle", "[[2, 2], [2, 30]]")}),
-        d);
+    auto objs =
+        objects(doc({shape("hen", "circle", "[[50, 25], [60, 25]]"), shape("hen", "circle", "[[2, 2], [2, 30]]")}), d);
     EXPECT_TRUE(d.empty());
     ASSERT_EQ(objs.size(), 2u);
     const Polygon& p = objs[0].segmentation.polygons.at(0);
@@ -175,8 +171,7 @@ TEST(LabelMeObjects, OutsideByAPixelIsClampedFartherIsAnError) {
     EXPECT_NE(d.items()[0].message.find("3 point(s)"), std::string::npos);
     EXPECT_EQ(d.items()[1].severity, Severity::error);
     EXPECT_EQ(d.items()[1].place.field, "shapes[1]");
-    EXPECT_NE(d.items()[1].message.find("(101.5, 0) lies 1.5 px outside the 100x50 image"),
-              std::string::npos);
+    EXPECT_NE(d.items()[1].message.find("(101.5, 0) lies 1.5 px outside the 100x50 image"), std::string::npos);
     EXPECT_EQ(d.items()[2].severity, Severity::error);
     EXPECT_EQ(d.items()[2].place.field, "shapes[2]");
 }
@@ -215,8 +210,7 @@ TEST(LabelMeObjects, MaskShapeBecomesRleAtItsRectangle) {
     auto on = [](uint32_t x, uint32_t y) { return x == 0 || (x == 3 && y == 0); };
     std::string b64 = mask_png_base64(4, 3, on);
     Diagnostics d;
-    auto objs = objects(
-        doc({shape("hen", "mask", "[[10.7, 20.2], [13.9, 22.5]]", R"(, "mask": ")" + b64 + "\"")}), d);
+    auto objs = objects(doc({shape("hen", "mask", "[[10.7, 20.2], [13.9, 22.5]]", R"(, "mask": ")" + b64 + "\"")}), d);
     ASSERT_TRUE(d.empty()) << d.items()[0].text();
     ASSERT_EQ(objs.size(), 1u);
     ASSERT_TRUE(objs[0].segmentation.is_rle);
@@ -236,10 +230,9 @@ TEST(LabelMeObjects, MaskShapeBecomesRleAtItsRectangle) {
 TEST(LabelMeObjects, MaskGroupedWithPolygonIsTheirUnion) {
     std::string b64 = mask_png_base64(2, 2, [](uint32_t, uint32_t) { return true; });
     Diagnostics d;
-    auto objs =
-        objects(doc({shape("hen", "mask", "[[0, 0], [1, 1]]", R"(, "mask": ")" + b64 + R"(", "group_id": 3)"),
-                     shape("hen", "rectangle", "[[10, 10], [12, 12]]", R"(, "group_id": 3)")}),
-                d);
+    auto objs = objects(doc({shape("hen", "mask", "[[0, 0], [1, 1]]", R"(, "mask": ")" + b64 + R"(", "group_id": 3)"),
+                             shape("hen", "rectangle", "[[10, 10], [12, 12]]", R"(, "group_id": 3)")}),
+                        d);
     ASSERT_TRUE(d.empty());
     ASSERT_EQ(objs.size(), 1u);
     ASSERT_TRUE(objs[0].segmentation.is_rle);
@@ -267,11 +260,11 @@ TEST(LabelMeParse, AHugeCoordinateIsNamedNotConvertedToAnInteger) {
     // A mask corner of 1e300 was truncated and converted to long long: undefined behaviour.
     std::string b64 = mask_png_base64(4, 3, [](uint32_t, uint32_t) { return true; });
     Diagnostics d;
-    LabelMeFile f = parse_labelme(
-        json::parse(doc({shape("hen", "mask", "[[10, 20], [1e300, 22]]", R"(, "mask": ")" + b64 + "\""),
-                         shape("hen", "polygon", "[[0, 0], [5, -2e7], [5, 5]]"),
-                         shape("hen", "polygon", "[[0, 0], [1e7, 0], [5, 5]]")})),
-        "a.json", d);
+    LabelMeFile f =
+        parse_labelme(json::parse(doc({shape("hen", "mask", "[[10, 20], [1e300, 22]]", R"(, "mask": ")" + b64 + "\""),
+                                       shape("hen", "polygon", "[[0, 0], [5, -2e7], [5, 5]]"),
+                                       shape("hen", "polygon", "[[0, 0], [1e7, 0], [5, 5]]")})),
+                      "a.json", d);
     ASSERT_EQ(d.error_count(), 2u);
     EXPECT_EQ(d.items()[0].place.field, "shapes[0].points[1][0]");
     EXPECT_EQ(d.items()[0].message, "expected a pixel coordinate within +-1e7, found 1e+300");

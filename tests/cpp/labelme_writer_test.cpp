@@ -49,8 +49,8 @@ ReadBack read_back(const fs::path& path) {
     if (!file) return r;
     r.file = *file;
     EXPECT_TRUE(r.file.image_width && r.file.image_height);
-    r.objects = labelme_to_source_objects(r.file, r.file.image_width.value_or(kW),
-                                          r.file.image_height.value_or(kH), "out.json", r.diagnostics);
+    r.objects = labelme_to_source_objects(r.file, r.file.image_width.value_or(kW), r.file.image_height.value_or(kH),
+                                          "out.json", r.diagnostics);
     return r;
 }
 
@@ -77,9 +77,9 @@ std::string error_field(Fn fn) {
 TEST(LabelmeWriter, MasksRoundTripThroughTheReader) {
     test::TempDir dir;
     const std::vector<Rle> masks = {
-        ellipses({{80, 90, 50, 35}}),                      // one part
+        ellipses({{80, 90, 50, 35}}),                       // one part
         ellipses({{220, 80, 30, 20}, {270, 150, 25, 18}}),  // two parts: one instance
-        ellipses({{300, 220, 40, 40}}),                    // cut off by the image's corner
+        ellipses({{300, 220, 40, 40}}),                     // cut off by the image's corner
         ellipses({{150, 200, 12, 8}}),
     };
     const std::vector<std::string> labels = {"chicken", "chicken", "hen", "chicken"};
@@ -134,8 +134,8 @@ TEST(LabelmeWriter, WritesLabelmeFiveFormat) {
     const auto doc = nlohmann::ordered_json::parse(text);
     std::vector<std::string> keys;
     for (const auto& [k, v] : doc.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"version", "flags", "shapes", "imagePath", "imageData",
-                                              "imageHeight", "imageWidth"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"version", "flags", "shapes", "imagePath", "imageData", "imageHeight",
+                                              "imageWidth"}));
     EXPECT_EQ(doc["version"], kLabelmeVersion);
     EXPECT_EQ(doc["flags"], nlohmann::ordered_json({{"night", true}}));
     EXPECT_EQ(doc["imagePath"], "a.png");
@@ -146,8 +146,8 @@ TEST(LabelmeWriter, WritesLabelmeFiveFormat) {
     const auto& s0 = doc["shapes"][0];
     std::vector<std::string> shape_keys;
     for (const auto& [k, v] : s0.items()) shape_keys.push_back(k);
-    EXPECT_EQ(shape_keys, (std::vector<std::string>{"label", "points", "group_id", "description",
-                                                    "shape_type", "flags", "mask"}));
+    EXPECT_EQ(shape_keys,
+              (std::vector<std::string>{"label", "points", "group_id", "description", "shape_type", "flags", "mask"}));
     EXPECT_EQ(s0["label"], "chicken");
     EXPECT_EQ(s0["points"], nlohmann::ordered_json::parse("[[10.0, 10.0], [20.0, 10.0], [15.0, 18.12]]"));
     EXPECT_TRUE(s0["group_id"].is_null());  // a lone polygon: null, as labelme writes it
@@ -263,8 +263,7 @@ TEST(LabelmeWriter, RejectsWhatCannotBeReadBack) {
     EXPECT_EQ(write({ok}, kW, 0), "imageHeight");
     LabelmeShape not_utf8 = ok;
     not_utf8.label = "hen\xff";
-    EXPECT_THROW(write_labelme_file(path, dir.path / "a.png", kW, kH, std::vector<LabelmeShape>{not_utf8}),
-                 Error);
+    EXPECT_THROW(write_labelme_file(path, dir.path / "a.png", kW, kH, std::vector<LabelmeShape>{not_utf8}), Error);
 
     try {
         write_labelme_file(path, dir.path / "a.png", kW, kH, std::vector<LabelmeShape>{s, b, a});

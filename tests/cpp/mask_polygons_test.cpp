@@ -121,8 +121,8 @@ Canvas random_case(std::mt19937& rng, Kind kind) {
             const double cx = uni(0.35, 0.65) * w, cy = uni(0.35, 0.65) * h;
             const int n = static_cast<int>(uni(2, 5));
             for (int i = 0; i < n; ++i)
-                c.ellipse(cx + uni(-0.2, 0.2) * w, cy + uni(-0.2, 0.2) * h, uni(3, 0.25 * w),
-                          uni(3, 0.25 * h), uni(0, std::numbers::pi));
+                c.ellipse(cx + uni(-0.2, 0.2) * w, cy + uni(-0.2, 0.2) * h, uni(3, 0.25 * w), uni(3, 0.25 * h),
+                          uni(0, std::numbers::pi));
             break;
         }
         case Kind::thin_bar:
@@ -132,8 +132,8 @@ Canvas random_case(std::mt19937& rng, Kind kind) {
             c.ellipse(w / 2.0, h / 2.0, uni(0.3, 0.45) * std::min(w, h), uni(1.5, 3), angle);
             break;
         case Kind::border:  // centred on or beyond an edge or a corner
-            c.ellipse(uni(-0.2, 1.2) * w, (uni(0, 1) < 0.5 ? uni(-0.2, 0.05) : uni(0.95, 1.2)) * h,
-                      uni(0.2, 0.6) * w, uni(0.2, 0.6) * h, angle);
+            c.ellipse(uni(-0.2, 1.2) * w, (uni(0, 1) < 0.5 ? uni(-0.2, 0.05) : uni(0.95, 1.2)) * h, uni(0.2, 0.6) * w,
+                      uni(0.2, 0.6) * h, angle);
             break;
         case Kind::one_pixel:
             c.set(static_cast<uint32_t>(uni(0, w)), static_cast<uint32_t>(uni(0, h)));
@@ -141,8 +141,7 @@ Canvas random_case(std::mt19937& rng, Kind kind) {
         case Kind::several: {
             const int n = static_cast<int>(uni(2, 6));
             for (int i = 0; i < n; ++i)
-                c.ellipse(uni(0, 1) * w, uni(0, 1) * h, uni(2, 0.2 * w), uni(2, 0.2 * h),
-                          uni(0, std::numbers::pi));
+                c.ellipse(uni(0, 1) * w, uni(0, 1) * h, uni(2, 0.2 * w), uni(2, 0.2 * h), uni(0, std::numbers::pi));
             break;
         }
         default:
@@ -329,8 +328,8 @@ TEST(MaskPolygons, ExactOutlineRoundTrip) {
 TEST(MaskPolygons, SimplifiedRoundTripIoU) {
     std::mt19937 rng(11);
     const MaskPolygonParams params;
-    std::printf("%-14s %6s %8s %8s %8s %9s %9s\n", "kind", "masks", "min_iou", "mean_iou", "mean_px",
-                "vertices", "exact_pct");
+    std::printf("%-14s %6s %8s %8s %8s %9s %9s\n", "kind", "masks", "min_iou", "mean_iou", "mean_px", "vertices",
+                "exact_pct");
     for (int k = 0; k < static_cast<int>(Kind::count); ++k) {
         const Kind kind = static_cast<Kind>(k);
         double min_iou = 1, sum_iou = 0, sum_area = 0, sum_vertices = 0;
@@ -355,8 +354,8 @@ TEST(MaskPolygons, SimplifiedRoundTripIoU) {
             ++n;
         }
         if (n)
-            std::printf("%-14s %6d %8.4f %8.4f %8.0f %9.1f %8.0f%%\n", kind_name(kind), n, min_iou,
-                        sum_iou / n, sum_area / n, sum_vertices / n, 100.0 * exact / n);
+            std::printf("%-14s %6d %8.4f %8.4f %8.0f %9.1f %8.0f%%\n", kind_name(kind), n, min_iou, sum_iou / n,
+                        sum_area / n, sum_vertices / n, 100.0 * exact / n);
     }
 }
 
@@ -370,8 +369,8 @@ TEST(MaskPolygons, ChickenSizedMaskGivesTensOfVertices) {
     auto polygons = rle_to_polygons(c.rle());
     ASSERT_EQ(polygons.size(), 1u);
     const size_t vertices = polygons[0].size() / 2;
-    std::printf("chicken-sized mask: %llu px, %zu vertices\n",
-                static_cast<unsigned long long>(rle_area(c.rle())), vertices);
+    std::printf("chicken-sized mask: %llu px, %zu vertices\n", static_cast<unsigned long long>(rle_area(c.rle())),
+                vertices);
     EXPECT_GE(vertices, 10u);
     EXPECT_LE(vertices, 150u);
     EXPECT_GE(iou(round_trip(c.rle()), c.rle()), 0.99);

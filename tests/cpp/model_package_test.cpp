@@ -25,10 +25,9 @@ const char* const kArtefacts[] = {"vision_encoder.ts", "decoder.ts", "mask_decod
 SafetensorsFile embeddings(const std::vector<std::string>& prompts, int64_t tokens = 4, int64_t dim = 3) {
     SafetensorsFile f;
     for (size_t i = 0; i < prompts.size(); ++i) {
-        f.tensors.push_back({"prompt_" + std::to_string(i) + ".features",
-                             make_host_tensor(DType::float32, {1, tokens, dim})});
         f.tensors.push_back(
-            {"prompt_" + std::to_string(i) + ".mask", make_host_tensor(DType::int64, {1, tokens})});
+            {"prompt_" + std::to_string(i) + ".features", make_host_tensor(DType::float32, {1, tokens, dim})});
+        f.tensors.push_back({"prompt_" + std::to_string(i) + ".mask", make_host_tensor(DType::int64, {1, tokens})});
     }
     f.metadata["prompts"] = json(prompts).dump();
     return f;
@@ -192,13 +191,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadField{"no_schema", [](json& m) { m.erase("schema"); }, "schema", "missing required field"},
         BadField{"prompts_empty", [](json& m) { m["prompts"] = json::array(); }, "prompts",
                  "non-empty array of strings"},
-        BadField{"prompt_number", [](json& m) { m["prompts"][1] = 3; }, "prompts[1]",
-                 "expected a non-empty string"},
-        BadField{"no_size", [](json& m) { m["input"].erase("size"); }, "input.size",
-                 "missing required field"},
+        BadField{"prompt_number", [](json& m) { m["prompts"][1] = 3; }, "prompts[1]", "expected a non-empty string"},
+        BadField{"no_size", [](json& m) { m["input"].erase("size"); }, "input.size", "missing required field"},
         BadField{"size_zero", [](json& m) { m["input"]["size"] = 0; }, "input.size", "positive image side"},
-        BadField{"layout", [](json& m) { m["input"]["layout"] = "NHWC BGR"; }, "input.layout",
-                 "expected \"NCHW RGB\""},
+        BadField{"layout", [](json& m) { m["input"]["layout"] = "NHWC BGR"; }, "input.layout", "expected \"NCHW RGB\""},
         BadField{"mean_two",
                  [](json& m) {
                      m["input"]["mean"] = {0.5, 0.5};
@@ -217,37 +213,39 @@ INSTANTIATE_TEST_SUITE_P(
         BadField{"batch_max", [](json& m) { m["batch"]["max"] = 0; }, "batch.max", "1 to 1024"},
         BadField{"presence", [](json& m) { m["thresholds"].erase("presence"); }, "thresholds.presence",
                  "missing required field"},
-        BadField{"encoder_outputs", [](json& m) { m["vision_encoder"]["outputs"] = {"fpn_0", "fpn_1"}; },
+        BadField{"encoder_outputs",
+                 [](json& m) {
+                     m["vision_encoder"]["outputs"] = {"fpn_0", "fpn_1"};
+                 },
                  "vision_encoder.outputs", "the feature levels then the position encoding"},
         BadField{"mask_inputs",
                  [](json& m) {
-                     m["mask_decoder"]["inputs"] = {"fpn_0", "fpn_1", "queries", "encoder_hidden", "text_features",
-                                                    "text_mask"};
+                     m["mask_decoder"]["inputs"] = {"fpn_0",          "fpn_1",         "queries",
+                                                    "encoder_hidden", "text_features", "text_mask"};
                  },
                  "mask_decoder.inputs", "encoder_hidden and queries"},
         BadField{"mask_missing", [](json& m) { m.erase("mask_decoder"); }, "mask_decoder", "missing required field"},
         BadField{"artefact_missing", [](json& m) { m["files"].erase("mask_decoder.ts"); }, "files",
                  "format \"torchscript\" is listed but its mask_decoder artefact mask_decoder.ts"},
-        BadField{"encoder_inputs", [](json& m) { m["vision_encoder"]["inputs"] = {"image"}; },
-                 "vision_encoder.inputs", "expected [\"pixel_values\"]"},
+        BadField{"encoder_inputs", [](json& m) { m["vision_encoder"]["inputs"] = {"image"}; }, "vision_encoder.inputs",
+                 "expected [\"pixel_values\"]"},
         BadField{"decoder_inputs",
                  [](json& m) {
                      m["decoder"]["inputs"] = {"fpn_0", "fpn_pos_last", "text_features", "text_mask"};
                  },
                  "decoder.inputs", "the last feature level, its position encoding, then the text embedding"},
-        BadField{"decoder_outputs",
-                 [](json& m) {
-                     m["decoder"]["outputs"] = {"pred_boxes", "pred_logits", "presence_logits", "queries",
-                                                "encoder_hidden"};
-                 },
-                 "decoder.outputs", "expected [\"pred_logits\""},
+        BadField{
+            "decoder_outputs",
+            [](json& m) {
+                m["decoder"]["outputs"] = {"pred_boxes", "pred_logits", "presence_logits", "queries", "encoder_hidden"};
+            },
+            "decoder.outputs", "expected [\"pred_logits\""},
         BadField{"format",
                  [](json& m) {
                      m["formats"] = {"torchscript", "tflite"};
                  },
                  "formats[1]", "expected one of"},
-        BadField{"torch", [](json& m) { m["versions"].erase("torch"); }, "versions.torch",
-                 "missing required field"},
+        BadField{"torch", [](json& m) { m["versions"].erase("torch"); }, "versions.torch", "missing required field"},
         BadField{"files_empty", [](json& m) { m["files"] = json::object(); }, "files", "expected a map"},
         BadField{"file_outside", [](json& m) { m["files"]["../other/decoder.ts"] = std::string(64, 'a'); },
                  "files[\"../other/decoder.ts\"]", "inside the package folder"},
@@ -285,8 +283,7 @@ Error embeddings_error(const SafetensorsFile& text) {
 TEST(TextEmbeddings, PromptsOfAnotherExportAreRefused) {
     Error e = embeddings_error(embeddings({"duck", "hen"}));
     EXPECT_EQ(e.place().field, "__metadata__.prompts");
-    EXPECT_NE(e.message().find("expected the manifest's prompts [\"chicken\",\"hen\"]"), std::string::npos)
-        << e.what();
+    EXPECT_NE(e.message().find("expected the manifest's prompts [\"chicken\",\"hen\"]"), std::string::npos) << e.what();
 }
 
 TEST(TextEmbeddings, WrongDtypeOrShapeOrMissingTensorIsNamed) {
@@ -294,8 +291,7 @@ TEST(TextEmbeddings, WrongDtypeOrShapeOrMissingTensorIsNamed) {
     text.tensors[1].tensor = make_host_tensor(DType::int32, {1, 4});
     Error e = embeddings_error(text);
     EXPECT_EQ(e.place().field, "prompt_0.mask");
-    EXPECT_NE(e.message().find("expected I64 of shape (1, T), found I32 (1, 4)"), std::string::npos)
-        << e.what();
+    EXPECT_NE(e.message().find("expected I64 of shape (1, T), found I32 (1, 4)"), std::string::npos) << e.what();
 
     text = embeddings(kPrompts);
     text.tensors[2].tensor = make_host_tensor(DType::float32, {1, 5, 3});

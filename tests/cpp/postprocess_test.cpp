@@ -57,9 +57,9 @@ TEST(Postprocess, FastMaskResizeEqualsThePerPixelReference) {
     struct Size {
         uint32_t mh, mw, oh, ow;
     };
-    const Size sizes[] = {{32, 32, 240, 320}, {32, 32, 17, 9},   {56, 56, 1080, 1920}, {8, 8, 8, 8},
-                          {1, 1, 5, 7},       {5, 1, 30, 3},     {288, 288, 300, 200}, {32, 32, 1, 1},
-                          {16, 24, 1000, 3}};
+    const Size sizes[] = {{32, 32, 240, 320},   {32, 32, 17, 9}, {56, 56, 1080, 1920},
+                          {8, 8, 8, 8},         {1, 1, 5, 7},    {5, 1, 30, 3},
+                          {288, 288, 300, 200}, {32, 32, 1, 1},  {16, 24, 1000, 3}};
     size_t foreground = 0, background = 0;
     for (const auto& s : sizes)
         for (unsigned seed = 0; seed < 6; ++seed)
@@ -92,15 +92,15 @@ TEST(Postprocess, ResizeKeepsValuesOnTheSameSizeAndInterpolatesBetween) {
     EXPECT_EQ(resize_bilinear_f32(v, 2, 2, 2, 2), v);
     std::vector<float> up = resize_bilinear_f32(v, 2, 2, 4, 4);
     ASSERT_EQ(up.size(), 16u);
-    EXPECT_FLOAT_EQ(up[0], 0.0f);       // clamped at the corner
-    EXPECT_FLOAT_EQ(up[1], 0.25f);      // a quarter of the way to the right neighbour
+    EXPECT_FLOAT_EQ(up[0], 0.0f);   // clamped at the corner
+    EXPECT_FLOAT_EQ(up[1], 0.25f);  // a quarter of the way to the right neighbour
     EXPECT_FLOAT_EQ(up[15], 3.0f);
 }
 
 TEST(Postprocess, MaskResizeRejectsBadSizes) {
     std::vector<float> p(16, 0.5f);
-    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 5, 10, 10, 0.5f), Error);   // 16 values for 4x5
-    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 4, 0, 10, 0.5f), Error);    // empty output
+    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 5, 10, 10, 0.5f), Error);        // 16 values for 4x5
+    EXPECT_THROW(mask_probabilities_to_rle(p, 4, 4, 0, 10, 0.5f), Error);         // empty output
     EXPECT_THROW(mask_probabilities_to_rle(p, 4, 4, 70000, 70000, 0.5f), Error);  // > 2^32 - 1 pixels
 }
 

@@ -77,8 +77,8 @@ TEST(Predictions, EmptyListIsValid) {
 }
 
 TEST(Predictions, PythonNaNScoreIsReportedWithLineAndRecord) {
-    std::string text = "[\n" + std::string(R"({"image_id": 1, "segmentation": )") + kRle + R"(, "score": 0.5},)" + "\n" +
-                       R"({"image_id": 2, "segmentation": )" + kRle + R"(, "score": NaN})" + "\n]";
+    std::string text = "[\n" + std::string(R"({"image_id": 1, "segmentation": )") + kRle + R"(, "score": 0.5},)" +
+                       "\n" + R"({"image_id": 2, "segmentation": )" + kRle + R"(, "score": NaN})" + "\n]";
     Error e = read_error(text);
     EXPECT_EQ(e.place().file, "pred.json");
     EXPECT_EQ(e.place().line, 3);
@@ -133,8 +133,8 @@ TEST(Predictions, MissingImageIdOrSegmentation) {
     // bbox-only evaluation accepts a record without a mask, but not one with neither.
     PredictionReadParams p;
     p.require_masks = false;
-    EXPECT_NO_THROW(
-        predictions_from_text(record(R"("image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9)"), "pred.json", small_gt(), p));
+    EXPECT_NO_THROW(predictions_from_text(record(R"("image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.9)"), "pred.json",
+                                          small_gt(), p));
     Error c = read_error(record(R"("image_id": 1, "score": 0.9)"), "pred.json", false);
     EXPECT_EQ(c.place().field, "predictions[0].bbox");
 }
@@ -146,9 +146,11 @@ TEST(Predictions, MaskSizeMustMatchTheImage) {
 }
 
 TEST(Predictions, MalformedRle) {
-    Error sum = read_error(record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": [0, 5]}, "score": 0.9)"));
+    Error sum =
+        read_error(record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": [0, 5]}, "score": 0.9)"));
     EXPECT_EQ(sum.place().field, "predictions[0].segmentation.counts");
-    Error bad = read_error(record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": "\u0001!!"}, "score": 0.9)"));
+    Error bad =
+        read_error(record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": "\u0001!!"}, "score": 0.9)"));
     EXPECT_EQ(bad.place().field, "predictions[0].segmentation.counts");
     Error type = read_error(record(R"("image_id": 1, "segmentation": 7, "score": 0.9)"));
     EXPECT_EQ(type.place().field, "predictions[0].segmentation");
@@ -221,7 +223,9 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
         Rle r = rle_encode(m, 23, 37);
         std::string counts = rle_to_string(r);
         saw_backslash |= counts.find('\\') != std::string::npos;
-        json rec = {{"image_id", 5}, {"score", (k % 11) / 10.0}, {"segmentation", {{"size", {23, 37}}, {"counts", counts}}},
+        json rec = {{"image_id", 5},
+                    {"score", (k % 11) / 10.0},
+                    {"segmentation", {{"size", {23, 37}}, {"counts", counts}}},
                     {"extra", {{"nested", {1, 2.5e-3, "x", nullptr, true}}}}};
         if (k % 3) rec["bbox"] = {k % 5, 0.5, 2, 3.25};
         if (k % 4 == 0) rec["category_id"] = 1;
@@ -229,16 +233,16 @@ TEST(Predictions, FastPathAndGeneralReaderAgree) {
     }
     ASSERT_TRUE(saw_backslash);  // escaped backslashes in RLE strings are exercised
     for (const std::string& text : {list.dump(), list.dump(2)})
-      for (double masks_from_score : {0.0, 0.5}) {
-        PredictionReadParams fast, general;
-        general.allow_fast_path = false;
-        fast.threads = 3;
-        fast.masks_from_score = general.masks_from_score = masks_from_score;
-        PredictionSet a = predictions_from_text(text, "pred.json", gt, fast);
-        expect_same_predictions(a, predictions_from_text(text, "pred.json", gt, general));
-        for (const Prediction& x : a.predictions)  // below masks_from_score: checked, not kept
-            EXPECT_EQ(x.mask.counts().empty(), x.score < masks_from_score);
-    }
+        for (double masks_from_score : {0.0, 0.5}) {
+            PredictionReadParams fast, general;
+            general.allow_fast_path = false;
+            fast.threads = 3;
+            fast.masks_from_score = general.masks_from_score = masks_from_score;
+            PredictionSet a = predictions_from_text(text, "pred.json", gt, fast);
+            expect_same_predictions(a, predictions_from_text(text, "pred.json", gt, general));
+            for (const Prediction& x : a.predictions)  // below masks_from_score: checked, not kept
+                EXPECT_EQ(x.mask.counts().empty(), x.score < masks_from_score);
+        }
 }
 
 // A results list large enough to be scanned in several pieces (one per 64 KiB), with
@@ -262,7 +266,8 @@ BigList big_list(int records, const std::string& note) {
             seed = seed * 1103515245u + 12345u;
             v = (seed >> 16) % 4 == 0;
         }
-        json rec = {{"image_id", 5}, {"score", (k % 7) / 6.0},
+        json rec = {{"image_id", 5},
+                    {"score", (k % 7) / 6.0},
                     {"segmentation", {{"size", {23, 37}}, {"counts", rle_to_string(rle_encode(m, 23, 37))}}}};
         if (k % 2) rec["bbox"] = {k % 5, 0.5, 2, 3.25};
         if (!note.empty()) rec["note"] = note;
@@ -414,7 +419,8 @@ TEST(Predictions, FastPathLeavesBadFilesToTheGeneralReader) {
     // Each is accepted or rejected exactly as by the general reader.
     const std::string seg = std::string(R"("segmentation": )") + kRle;
     for (const std::string& text :
-         {record(R"("image_id": 1, )" + seg + R"(, "score": 01)"), record(R"("image_id": 1, )" + seg + R"(, "score": 1.)"),
+         {record(R"("image_id": 1, )" + seg + R"(, "score": 01)"),
+          record(R"("image_id": 1, )" + seg + R"(, "score": 1.)"),
           record(R"("image_id": 1, )" + seg + R"(, "score": 0.5)") + "x",
           record(R"("image_id": 1, "segmentation": {"size": [3, 4], "counts": "0"}, "score": 0.5)")}) {
         PredictionReadParams general;

@@ -86,7 +86,6 @@ TEST(Preprocess, AnotherResizeInTheManifestIsRefused) {
     }
 }
 
-
 RgbImage noise(uint32_t w, uint32_t h, uint32_t seed) {
     RgbImage im{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
     for (size_t i = 0; i < im.pixels.size(); ++i) {
@@ -104,7 +103,8 @@ struct StoredBgr {
     StoredBgr(const RgbImage& rgb, size_t row_bytes, bool flipped) : bytes(row_bytes * rgb.height, 0xEE) {
         for (uint32_t y = 0; y < rgb.height; ++y)
             for (uint32_t x = 0; x < rgb.width; ++x)
-                for (int c = 0; c < 3; ++c) bytes[y * row_bytes + x * 3 + (2 - c)] = rgb.pixels[(y * rgb.width + x) * 3 + c];
+                for (int c = 0; c < 3; ++c)
+                    bytes[y * row_bytes + x * 3 + (2 - c)] = rgb.pixels[(y * rgb.width + x) * 3 + c];
         // Row y of the image is stored row y (or height - 1 - y when flipped).
         const uint8_t* row0 = bytes.data() + (flipped ? (rgb.height - 1) * row_bytes : 0);
         const ptrdiff_t stride = flipped ? -static_cast<ptrdiff_t>(row_bytes) : static_cast<ptrdiff_t>(row_bytes);
@@ -121,7 +121,7 @@ struct StoredBgr {
 // both of Pillow's pass orders, one pass only, and the same size.
 TEST(Preprocess, AViewWithStridesResizesLikeThePackedImage) {
     const uint32_t sizes[][4] = {{640, 480, 224, 224}, {221, 300, 224, 224}, {300, 900, 224, 224},
-                                 {50, 40, 50, 17}, {50, 40, 13, 40}, {31, 29, 31, 29}};
+                                 {50, 40, 50, 17},     {50, 40, 13, 40},     {31, 29, 31, 29}};
     for (const auto& s : sizes) {
         RgbImage rgb = noise(s[0], s[1], s[0] * 7 + s[1]);
         RgbImage expected = resize_bilinear(rgb, s[2], s[3]);
@@ -130,8 +130,8 @@ TEST(Preprocess, AViewWithStridesResizesLikeThePackedImage) {
             RgbImage got = resize_bilinear(stored.view, s[2], s[3]);
             EXPECT_EQ(got.width, expected.width);
             EXPECT_EQ(got.height, expected.height);
-            EXPECT_TRUE(got.pixels == expected.pixels) << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3]
-                                                       << (flipped ? " flipped" : "");
+            EXPECT_TRUE(got.pixels == expected.pixels)
+                << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3] << (flipped ? " flipped" : "");
         }
         EXPECT_TRUE(resize_bilinear(rgb_view(rgb), s[2], s[3]).pixels == expected.pixels);
     }

@@ -155,8 +155,7 @@ TEST(RleString, ParsesKnownStrings) {
 TEST(RleString, RejectsMalformedInput) {
     expect_error_containing([] { rle_from_string("3 2", 5, 1); }, "invalid character (byte 32) at offset 1");
     expect_error_containing([] { rle_from_string("3p", 5, 1); }, "invalid character (byte 112) at offset 1");
-    expect_error_containing([] { rle_from_string(std::string("3\0", 2), 5, 1); },
-                            "invalid character (byte 0)");
+    expect_error_containing([] { rle_from_string(std::string("3\0", 2), 5, 1); }, "invalid character (byte 0)");
     expect_error_containing([] { rle_from_string("3`", 5, 1); }, "run 1 at offset 1 is truncated");
     // 'O' alone is -1: a negative first run.
     expect_error_containing([] { rle_from_string("O", 5, 1); }, "run 0 at offset 0 decodes to -1");
@@ -245,12 +244,9 @@ detail::RleStringDecode expect_decoders_agree(std::string_view s) {
         EXPECT_EQ(fast_check.sum, ref.sum) << s;
         EXPECT_EQ(fast_check.block_chars, fast.block_chars) << s;
         EXPECT_LE(ref.runs, capacity - detail::kRleStoreSlack);
-        EXPECT_TRUE(
-            std::equal(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(ref.runs), got.begin()))
-            << s;
+        EXPECT_TRUE(std::equal(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(ref.runs), got.begin())) << s;
     }
-    for (size_t i = capacity; i < got.size(); ++i)
-        EXPECT_EQ(got[i], kGuard) << "wrote past the capacity: " << s;
+    for (size_t i = capacity; i < got.size(); ++i) EXPECT_EQ(got[i], kGuard) << "wrote past the capacity: " << s;
     return fast;
 }
 
@@ -339,8 +335,7 @@ TEST(RleStringSimd, MatchesScalarOnMutatedStrings) {
                     s.resize(pos);
                     break;
                 case 3:  // insert a value of 1 to 8 characters
-                    append_value(value, static_cast<int64_t>(rng() % 2000) - 1000,
-                                 1 + static_cast<int>(rng() % 8));
+                    append_value(value, static_cast<int64_t>(rng() % 2000) - 1000, 1 + static_cast<int>(rng() % 8));
                     s.insert(pos, value);
                     break;
                 case 4:  // a large delta, which may push later runs past 2^32 - 1 or below 0
@@ -387,8 +382,7 @@ TEST(RleStringSimd, RunsBelowZeroAndAbove32BitsAtEveryPosition) {
     for (int64_t below : {0, 1, 15, 100, 119, 120, 121, 239, 240, 241, 300, 1000}) {
         for (size_t i = 3; i < 80; ++i) {
             std::vector<int64_t> runs(90);
-            for (size_t j = 0; j < runs.size(); ++j)
-                runs[j] = kMax - below + static_cast<int64_t>(rng() % 16) - 15;
+            for (size_t j = 0; j < runs.size(); ++j) runs[j] = kMax - below + static_cast<int64_t>(rng() % 16) - 15;
             runs[i] = kMax + 1 + static_cast<int64_t>(rng() % 3);
             EXPECT_FALSE(expect_decoders_agree(string_from_runs(runs)).ok);
             runs[i] = kMax;
@@ -399,8 +393,7 @@ TEST(RleStringSimd, RunsBelowZeroAndAbove32BitsAtEveryPosition) {
         for (int walk = 0; walk < 100; ++walk) {
             std::vector<int64_t> runs;
             for (int j = 0; j < 3; ++j) runs.push_back(kMax - below - static_cast<int64_t>(rng() % 16));
-            while (runs.size() < 120)
-                runs.push_back(runs[runs.size() - 2] + static_cast<int64_t>(rng() % 32) - 16);
+            while (runs.size() < 120) runs.push_back(runs[runs.size() - 2] + static_cast<int64_t>(rng() % 32) - 16);
             expect_decoders_agree(string_from_runs(runs));
         }
         // Runs that climb past 2^32 - 1 by one-character deltas.
@@ -453,8 +446,7 @@ TEST(RleStringSimd, EveryLengthAndMultiCharacterPosition) {
                             append_value(value, static_cast<int64_t>(rng() % 1000) - 500);
                             break;
                         case 1:
-                            append_value(value, static_cast<int64_t>(rng() % 40) - 20,
-                                         2 + static_cast<int>(rng() % 6));
+                            append_value(value, static_cast<int64_t>(rng() % 40) - 20, 2 + static_cast<int>(rng() % 6));
                             break;
                         case 2:
                             append_value(value, 0, 8);
@@ -634,8 +626,7 @@ std::vector<uint8_t> random_ellipse(std::mt19937& rng, uint32_t h, uint32_t w, b
 bool one_piece_per_column(const std::vector<uint8_t>& m, uint32_t h, uint32_t w) {
     for (uint32_t x = 0; x < w; ++x) {
         int pieces = 0;
-        for (uint32_t y = 0; y < h; ++y)
-            pieces += m[size_t{x} * h + y] && (y == 0 || !m[size_t{x} * h + y - 1]);
+        for (uint32_t y = 0; y < h; ++y) pieces += m[size_t{x} * h + y] && (y == 0 || !m[size_t{x} * h + y - 1]);
         if (pieces > 1) return false;
     }
     return true;
@@ -692,8 +683,7 @@ detail::RleIouPairs expect_paths_agree(const std::vector<std::vector<uint8_t>>& 
         EXPECT_EQ(fastest_pairs.merge, want_merge);
     }
     EXPECT_EQ(rle_iou(dt, gt, crowd), fastest);  // the public entry point takes the fastest path
-    if (ref.size() != dm.size() * gm.size() || portable.size() != ref.size() ||
-        fastest.size() != ref.size()) {
+    if (ref.size() != dm.size() * gm.size() || portable.size() != ref.size() || fastest.size() != ref.size()) {
         ADD_FAILURE() << "wrong matrix size";
         return fastest_pairs;
     }
@@ -841,8 +831,8 @@ TEST(RleIouColumns, ZeroLengthRunsInsideTheCounts) {
     // touch (one piece), a zero-length foreground run, leading zero-length runs.
     using detail::RleIouPath;
     const uint32_t h = 4, w = 3;
-    std::vector<Rle> dt{Rle{h, w, {1, 1, 0, 2, 3, 1, 4}}, Rle{h, w, {0, 0, 5, 0, 2, 3, 2}},
-                        Rle{h, w, {0, 0, 0, 12}}, Rle{h, w, {2, 0, 10}}};
+    std::vector<Rle> dt{Rle{h, w, {1, 1, 0, 2, 3, 1, 4}}, Rle{h, w, {0, 0, 5, 0, 2, 3, 2}}, Rle{h, w, {0, 0, 0, 12}},
+                        Rle{h, w, {2, 0, 10}}};
     std::vector<Rle> gt{Rle{h, w, {0, 3, 2, 5, 2}}, Rle{h, w, {4, 0, 0, 4, 4}}};
     std::vector<const Rle*> dp, gp;
     for (const Rle& r : dt) dp.push_back(&r);
@@ -915,8 +905,7 @@ TEST(BboxIou, HandComputed) {
 TEST(RleFromPolygon, AxisAlignedSquares) {
     // pycocotools fills a pixel when its centre lies inside the polygon (edges land on
     // half-pixel grid lines): the box [0,0,2,2] covers pixels 0..1 in x and y.
-    EXPECT_EQ(rle_decode(rle_from_bbox({0, 0, 2, 2}, 4, 4)),
-              mask_from_rows({"1100", "1100", "0000", "0000"}));
+    EXPECT_EQ(rle_decode(rle_from_bbox({0, 0, 2, 2}, 4, 4)), mask_from_rows({"1100", "1100", "0000", "0000"}));
     EXPECT_EQ(rle_area(rle_from_bbox({1, 1, 2, 3}, 5, 5)), 6u);
     EXPECT_EQ(rle_to_bbox(rle_from_bbox({1, 1, 2, 3}, 5, 5)), (BoxXywh{1, 1, 2, 3}));
     // Clipped at the image border.
@@ -951,15 +940,23 @@ TEST(RleFromPolygon, DegenerateInputs) {
 }
 
 TEST(RleFromPolygon, Errors) {
-    expect_error_containing([] { rle_from_polygon(std::vector<double>{1, 2, 3}, 3, 3); },
-                            "polygon has 3 values, expected an even number");
+    expect_error_containing(
+        [] {
+            rle_from_polygon(std::vector<double>{1, 2, 3}, 3, 3);
+        },
+        "polygon has 3 values, expected an even number");
     double nan = std::numeric_limits<double>::quiet_NaN();
-    expect_error_containing([&] { rle_from_polygon(std::vector<double>{0, 0, nan, 1, 1, 1}, 3, 3); },
-                            "polygon value 2 is nan");
-    expect_error_containing([] { rle_from_polygon(std::vector<double>{0, 0, 2e7, 1, 1, 1}, 3, 3); },
-                            "within +-1e7");
-    expect_error_containing([] { rle_from_polygon(std::vector<double>{0, 0, 1, 1, 1, 0}, 70000, 70000); },
-                            "more than 2^32-1 pixels");
+    expect_error_containing(
+        [&] {
+            rle_from_polygon(std::vector<double>{0, 0, nan, 1, 1, 1}, 3, 3);
+        },
+        "polygon value 2 is nan");
+    expect_error_containing([] { rle_from_polygon(std::vector<double>{0, 0, 2e7, 1, 1, 1}, 3, 3); }, "within +-1e7");
+    expect_error_containing(
+        [] {
+            rle_from_polygon(std::vector<double>{0, 0, 1, 1, 1, 0}, 70000, 70000);
+        },
+        "more than 2^32-1 pixels");
     std::vector<std::vector<double>> polys{{0, 0, 1, 1, 1, 0}, {0, 0, 1}};
     expect_error_containing([&] { rle_from_polygons(polys, 3, 3); }, "polygon 1: polygon has 3 values");
 }

@@ -80,8 +80,8 @@ TEST(Safetensors, ReadsTheReferenceLayout) {
     std::string data(8, '\0');
     int32_t a[2] = {3, -4};
     std::memcpy(data.data(), a, 8);
-    std::string bytes = make_file(
-        R"({"__metadata__":{"k":"v"},"b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}}  )", data);
+    std::string bytes =
+        make_file(R"({"__metadata__":{"k":"v"},"b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}}  )", data);
     SafetensorsFile f = parse_safetensors(bytes, "t");
     ASSERT_EQ(f.tensors.size(), 1u);
     EXPECT_EQ(f.tensors[0].tensor.values<int32_t>()[1], -4);
@@ -95,8 +95,7 @@ TEST(Safetensors, TruncatedFilesSaySoAndHowMuchIsMissing) {
 
     Error e = parse_error(bytes.substr(0, bytes.size() - 3));
     EXPECT_EQ(e.place().file, "t.safetensors");
-    EXPECT_NE(e.message().find("truncated: the tensors need 16 bytes of data, the file holds 13"),
-              std::string::npos)
+    EXPECT_NE(e.message().find("truncated: the tensors need 16 bytes of data, the file holds 13"), std::string::npos)
         << e.what();
     EXPECT_NE(e.message().find("expected " + std::to_string(bytes.size())), std::string::npos) << e.what();
 
@@ -144,30 +143,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadHeader{R"({"a": )", "", "header", "malformed JSON header"},
         BadHeader{R"({"a":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", k8, R"(header["a"].dtype)",
                   "expected one of BOOL, U8"},
-        BadHeader{R"({"a":{"shape":[2],"data_offsets":[0,8]}})", k8, R"(header["a"].dtype)",
-                  "missing required field"},
+        BadHeader{R"({"a":{"shape":[2],"data_offsets":[0,8]}})", k8, R"(header["a"].dtype)", "missing required field"},
         BadHeader{R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", k8, R"(header["a"].shape)",
                   "missing required field"},
         BadHeader{R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", k8, R"(header["a"].shape)",
                   "non-negative integer dimensions"},
-        BadHeader{R"({"a":{"dtype":"F32","shape":[2]}})", k8, R"(header["a"].data_offsets)",
-                  "missing required field"},
-        BadHeader{R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", k8,
-                  R"(header["a"].data_offsets)", "expected [begin, end]"},
-        BadHeader{R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", k8,
-                  R"(header["a"].data_offsets)", "begin <= end"},
-        BadHeader{R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", k8,
-                  R"(header["a"].data_offsets)", "needs 12 bytes"},
+        BadHeader{R"({"a":{"dtype":"F32","shape":[2]}})", k8, R"(header["a"].data_offsets)", "missing required field"},
+        BadHeader{R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", k8, R"(header["a"].data_offsets)",
+                  "expected [begin, end]"},
+        BadHeader{R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", k8, R"(header["a"].data_offsets)",
+                  "begin <= end"},
+        BadHeader{R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", k8, R"(header["a"].data_offsets)",
+                  "needs 12 bytes"},
         BadHeader{R"({"a":{"dtype":"F32","shape":[9999999999,9999999999],"data_offsets":[0,8]}})", k8,
                   R"(header["a"].shape)", "more elements than fit"},
-        BadHeader{R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8,
-                  R"(header["a"].data_offsets)", "start at 4, expected 0"},
+        BadHeader{R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8, R"(header["a"].data_offsets)",
+                  "start at 4, expected 0"},
         BadHeader{
             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
             k8, R"(header["b"].data_offsets)", "without gap or overlap"},
         BadHeader{R"({"a":[1]})", k8, R"(header["a"])", "expected an object"},
-        BadHeader{R"({"__metadata__":{"k":1}})", "", R"(header["__metadata__"].k)",
-                  "expected a string value"}));
+        BadHeader{R"({"__metadata__":{"k":1}})", "", R"(header["__metadata__"].k)", "expected a string value"}));
 
 TEST(Safetensors, BytesAfterTheLastTensorAreRefused) {
     Error e = parse_error(make_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "abc"));
@@ -214,8 +210,7 @@ TEST(Safetensors, RequireListsWhatTheFileHolds) {
         FAIL() << "no error";
     } catch (const Error& e) {
         EXPECT_EQ(e.place().file, "in.safetensors");
-        EXPECT_NE(e.message().find("no tensor named \"pixel_values\" (the file holds: x, y)"),
-                  std::string::npos)
+        EXPECT_NE(e.message().find("no tensor named \"pixel_values\" (the file holds: x, y)"), std::string::npos)
             << e.what();
     }
 }

@@ -103,9 +103,9 @@ TEST(SampleScene, KindsHoldTheRightObjects) {
             EXPECT_NE(o.label, "unknown bird");
         }
         SampleScene amb = render_sample_scene(p, i, SceneKind::ambiguous);
-        EXPECT_TRUE(std::any_of(amb.objects.begin(), amb.objects.end(),
-                                [](const SampleObject& o) { return o.label == "unknown bird"; }))
-            << amb.stem;
+        EXPECT_TRUE(std::any_of(amb.objects.begin(), amb.objects.end(), [](const SampleObject& o) {
+            return o.label == "unknown bird";
+        })) << amb.stem;
     }
     EXPECT_GT(chickens, 40);
     EXPECT_GT(cut, 0);  // some chickens are cut by the border
@@ -117,9 +117,9 @@ TEST(SampleScene, KindsHoldTheRightObjects) {
 // scene barn_0003 has no visible chicken" (small chickens placed across the border were cut
 // away, and chicks at small sizes were a few pixels).
 TEST(SampleScene, EveryAcceptedSizeGivesEveryPositiveSceneAChicken) {
-    const std::vector<std::pair<uint32_t, uint32_t>> sizes = {
-        {64, 64}, {65, 64}, {64, 97}, {96, 72}, {120, 90}, {128, 96}, {160, 120}, {200, 150},
-        {256, 64}, {64, 256}, {4096, 64}, {64, 4096}, {320, 240}, {640, 480}};
+    const std::vector<std::pair<uint32_t, uint32_t>> sizes = {{64, 64},   {65, 64},   {64, 97},   {96, 72},  {120, 90},
+                                                              {128, 96},  {160, 120}, {200, 150}, {256, 64}, {64, 256},
+                                                              {4096, 64}, {64, 4096}, {320, 240}, {640, 480}};
     for (auto [w, h] : sizes) {
         SampleParams p = small_params();
         p.width = w;
@@ -286,8 +286,10 @@ TEST(SampleFiles, WritesBothFormsConsistently) {
             EXPECT_EQ(shape["label"], scene["labels"][k]);
             std::string type = shape["shape_type"];
             size_t npts = shape["points"].size();
-            if (type == "rectangle" || type == "circle") EXPECT_EQ(npts, 2u);
-            else EXPECT_GE(npts, 3u);
+            if (type == "rectangle" || type == "circle")
+                EXPECT_EQ(npts, 2u);
+            else
+                EXPECT_GE(npts, 3u);
             for (const auto& pt : shape["points"]) {
                 EXPECT_GE(pt[0].get<double>(), 0.0);
                 EXPECT_LE(pt[0].get<double>(), 320.0);

@@ -108,12 +108,10 @@ TEST(Sha256Backends, ShaNiMatchesKnownVectorsAndPortableOnEveryLength) {
         EXPECT_THROW(Sha256{Sha256Backend::kShaNi}, Error);
         GTEST_SKIP() << "this CPU has no SHA extensions; only the portable path is tested";
     }
-    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, ""),
-              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     EXPECT_EQ(hex_with(Sha256Backend::kShaNi, "abc"),
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    EXPECT_EQ(hex_with(Sha256Backend::kShaNi,
-                       "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+    EXPECT_EQ(hex_with(Sha256Backend::kShaNi, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     EXPECT_EQ(hex_with(Sha256Backend::kShaNi, std::string(1000000, 'a')),
               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
@@ -141,8 +139,7 @@ TEST(Sha256Backends, ShaNiMatchesKnownVectorsAndPortableOnEveryLength) {
 
 TEST(Sha256Backends, AutoUsesTheSameDigests) {
     for (size_t n : {0, 55, 56, 63, 64, 65, 1000}) {
-        EXPECT_EQ(hex_with(Sha256Backend::kAuto, pattern(n)),
-                  hex_with(Sha256Backend::kPortable, pattern(n)))
+        EXPECT_EQ(hex_with(Sha256Backend::kAuto, pattern(n)), hex_with(Sha256Backend::kPortable, pattern(n)))
             << "length " << n;
     }
 }
@@ -150,9 +147,8 @@ TEST(Sha256Backends, AutoUsesTheSameDigests) {
 class Sha256File : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("chickenseg_sha256_test_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() / ("chickenseg_sha256_test_" + std::to_string(::getpid()) + "_" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }

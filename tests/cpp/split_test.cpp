@@ -239,11 +239,9 @@ TEST(Split, ImpossibleStratificationIsAClearError) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("at least 2 negative and 2 positive images"), std::string::npos)
             << e.what();
-        EXPECT_NE(std::string(e.what()).find("found 1 negative and 9 positive"), std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find("found 1 negative and 9 positive"), std::string::npos) << e.what();
     }
-    EXPECT_THROW(split_saco(make_dataset(10, [](int i) { return i == 1 ? 1 : 0; }), SplitParams{}, "x"),
-                 Error);
+    EXPECT_THROW(split_saco(make_dataset(10, [](int i) { return i == 1 ? 1 : 0; }), SplitParams{}, "x"), Error);
 }
 
 TEST(Split, TwoOfEachAlwaysGivesBothSidesBoth) {
@@ -297,8 +295,8 @@ TEST(Split, CrowdOnlyImagesCountAsNegativeAndKeepTheirCrowdAnnotation) {
     const SplitResult r = split_saco(ds, SplitParams{}, "x");
     EXPECT_EQ(r.input.negatives, 30u);
     const SacoDataset& side = image_ids(r.train).count(1) ? r.train : r.val;
-    EXPECT_TRUE(std::any_of(side.annotations.begin(), side.annotations.end(),
-                            [](const auto& a) { return a.id == 9000; }));
+    EXPECT_TRUE(
+        std::any_of(side.annotations.begin(), side.annotations.end(), [](const auto& a) { return a.id == 9000; }));
 }
 
 TEST(Split, SummaryJsonHasTheCounts) {

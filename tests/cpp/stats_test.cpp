@@ -48,8 +48,7 @@ SacoDataset sample() {
     ds.annotations.push_back(annotation(id++, 1, 1024));  // exactly 32^2: medium; 10.24%: 10-25%
     ds.annotations.push_back(annotation(id++, 1, 9216));  // exactly 96^2: large; 92%: >= 50%
     ds.annotations.push_back(annotation(id++, 2, 500, 1));
-    for (int k = 0; k < 12; ++k)
-        ds.annotations.push_back(annotation(id++, 3, 3072));  // 1% of 307200: 1-5%; medium
+    for (int k = 0; k < 12; ++k) ds.annotations.push_back(annotation(id++, 3, 3072));  // 1% of 307200: 1-5%; medium
     ds.annotations.push_back(annotation(id++, 99, 50));
     return ds;
 }

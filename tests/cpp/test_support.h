@@ -44,8 +44,7 @@ struct TempDir {
 inline std::map<std::string, std::string> file_tree(const std::filesystem::path& dir) {
     std::map<std::string, std::string> out;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-        if (e.is_regular_file())
-            out[std::filesystem::relative(e.path(), dir).generic_string()] = read_file(e.path());
+        if (e.is_regular_file()) out[std::filesystem::relative(e.path(), dir).generic_string()] = read_file(e.path());
     return out;
 }
 

@@ -11,15 +11,15 @@ using namespace chickenseg;
 TEST(Utf8, WellFormedSequencesOnly) {
     EXPECT_TRUE(is_valid_utf8(""));
     EXPECT_TRUE(is_valid_utf8("chicken"));
-    EXPECT_TRUE(is_valid_utf8("H\xc3\xbchner"));              // ü
-    EXPECT_TRUE(is_valid_utf8("\xe9\xb8\xa1"));               // 鸡
-    EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x90\x94"));           // U+1F414
-    EXPECT_FALSE(is_valid_utf8("H\xfchner"));                 // Latin-1
-    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));                  // overlong '/'
-    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));              // a surrogate
-    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));          // past U+10FFFF
-    EXPECT_FALSE(is_valid_utf8("\xe9\xb8"));                  // cut short
-    EXPECT_FALSE(is_valid_utf8("\x80"));                      // a lone continuation byte
+    EXPECT_TRUE(is_valid_utf8("H\xc3\xbchner"));      // ü
+    EXPECT_TRUE(is_valid_utf8("\xe9\xb8\xa1"));       // 鸡
+    EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x90\x94"));   // U+1F414
+    EXPECT_FALSE(is_valid_utf8("H\xfchner"));         // Latin-1
+    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("\xe9\xb8"));          // cut short
+    EXPECT_FALSE(is_valid_utf8("\x80"));              // a lone continuation byte
 }
 
 TEST(TerminalSafe, ControlsAndBrokenBytesAreEscapedTheRestKept) {

@@ -72,8 +72,7 @@ bool has(const Diagnostics& d, Severity severity, const std::string& path, const
 }
 
 // Applies `edit` to a good document and expects exactly one error, at `path`, containing `part`.
-void expect_one_error(const std::function<void(json&)>& edit, const std::string& path,
-                      const std::string& part) {
+void expect_one_error(const std::function<void(json&)>& edit, const std::string& path, const std::string& part) {
     json doc = good_doc();
     edit(doc);
     Diagnostics d = check(doc);
@@ -112,15 +111,13 @@ TEST(Validate, IdsMustBeUniqueIntegers) {
 }
 
 TEST(Validate, ReferencesMustResolve) {
-    expect_one_error([](json& d) { ann(d)["image_id"] = 9; }, "annotations[0].image_id",
-                     "image_id 9 names no image");
+    expect_one_error([](json& d) { ann(d)["image_id"] = 9; }, "annotations[0].image_id", "image_id 9 names no image");
     expect_one_error([](json& d) { ann(d)["category_id"] = 2; }, "annotations[0].category_id",
                      "category_id 2 is not in categories");
     expect_one_error([](json& d) { ann(d).erase("category_id"); }, "annotations[0].category_id", "missing");
     expect_one_error([](json& d) { d.erase("categories"); }, "categories", "missing required field");
     expect_one_error([](json& d) { d["categories"] = json::array(); }, "categories", "at least one category");
-    expect_one_error([](json& d) { d["categories"][0]["name"] = ""; }, "categories[0].name",
-                     "non-empty string");
+    expect_one_error([](json& d) { d["categories"][0]["name"] = ""; }, "categories[0].name", "non-empty string");
 }
 
 TEST(Validate, EveryImageNeedsTheSacoFields) {
@@ -130,12 +127,12 @@ TEST(Validate, EveryImageNeedsTheSacoFields) {
                      "non-empty noun phrase");
     expect_one_error([](json& d) { d["images"][0]["text_input"] = "  "; }, "images[0].text_input",
                      "non-empty noun phrase");
-    expect_one_error([](json& d) { d["images"][0]["is_instance_exhaustive"] = 2; },
-                     "images[0].is_instance_exhaustive", "expected 0 or 1, found 2");
+    expect_one_error([](json& d) { d["images"][0]["is_instance_exhaustive"] = 2; }, "images[0].is_instance_exhaustive",
+                     "expected 0 or 1, found 2");
     expect_one_error([](json& d) { d["images"][0].erase("is_instance_exhaustive"); },
                      "images[0].is_instance_exhaustive", "missing required field");
-    expect_one_error([](json& d) { d["images"][0]["is_pixel_exhaustive"] = 3; },
-                     "images[0].is_pixel_exhaustive", "expected 0 or 1");
+    expect_one_error([](json& d) { d["images"][0]["is_pixel_exhaustive"] = 3; }, "images[0].is_pixel_exhaustive",
+                     "expected 0 or 1");
     expect_one_error([](json& d) { d["images"][0]["width"] = 0; }, "images[0].width", "positive pixel size");
     expect_one_error([](json& d) { d["images"][0]["file_name"] = "../up.jpg"; }, "images[0].file_name",
                      "relative to the image root");
@@ -149,10 +146,16 @@ TEST(Validate, EveryImageNeedsTheSacoFields) {
 }
 
 TEST(Validate, PolygonsMustBeWellFormedAndInsideTheImage) {
-    expect_one_error([](json& d) { ann(d)["segmentation"] = {{10, 10, 30, 10}}; },
-                     "annotations[0].segmentation[0]", "at least 3 points");
-    expect_one_error([](json& d) { ann(d)["segmentation"] = {{10, 10, 30, 10, 30, 40, 10}}; },
-                     "annotations[0].segmentation[0]", "even number");
+    expect_one_error(
+        [](json& d) {
+            ann(d)["segmentation"] = {{10, 10, 30, 10}};
+        },
+        "annotations[0].segmentation[0]", "at least 3 points");
+    expect_one_error(
+        [](json& d) {
+            ann(d)["segmentation"] = {{10, 10, 30, 10, 30, 40, 10}};
+        },
+        "annotations[0].segmentation[0]", "even number");
     expect_one_error([](json& d) { ann(d)["segmentation"][0][3] = "x"; }, "annotations[0].segmentation[0][3]",
                      "expected a number");
     expect_one_error([](json& d) { ann(d)["segmentation"] = json::array(); }, "annotations[0].segmentation",
@@ -204,22 +207,29 @@ TEST(Validate, RleMustMatchTheImage) {
     expect_one_error(with_rle(short_counts, {80, 100}), "annotations[0].segmentation.counts", "");
     expect_one_error(with_rle(json::array({-1, 8001}), {80, 100}), "annotations[0].segmentation.counts[0]",
                      "non-negative integer run length");
-    expect_one_error(with_rle(rle_to_string(rle), "80x100"), "annotations[0].segmentation.size",
-                     "[height, width]");
-    expect_one_error([](json& d) { ann(d)["segmentation"] = {{"size", {80, 100}}}; },
-                     "annotations[0].segmentation.counts", "missing required field");
+    expect_one_error(with_rle(rle_to_string(rle), "80x100"), "annotations[0].segmentation.size", "[height, width]");
+    expect_one_error(
+        [](json& d) {
+            ann(d)["segmentation"] = {{"size", {80, 100}}};
+        },
+        "annotations[0].segmentation.counts", "missing required field");
 }
 
 TEST(Validate, BboxMustFitTheSegmentation) {
     json doc = good_doc();
     ann(doc)["bbox"] = {10.9, 9.1, 19.5, 30.6};  // every edge within 1 px
     EXPECT_EQ(check(doc).error_count(), 0u) << dump(check(doc));
-    expect_one_error([](json& d) { ann(d)["bbox"] = {12, 10, 18, 30}; }, "annotations[0].bbox",
-                     "does not match the segmentation's tight box [10, 10, 20, 30]");
-    expect_one_error([](json& d) { ann(d)["bbox"] = {10, 10, 20}; }, "annotations[0].bbox",
-                     "expected [x, y, width, height]");
-    expect_one_error([](json& d) { ann(d)["bbox"] = {10, 10, -20, 30}; }, "annotations[0].bbox",
-                     "non-negative width");
+    expect_one_error(
+        [](json& d) {
+            ann(d)["bbox"] = {12, 10, 18, 30};
+        },
+        "annotations[0].bbox", "does not match the segmentation's tight box [10, 10, 20, 30]");
+    expect_one_error(
+        [](json& d) {
+            ann(d)["bbox"] = {10, 10, 20};
+        },
+        "annotations[0].bbox", "expected [x, y, width, height]");
+    expect_one_error([](json& d) { ann(d)["bbox"] = {10, 10, -20, 30}; }, "annotations[0].bbox", "non-negative width");
     expect_one_error([](json& d) { ann(d).erase("bbox"); }, "annotations[0].bbox", "missing required field");
 }
 
@@ -262,9 +272,8 @@ TEST(Validate, CollectsEveryProblemInOnePass) {
 TEST(Validate, TopLevelShapeErrors) {
     Diagnostics d = check(json::array());
     EXPECT_EQ(d.error_count(), 1u);
-    d = check(json{{"images", json::object()},
-                   {"annotations", json::array()},
-                   {"categories", {{{"id", 1}, {"name", "c"}}}}});
+    d = check(
+        json{{"images", json::object()}, {"annotations", json::array()}, {"categories", {{{"id", 1}, {"name", "c"}}}}});
     EXPECT_TRUE(has(d, Severity::error, "images", "expected a list")) << dump(d);
     d = check(json{{"images", json::array()}, {"categories", {{{"id", 1}, {"name", "c"}}}}});
     EXPECT_TRUE(has(d, Severity::error, "images", "at least one image")) << dump(d);
@@ -340,8 +349,8 @@ TEST(Validate, DecodeFindsCorruptPixelDataTheHeaderCheckPasses) {
 std::string lossless_webp(uint32_t w, uint32_t h) {
     const std::vector<uint8_t> rgb(size_t{w} * h * 3, 120);
     uint8_t* out = nullptr;
-    const size_t n = WebPEncodeLosslessRGB(rgb.data(), static_cast<int>(w), static_cast<int>(h),
-                                           static_cast<int>(w * 3), &out);
+    const size_t n =
+        WebPEncodeLosslessRGB(rgb.data(), static_cast<int>(w), static_cast<int>(h), static_cast<int>(w * 3), &out);
     EXPECT_GT(n, 25u);
     std::string webp(reinterpret_cast<const char*>(out), n);
     WebPFree(out);
@@ -374,8 +383,18 @@ TEST(Validate, DecodeReadsWebpPixelsAndOnlyTiffGetsTheHeaderWarning) {
     // size entries, no strips: only the header is read).
     std::string tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0};
     for (auto [tag, v] : {std::pair{0x0100, 100}, std::pair{0x0101, 80}}) {
-        const char entry[12] = {static_cast<char>(tag & 0xFF), static_cast<char>(tag >> 8), 3, 0, 1, 0, 0, 0,
-                                static_cast<char>(v), 0, 0, 0};
+        const char entry[12] = {static_cast<char>(tag & 0xFF),
+                                static_cast<char>(tag >> 8),
+                                3,
+                                0,
+                                1,
+                                0,
+                                0,
+                                0,
+                                static_cast<char>(v),
+                                0,
+                                0,
+                                0};
         tiff.append(entry, sizeof entry);
     }
     tiff.append(4, '\0');
@@ -407,8 +426,7 @@ TEST(Validate, ImageSizeHonoursExifOrientation) {
     doc["images"][0]["height"] = 1200;
     d = check(doc, params);
     EXPECT_EQ(d.error_count(), 1u) << dump(d);
-    EXPECT_TRUE(has(d, Severity::error, "images[0]", "after EXIF orientation 6 (stored 1600x1200)"))
-        << dump(d);
+    EXPECT_TRUE(has(d, Severity::error, "images[0]", "after EXIF orientation 6 (stored 1600x1200)")) << dump(d);
 }
 
 TEST(Validate, SeveralFilesEachNeedBothKindsAndNoSharedImage) {
@@ -431,12 +449,11 @@ TEST(Validate, SeveralFilesEachNeedBothKindsAndNoSharedImage) {
     const std::string val_file = (dir.path / "val.json").string();
     auto found = [&](const std::string& path, const std::string& part) {
         return std::any_of(d.items().begin(), d.items().end(), [&](const Diagnostic& i) {
-            return i.place.file == val_file && i.place.field == path &&
-                   i.message.find(part) != std::string::npos;
+            return i.place.file == val_file && i.place.field == path && i.message.find(part) != std::string::npos;
         });
     };
-    EXPECT_TRUE(found("images[1].file_name", "image \"a/two.jpg\" is also in " +
-                                                 (dir.path / "train.json").string() + " (images[1])"))
+    EXPECT_TRUE(found("images[1].file_name",
+                      "image \"a/two.jpg\" is also in " + (dir.path / "train.json").string() + " (images[1])"))
         << dump(d);
     EXPECT_TRUE(found("images", "no positive images")) << dump(d);
 }
@@ -447,8 +464,7 @@ TEST(Validate, UnreadableFilesAreErrorsAndTheOthersAreStillChecked) {
     json doc = good_doc();
     ann(doc)["iscrowd"] = 7;
     write_json_file(dir.path / "good.json", doc);
-    Diagnostics d =
-        validate_saco_files({dir.path / "missing.json", dir.path / "bad.json", dir.path / "good.json"}, {});
+    Diagnostics d = validate_saco_files({dir.path / "missing.json", dir.path / "bad.json", dir.path / "good.json"}, {});
     EXPECT_EQ(d.error_count(), 3u) << dump(d);
     EXPECT_EQ(d.items()[0].place.file, (dir.path / "missing.json").string());
     EXPECT_EQ(d.items()[1].place.file, (dir.path / "bad.json").string());

@@ -102,8 +102,7 @@ TEST(YoloLabels, DetectionLineBecomesFourCorners) {
 
 TEST(YoloLabels, SegmentationLabelStudioBoxesCrlfAndBlankLines) {
     Diagnostics d;
-    auto objs =
-        parse_yolo_labels("\n0 0.1 0.2 0.9 0.2 0.9 0.8 0.1 0.8\r\n   \n0 0 0 1 0 0.5 1\n", "a.txt", 1, d);
+    auto objs = parse_yolo_labels("\n0 0.1 0.2 0.9 0.2 0.9 0.8 0.1 0.8\r\n   \n0 0 0 1 0 0.5 1\n", "a.txt", 1, d);
     ASSERT_TRUE(d.empty()) << error_texts(d)[0];
     ASSERT_EQ(objs.size(), 2u);
     EXPECT_FALSE(objs[0].is_box);

@@ -18,12 +18,12 @@ const char* image_format_name(ImageFormat f);
 
 struct ImageInfo {
     ImageFormat format = ImageFormat::unknown;
-    uint32_t width = 0;          // as displayed: after EXIF orientation (5..8 swap axes)
+    uint32_t width = 0;  // as displayed: after EXIF orientation (5..8 swap axes)
     uint32_t height = 0;
-    uint32_t stored_width = 0;   // as encoded in the file
+    uint32_t stored_width = 0;  // as encoded in the file
     uint32_t stored_height = 0;
-    int exif_orientation = 1;    // 1..8; 1 when absent or invalid
-    bool progressive = false;    // JPEG only: SOF2, SOF6, SOF10 or SOF14
+    int exif_orientation = 1;  // 1..8; 1 when absent or invalid
+    bool progressive = false;  // JPEG only: SOF2, SOF6, SOF10 or SOF14
     // Bytes after the end marker (JPEG EOI, PNG IEND, the WebP RIFF size):
     // padding or data some cameras append. Accepted, but reported here so that
     // validators can warn. Always 0 for BMP, GIF and TIFF.

@@ -28,8 +28,7 @@ json parse_json_text(std::string_view text, const std::string& name_for_errors);
 // Throws Error(name, line, "JSON nested deeper than 256 levels (column C)") when `text` nests
 // arrays and objects deeper than `max_depth`. One pass over the bytes, strings skipped; every
 // path that hands untrusted text to nlohmann calls it first (parse_json_text does).
-void check_json_depth(std::string_view text, const std::string& name_for_errors,
-                      int max_depth = kMaxJsonDepth);
+void check_json_depth(std::string_view text, const std::string& name_for_errors, int max_depth = kMaxJsonDepth);
 
 // Reads and parses `path` for readers that collect problems instead of stopping:
 // an unreadable file or malformed JSON is added to `diagnostics` (named `file`)
@@ -44,25 +43,18 @@ void write_json_file(const std::filesystem::path& path, const json& value, bool 
 
 // Field access for a JSON object at `path` (e.g. "images[3]") in `file`.
 // Each throws Error naming file and "path.key" and what was expected.
-const json& require_field(const json& object, const char* key, const std::string& path,
-                          const std::string& file);
+const json& require_field(const json& object, const char* key, const std::string& path, const std::string& file);
 // An integer in the range of int64 (a whole float such as 3.0 is accepted); 2^64 - 1 is an
 // error, never read as -1.
-long long require_int(const json& object, const char* key, const std::string& path,
-                      const std::string& file);
+long long require_int(const json& object, const char* key, const std::string& path, const std::string& file);
 // A JSON integer (not 3.0, not "3") in the range of int64: the SA-Co ids, sizes and flags,
 // read the same way by every command (validate's rule).
-long long require_json_integer(const json& object, const char* key, const std::string& path,
-                               const std::string& file);
-double require_number(const json& object, const char* key, const std::string& path,
-                      const std::string& file);
-std::string require_string(const json& object, const char* key, const std::string& path,
-                           const std::string& file);
+long long require_json_integer(const json& object, const char* key, const std::string& path, const std::string& file);
+double require_number(const json& object, const char* key, const std::string& path, const std::string& file);
+std::string require_string(const json& object, const char* key, const std::string& path, const std::string& file);
 
 // "images[3]" style path helpers.
-inline std::string json_index(const std::string& path, size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-}
+inline std::string json_index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 inline std::string json_key(const std::string& path, const std::string& key) {
     return path.empty() ? key : path + "." + key;
 }

@@ -12,8 +12,8 @@ namespace chickenseg {
 std::string project_python();
 
 struct CommandResult {
-    int exit_code = -1;   // -1 when the command could not be started
-    std::string output;   // stdout and stderr together
+    int exit_code = -1;  // -1 when the command could not be started
+    std::string output;  // stdout and stderr together
 };
 
 enum class Capture {

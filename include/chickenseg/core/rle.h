@@ -92,8 +92,7 @@ Rle rle_merge(std::span<const Rle> masks, bool intersect = false);
 // (iscrowd[j] != 0) the denominator is the area of the detection, as in COCO.
 // iscrowd may be empty (no crowd) or has gt.size() entries. Every mask must have the
 // size of the first one (Error otherwise; pycocotools would return -1 for such pairs).
-std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt,
-                            std::span<const uint8_t> iscrowd);
+std::vector<double> rle_iou(std::span<const Rle> dt, std::span<const Rle> gt, std::span<const uint8_t> iscrowd);
 // The same for masks held elsewhere (eval matches masks in place, without copies).
 std::vector<double> rle_iou(std::span<const Rle* const> dt, std::span<const Rle* const> gt,
                             std::span<const uint8_t> iscrowd);
@@ -108,7 +107,7 @@ std::string rle_to_string(const Rle& rle);
 Rle rle_from_string(std::string_view counts, uint32_t h, uint32_t w);
 // The same into `out`, reusing its memory (for decoding many masks one after the other).
 void rle_from_string(std::string_view counts, uint32_t h, uint32_t w, Rle& out);
-CompressedRle rle_compress(const Rle& rle);          // {h, w, rle_to_string(rle)}
+CompressedRle rle_compress(const Rle& rle);           // {h, w, rle_to_string(rle)}
 Rle rle_decompress(const CompressedRle& compressed);  // rle_from_string of its counts
 // The same checks and messages as rle_from_string, without keeping the runs (for
 // masks that are validated but never used, e.g. predictions below the score threshold).

@@ -51,7 +51,6 @@ struct StemPairing {
 // label files (e.g. labels/a.txt and one beside it); a label file matched by
 // two images (a.jpg and a.png). Label files matched by no image are left for
 // the caller (YOLO: an error; LabelMe: its imagePath decides).
-StemPairing pair_by_stem(const DatasetFolder& folder, const std::string& label_extension,
-                         Diagnostics& diagnostics);
+StemPairing pair_by_stem(const DatasetFolder& folder, const std::string& label_extension, Diagnostics& diagnostics);
 
 }  // namespace chickenseg

@@ -20,7 +20,7 @@ inline constexpr const char* kVersionRecordSchema = "chickenseg.dataset_version/
 
 struct VersionParams {
     std::vector<std::filesystem::path> datasets;  // SA-Co JSON files, at least one
-    std::filesystem::path image_root;              // the folder their file_names are relative to
+    std::filesystem::path image_root;             // the folder their file_names are relative to
     // DVC remote URL or folder (s3://..., /mnt/nas/dvc, ...); empty: the repository's
     // default remote if it has one, else the folder <dvc root>/.dvc-storage.
     std::string remote;
@@ -30,7 +30,7 @@ struct VersionParams {
 // ---------- content manifest ----------
 
 struct ManifestEntry {
-    std::string path;    // datasets: relative to the manifest's folder; images: file_name
+    std::string path;  // datasets: relative to the manifest's folder; images: file_name
     std::string sha256;
     uint64_t bytes = 0;
 };
@@ -63,7 +63,7 @@ std::optional<std::string> find_dvc();
 
 // A path DVC tracks and the md5 it records in the .dvc file ("....dir" for folders).
 struct DvcOutput {
-    std::string path;      // relative to the DVC root
+    std::string path;  // relative to the DVC root
     std::string md5;
     std::string dvc_file;  // relative to the DVC root
 };
@@ -71,9 +71,9 @@ struct DvcOutput {
 // ---------- the command ----------
 
 struct DatasetVersion {
-    std::string method;       // "dvc" or "manifest"
-    std::string version_id;   // 64 hex digits
-    std::string why_manifest; // when method is "manifest": "--no-dvc" or "dvc not found"
+    std::string method;                   // "dvc" or "manifest"
+    std::string version_id;               // 64 hex digits
+    std::string why_manifest;             // when method is "manifest": "--no-dvc" or "dvc not found"
     std::filesystem::path record_path;    // <first dataset>.version.json
     std::filesystem::path manifest_path;  // manifest method only
     size_t dataset_files = 0;

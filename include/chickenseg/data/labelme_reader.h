@@ -56,8 +56,7 @@ std::optional<LabelMeFile> read_labelme_file(const std::filesystem::path& path, 
 // kPixelTolerance outside the image are clamped with a warning, farther is an
 // error; circles are clipped to the image silently once centre and rim point
 // are inside; a mask must lie inside the image and match its rectangle's size.
-std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, uint32_t width,
-                                                    uint32_t height, const std::string& file,
-                                                    Diagnostics& diagnostics);
+std::vector<SourceObject> labelme_to_source_objects(const LabelMeFile& labelme, uint32_t width, uint32_t height,
+                                                    const std::string& file, Diagnostics& diagnostics);
 
 }  // namespace chickenseg

@@ -38,7 +38,7 @@ struct LabelmeShape {
     // several polygons gets the smallest id above every id in the file (so its polygons stay
     // together); a single polygon is written with null, as labelme writes a lone shape.
     std::optional<long long> group_id;
-    std::string description;           // free text shown in labelme (e.g. the score)
+    std::string description;            // free text shown in labelme (e.g. the score)
     std::map<std::string, bool> flags;  // labelme's per-shape check boxes
 };
 
@@ -51,8 +51,8 @@ struct LabelmeShape {
 // polygons, a polygon with an odd number of values or fewer than 3 points, a coordinate
 // that is not finite or lies outside [0, width] x [0, height], or two instances with the
 // same label and group_id (they would be read back as one).
-void write_labelme_file(const std::filesystem::path& json_path, const std::filesystem::path& image_path,
-                        uint32_t width, uint32_t height, std::span<const LabelmeShape> shapes,
+void write_labelme_file(const std::filesystem::path& json_path, const std::filesystem::path& image_path, uint32_t width,
+                        uint32_t height, std::span<const LabelmeShape> shapes,
                         const std::map<std::string, bool>& image_flags = {});
 
 }  // namespace chickenseg

@@ -33,10 +33,10 @@ struct MergeParams {
 // (in the base, or earlier in the same batch).
 struct MergeDuplicate {
     int64_t add_image_id = 0;
-    std::string add_file_name;       // as written in the batch
-    int64_t matched_image_id = 0;    // id in the merged output (a base id, or a newly added one)
+    std::string add_file_name;     // as written in the batch
+    int64_t matched_image_id = 0;  // id in the merged output (a base id, or a newly added one)
     std::string matched_file_name;
-    bool matched_in_base = true;     // false: a duplicate inside the batch itself
+    bool matched_in_base = true;  // false: a duplicate inside the batch itself
     std::string sha256;
     size_t annotations_skipped = 0;
 };
@@ -52,8 +52,8 @@ struct MergeSummary {
     size_t added_negatives = 0;
     size_t skipped_images = 0;
     size_t skipped_annotations = 0;
-    size_t renamed_file_names = 0;  // batch file_names rewritten to be relative to image_root
-    int64_t first_new_image_id = 0; // 0 when nothing was added
+    size_t renamed_file_names = 0;   // batch file_names rewritten to be relative to image_root
+    int64_t first_new_image_id = 0;  // 0 when nothing was added
     int64_t first_new_annotation_id = 0;
     std::vector<MergeDuplicate> duplicates;
     std::vector<std::string> warnings;

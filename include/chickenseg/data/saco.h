@@ -93,8 +93,8 @@ json saco_to_json(const SacoDataset& ds);
 // Deterministic output (same dataset -> same bytes), written atomically.
 void write_saco_json(const SacoDataset& ds, const std::filesystem::path& path);
 
-Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t width,
-                                    const std::string& path, const std::string& file);
+Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t width, const std::string& path,
+                                    const std::string& file);
 json segmentation_to_json(const Segmentation& seg);
 // The mask of an annotation as RLE at (height, width) (polygons rasterised as pycocotools does).
 Rle segmentation_to_rle(const Segmentation& seg, uint32_t height, uint32_t width);

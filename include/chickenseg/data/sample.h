@@ -20,9 +20,9 @@ namespace chickenseg {
 inline constexpr const char* kSampleSchema = "chickenseg.sample/1";
 
 struct SampleParams {
-    int images = 120;        // number of scenes, >= 1
-    uint64_t seed = 0;       // same seed and size -> same bytes
-    uint32_t width = 640;    // pixels, 64..4096
+    int images = 120;      // number of scenes, >= 1
+    uint64_t seed = 0;     // same seed and size -> same bytes
+    uint32_t width = 640;  // pixels, 64..4096
     uint32_t height = 480;
     // Share of scenes by kind; the rest are hard negatives. Counts are rounded,
     // positives first, so 120 scenes give 72 / 12 / 36.
@@ -40,19 +40,19 @@ const char* scene_kind_name(SceneKind k);
 enum class SampleShapeType { polygon, rectangle, circle };
 
 struct SampleObject {
-    std::string label;             // as written: "chicken", "Chicken", "hen", "egg", ...
+    std::string label;  // as written: "chicken", "Chicken", "hen", "egg", ...
     SampleShapeType shape_type = SampleShapeType::polygon;
-    Polygon outline;               // the annotation as a pixel polygon (box / circle / silhouette)
-    Polygon silhouette;            // the pixels drawn: outline polygon clipped to the image
-    std::vector<double> points;    // LabelMe points (flat x,y): polygon vertices, 2 rectangle corners,
-                                   // or circle centre + rim point
-    bool cut_at_border = false;    // part of the object lies outside the image
+    Polygon outline;             // the annotation as a pixel polygon (box / circle / silhouette)
+    Polygon silhouette;          // the pixels drawn: outline polygon clipped to the image
+    std::vector<double> points;  // LabelMe points (flat x,y): polygon vertices, 2 rectangle corners,
+                                 // or circle centre + rim point
+    bool cut_at_border = false;  // part of the object lies outside the image
 };
 
 struct SampleScene {
-    std::string stem;              // "barn_0001"
+    std::string stem;  // "barn_0001"
     SceneKind kind = SceneKind::positive;
-    bool jpeg = false;             // written as .jpg instead of .png
+    bool jpeg = false;  // written as .jpg instead of .png
     // Negatives without objects: false -> no LabelMe JSON / no YOLO .txt at all,
     // true -> a JSON with an empty shapes list / an empty .txt (both forms occur in real data).
     bool write_empty_annotation = true;
@@ -83,7 +83,7 @@ struct SampleSummary {
     int ambiguous = 0;
     int png = 0;
     int jpeg = 0;
-    int without_annotation_file = 0;       // negatives with no JSON / no .txt
+    int without_annotation_file = 0;          // negatives with no JSON / no .txt
     std::map<std::string, int> label_counts;  // objects per label as written in LabelMe
     std::map<std::string, int> shape_type_counts;
     int cut_at_border = 0;

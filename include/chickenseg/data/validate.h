@@ -48,11 +48,9 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
 
 // Reads and checks each file (a file that cannot be read or parsed is one error),
 // then, for two or more files, the checks across them.
-Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files,
-                                const ValidateParams& params);
+Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files, const ValidateParams& params);
 
 // {"valid": bool, "files": [...], "errors": [{file, path, message[, line]}], "warnings": [...]}.
-json validation_report_to_json(const Diagnostics& diagnostics,
-                               const std::vector<std::filesystem::path>& files);
+json validation_report_to_json(const Diagnostics& diagnostics, const std::vector<std::filesystem::path>& files);
 
 }  // namespace chickenseg

@@ -37,10 +37,9 @@ std::filesystem::path find_yolo_class_file(const std::filesystem::path& root);
 
 struct YoloObject {
     size_t class_id = 0;
-    bool is_box = false;  // a 5-field detection line
-    std::vector<double>
-        xy;         // normalised polygon x1, y1, ... (a box as its 4 corners, clockwise from top-left)
-    long line = 0;  // 1-based
+    bool is_box = false;     // a 5-field detection line
+    std::vector<double> xy;  // normalised polygon x1, y1, ... (a box as its 4 corners, clockwise from top-left)
+    long line = 0;           // 1-based
 };
 
 // Parses one label file. Each bad line adds an error naming file and line and
@@ -51,8 +50,7 @@ std::vector<YoloObject> parse_yolo_labels(std::string_view text, const std::stri
                                           Diagnostics& diagnostics);
 
 // The objects in pixels of a width x height image, labelled with the class names.
-std::vector<SourceObject> yolo_to_source_objects(const std::vector<YoloObject>& objects,
-                                                 const YoloClassNames& classes, uint32_t width,
-                                                 uint32_t height, const std::string& file);
+std::vector<SourceObject> yolo_to_source_objects(const std::vector<YoloObject>& objects, const YoloClassNames& classes,
+                                                 uint32_t width, uint32_t height, const std::string& file);
 
 }  // namespace chickenseg

@@ -26,10 +26,10 @@ inline constexpr const char* kCudaVersionJson = "/usr/local/cuda/version.json";
 inline constexpr double kBytesPerGb = 1e9;  // GB here are decimal, like disk vendors and "80GB" cards
 
 struct DoctorParams {
-    bool require_gpu = false;  // fail unless NVML sees a GPU (and PyTorch, if installed, can use CUDA)
-    double min_vram_gb = 0;    // 0: none; else at least one GPU needs this much total memory
-    double min_disk_gb = 100;  // free space needed at every path (fail below)
-    double min_ram_gb = 16;    // total RAM below this is a warning
+    bool require_gpu = false;                  // fail unless NVML sees a GPU (and PyTorch, if installed, can use CUDA)
+    double min_vram_gb = 0;                    // 0: none; else at least one GPU needs this much total memory
+    double min_disk_gb = 100;                  // free space needed at every path (fail below)
+    double min_ram_gb = 16;                    // total RAM below this is a warning
     std::vector<std::filesystem::path> paths;  // data/checkpoint folders; empty: current directory
     std::string checkpoint;                    // SAM 3 checkpoint folder or sam3.pt; empty: check skipped
     bool load_checkpoint = false;              // also load it with the model package (slow: seconds to minutes)
@@ -76,10 +76,10 @@ struct CheckpointProbe {
 // WANDB_API_KEY set, or an api.wandb.ai entry in ~/.netrc (what `wandb login` writes). Never
 // on line: the key itself is not checked with the server.
 struct WandbProbe {
-    bool api_key_env = false;    // $WANDB_API_KEY is set and not empty
-    std::string netrc_path;      // ~/.netrc
-    bool netrc_entry = false;    // it has a `machine api.wandb.ai` entry
-    std::string netrc_error;     // why it could not be read (absent: empty)
+    bool api_key_env = false;  // $WANDB_API_KEY is set and not empty
+    std::string netrc_path;    // ~/.netrc
+    bool netrc_entry = false;  // it has a `machine api.wandb.ai` entry
+    std::string netrc_error;   // why it could not be read (absent: empty)
 };
 
 struct DoctorProbe {
@@ -94,7 +94,7 @@ struct DoctorProbe {
     CommandProbe nvcc;                             // nvcc --version
     std::optional<std::string> cuda_version_json;  // text of /usr/local/cuda/version.json
     std::optional<CheckpointProbe> checkpoint;
-    std::optional<CommandProbe> checkpoint_load;   // `chickenseg_model info --model PATH`, when asked
+    std::optional<CommandProbe> checkpoint_load;  // `chickenseg_model info --model PATH`, when asked
     WandbProbe wandb;
 };
 

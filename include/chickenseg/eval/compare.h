@@ -46,7 +46,7 @@ ImprovementMode parse_improvement_mode(const std::string& s);
 struct GateParams {
     double min_improvement = 5.0;  // percent (relative) or cgF1 points (absolute)
     ImprovementMode improvement = ImprovementMode::relative;
-    double min_pass_rate = 0.9;    // the candidate's pass rate must be > this
+    double min_pass_rate = 0.9;  // the candidate's pass rate must be > this
     // The candidate's mean presence on the negatives must be < this; nullopt: not checked.
     std::optional<double> max_mean_presence = 0.1;
     IouType iou_type = IouType::segm;
@@ -60,13 +60,12 @@ struct MetricsSummary {
     std::optional<std::string> gt_sha256;  // the "gt" input's digest, when recorded
     std::optional<std::string> dataset_version;
     std::optional<double> score_threshold;
-    std::optional<std::string> epsilon;    // denominator convention
-    bool has_iou_type = false;             // the file has the requested IoU type's section
+    std::optional<std::string> epsilon;  // denominator convention
+    bool has_iou_type = false;           // the file has the requested IoU type's section
     std::optional<double> cgf1, cgf1_50, cgf1_75, pmf1, il_mcc;
     std::optional<double> il_precision, il_recall, il_fpr;
     bool has_negatives = false;
-    std::optional<double> negative_images, pass_rate, presence_mean, presence_p95, presence_max,
-        hallucinations;
+    std::optional<double> negative_images, pass_rate, presence_mean, presence_p95, presence_max, hallucinations;
     std::optional<std::string> presence_source;
     // Why a metric is null, from the file's "undefined" maps, keyed as ComparisonRow::key.
     std::map<std::string, std::string> undefined_reasons;
@@ -97,11 +96,11 @@ struct GateCheck {
 struct GateDecision {
     bool promote = false;
     GateParams params;
-    std::optional<double> improvement;  // measured, in the mode's unit (percent or points)
-    std::optional<double> pass_rate;    // the candidate's
+    std::optional<double> improvement;    // measured, in the mode's unit (percent or points)
+    std::optional<double> pass_rate;      // the candidate's
     std::optional<double> presence_mean;  // the candidate's mean presence on the negatives
-    std::vector<GateCheck> checks;      // in the order above
-    std::vector<std::string> reasons;   // one sentence per failed check (empty when promoted)
+    std::vector<GateCheck> checks;        // in the order above
+    std::vector<std::string> reasons;     // one sentence per failed check (empty when promoted)
 };
 
 GateDecision decide_promotion(const MetricsSummary& baseline, const MetricsSummary& candidate,
@@ -114,8 +113,7 @@ struct Comparison {
     GateDecision decision;
 };
 
-Comparison compare_metrics(const MetricsSummary& baseline, const MetricsSummary& candidate,
-                           const GateParams& params);
+Comparison compare_metrics(const MetricsSummary& baseline, const MetricsSummary& candidate, const GateParams& params);
 
 // The decision document (schema chickenseg.compare/1) that `compare --json` prints.
 json comparison_to_json(const Comparison& comparison);

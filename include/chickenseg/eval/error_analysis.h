@@ -34,13 +34,13 @@
 namespace chickenseg {
 
 struct ErrorAnalysisParams {
-    double score_threshold = 0.5;        // keep detections with score >= this (as the metrics)
-    double match_iou = 0.5;              // a matched pair at or above this IoU is a TP
-    double ghost_max_iou = 0.1;          // unmatched and IoU below this with every GT: ghost
-    double fragment_min_inside = 0.5;    // intersection / area(detection) inside one GT
-    uint32_t fragment_min_count = 2;     // this many such detections in one GT: fragmented
-    double bleed_min_iou = 0.1;          // the assigned pair must overlap at least this much
-    double bleed_min_area_ratio = 1.5;   // area(detection) / area(GT)
+    double score_threshold = 0.5;          // keep detections with score >= this (as the metrics)
+    double match_iou = 0.5;                // a matched pair at or above this IoU is a TP
+    double ghost_max_iou = 0.1;            // unmatched and IoU below this with every GT: ghost
+    double fragment_min_inside = 0.5;      // intersection / area(detection) inside one GT
+    uint32_t fragment_min_count = 2;       // this many such detections in one GT: fragmented
+    double bleed_min_iou = 0.1;            // the assigned pair must overlap at least this much
+    double bleed_min_area_ratio = 1.5;     // area(detection) / area(GT)
     double bleed_min_outside_ratio = 0.5;  // (area(detection) - intersection) / area(GT)
 };
 
@@ -52,17 +52,17 @@ struct Failure {
     FailureType type = FailureType::ghosting;
     std::vector<uint32_t> detections;  // indices into the image's kept detections
     std::optional<uint32_t> gt;        // index into the image's GT regions (fragmentation, bleeding)
-    double measure = 0;  // ghosting: best IoU with any GT; fragmentation: detection count;
-                         // bleeding: area(det) / area(GT)
-    std::string detail;  // one sentence with the numbers
+    double measure = 0;                // ghosting: best IoU with any GT; fragmentation: detection count;
+                                       // bleeding: area(det) / area(GT)
+    std::string detail;                // one sentence with the numbers
 };
 
 // Areas and pairwise intersections of one image's kept detections and GT regions.
 struct MaskOverlaps {
     std::vector<uint64_t> det_area;
     std::vector<uint64_t> gt_area;
-    std::vector<uint8_t> gt_crowd;          // 1 for a crowd region
-    std::vector<uint64_t> intersection;     // det x gt, row-major
+    std::vector<uint8_t> gt_crowd;       // 1 for a crowd region
+    std::vector<uint64_t> intersection;  // det x gt, row-major
     size_t det_count() const { return det_area.size(); }
     size_t gt_count() const { return gt_area.size(); }
     uint64_t inter(size_t d, size_t g) const { return intersection[d * gt_count() + g]; }
@@ -95,9 +95,9 @@ struct AnalysedDetection {
     size_t prediction_index = 0;  // predictions[] index in the predictions file
     double score = 0;
     uint64_t area = 0;
-    std::optional<uint32_t> gt;   // assigned GT region (any IoU)
-    double iou = 0;               // with the assigned GT (0 when none)
-    bool true_positive = false;   // assigned with iou >= match_iou
+    std::optional<uint32_t> gt;  // assigned GT region (any IoU)
+    double iou = 0;              // with the assigned GT (0 when none)
+    bool true_positive = false;  // assigned with iou >= match_iou
 };
 
 struct AnalysedGt {
@@ -105,7 +105,7 @@ struct AnalysedGt {
     size_t annotation_index = 0;  // annotations[] index in the GT file
     bool crowd = false;
     uint64_t area = 0;
-    bool found = false;           // a TP detection matches it (never for crowd)
+    bool found = false;  // a TP detection matches it (never for crowd)
 };
 
 struct ImageAnalysis {
@@ -113,8 +113,8 @@ struct ImageAnalysis {
     std::string file_name;
     uint32_t width = 0;
     uint32_t height = 0;
-    bool negative = false;              // no non-crowd GT instance
-    std::optional<double> presence;     // from the presence file, when given
+    bool negative = false;                      // no non-crowd GT instance
+    std::optional<double> presence;             // from the presence file, when given
     std::vector<AnalysedDetection> detections;  // kept, file order
     std::vector<AnalysedGt> gts;                // the image's GT regions, file order
     uint32_t tp = 0, fp = 0, fn = 0;            // at match_iou

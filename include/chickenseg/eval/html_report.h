@@ -50,9 +50,9 @@ struct ReportOutput {
 // not the size the GT says), removes overlays of a previous run that this run does
 // not show (only files named <integer>.png inside REPORT_DIR/overlays), then writes
 // index.html. Every file is written atomically; index.html last.
-ReportOutput write_error_report(const ErrorAnalysis& analysis, const SacoDataset& gt,
-                                const PredictionSet& preds, const std::filesystem::path& image_root,
-                                const std::filesystem::path& out_dir, const ReportParams& params);
+ReportOutput write_error_report(const ErrorAnalysis& analysis, const SacoDataset& gt, const PredictionSet& preds,
+                                const std::filesystem::path& image_root, const std::filesystem::path& out_dir,
+                                const ReportParams& params);
 
 // Everything `chickenseg report` does, for other commands (e.g. `baseline`) too:
 // reads the GT, predictions and optional presence file, analyses, writes the report.

@@ -34,12 +34,10 @@ enum class AssignmentGoal { minimize_cost, maximize_weight };
 std::vector<AssignmentPair> solve_assignment(std::span<const double> matrix, size_t rows, size_t cols,
                                              AssignmentGoal goal);
 
-inline std::vector<AssignmentPair> hungarian_maximize(std::span<const double> weights, size_t rows,
-                                                      size_t cols) {
+inline std::vector<AssignmentPair> hungarian_maximize(std::span<const double> weights, size_t rows, size_t cols) {
     return solve_assignment(weights, rows, cols, AssignmentGoal::maximize_weight);
 }
-inline std::vector<AssignmentPair> hungarian_minimize(std::span<const double> cost, size_t rows,
-                                                      size_t cols) {
+inline std::vector<AssignmentPair> hungarian_minimize(std::span<const double> cost, size_t rows, size_t cols) {
     return solve_assignment(cost, rows, cols, AssignmentGoal::minimize_cost);
 }
 

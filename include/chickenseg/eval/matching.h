@@ -38,8 +38,8 @@ struct Match {
 struct PairMatching {
     uint32_t pred_count = 0;
     uint32_t gt_count = 0;
-    std::vector<double> iou;              // pred_count x gt_count, row-major
-    std::vector<Match> matches;           // sorted by pred index
+    std::vector<double> iou;                // pred_count x gt_count, row-major
+    std::vector<Match> matches;             // sorted by pred index
     std::vector<double> best_iou_per_pred;  // max over GT (0 when there is no GT)
     std::vector<double> best_iou_per_gt;    // max over predictions (0 when none)
     // TP(t) = matches with iou >= t; FP(t) = pred_count - TP; FN(t) = gt_count - TP.

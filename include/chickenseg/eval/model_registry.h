@@ -24,21 +24,21 @@ namespace chickenseg {
 inline constexpr const char* kRegistrySchema = "chickenseg.registry/1";
 
 struct RegistryMetricsRef {
-    std::string file;              // path as given on the command line
-    std::string sha256;            // of the file's bytes, lower-case hex
-    std::optional<double> cgf1;    // x100, as in the metrics file; nullopt when undefined
+    std::string file;            // path as given on the command line
+    std::string sha256;          // of the file's bytes, lower-case hex
+    std::optional<double> cgf1;  // x100, as in the metrics file; nullopt when undefined
 };
 
 struct RegistryEntry {
-    std::string name;                           // the model version's name (e.g. a run id)
-    std::string tag;                            // set by register_model
+    std::string name;  // the model version's name (e.g. a run id)
+    std::string tag;   // set by register_model
     std::string decision = "promote";
     std::string iou_type = "segm";
     RegistryMetricsRef baseline;
     RegistryMetricsRef candidate;
-    std::optional<std::string> checkpoint;      // the promoted checkpoint folder, absolute
-    std::optional<std::string> dataset_version; // the dataset version it was trained on
-    json gate = json::object();                 // the gate's numbers (see compare.h)
+    std::optional<std::string> checkpoint;       // the promoted checkpoint folder, absolute
+    std::optional<std::string> dataset_version;  // the dataset version it was trained on
+    json gate = json::object();                  // the gate's numbers (see compare.h)
 };
 
 json registry_entry_to_json(const RegistryEntry& entry);

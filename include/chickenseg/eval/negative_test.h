@@ -60,7 +60,7 @@ struct NegativeReport {
     std::vector<NegativeImage> hallucinations;
     bool mean_presence_ok = false;
     bool pass_rate_ok = false;
-    bool passed = false;           // both of the above (false for an empty set)
+    bool passed = false;                // both of the above (false for an empty set)
     std::vector<std::string> failures;  // one sentence per failed condition
 };
 

@@ -17,13 +17,13 @@ namespace chickenseg {
 using Rgb = std::array<uint8_t, 3>;
 
 struct OverlayStyle {
-    uint32_t max_width = 800;              // larger images are scaled down to this width
-    Rgb gt_colour{0, 255, 0};              // GT outline
-    Rgb prediction_colour{255, 0, 255};    // prediction fill and outline
-    double prediction_alpha = 0.45;        // fill opacity
-    uint32_t gt_outline_px = 2;            // outline thickness at output size
+    uint32_t max_width = 800;            // larger images are scaled down to this width
+    Rgb gt_colour{0, 255, 0};            // GT outline
+    Rgb prediction_colour{255, 0, 255};  // prediction fill and outline
+    double prediction_alpha = 0.45;      // fill opacity
+    uint32_t gt_outline_px = 2;          // outline thickness at output size
     uint32_t prediction_outline_px = 1;
-    uint32_t label_scale = 2;              // label glyphs are 3x5 cells of this many pixels
+    uint32_t label_scale = 2;  // label glyphs are 3x5 cells of this many pixels
 };
 
 // Area-average downscale so the width is at most max_width (aspect ratio kept,

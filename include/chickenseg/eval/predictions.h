@@ -29,7 +29,7 @@ namespace chickenseg {
 inline constexpr const char* kPresenceSchema = "chickenseg.presence/1";
 
 struct Prediction {
-    size_t index = 0;          // position in the file: predictions[index]
+    size_t index = 0;  // position in the file: predictions[index]
     int64_t image_id = 0;
     int64_t category_id = 1;   // kept for the record; ignored by the metrics (one concept per pair)
     bool has_mask = false;     // segmentation given (RLE or polygons)
@@ -38,7 +38,7 @@ struct Prediction {
                                // (h = w = 0) below PredictionReadParams::masks_from_score
     BoxXywh bbox{0, 0, 0, 0};  // as given, else the mask's tight box (as pycocotools' loadRes)
     bool bbox_given = false;
-    double score = 0;          // in [0, 1]
+    double score = 0;  // in [0, 1]
 };
 
 struct PredictionSet {
@@ -64,8 +64,8 @@ struct PredictionReadParams {
 // Parses and checks against the ground truth: image ids must exist in `gt`, RLE
 // sizes must equal the image's [height, width], scores must be finite and in [0, 1],
 // bbox must be 4 finite numbers with w, h >= 0. `text` is the whole file content.
-PredictionSet predictions_from_text(std::string_view text, const std::string& file,
-                                    const SacoDataset& gt, const PredictionReadParams& params = {});
+PredictionSet predictions_from_text(std::string_view text, const std::string& file, const SacoDataset& gt,
+                                    const PredictionReadParams& params = {});
 PredictionSet read_predictions(const std::filesystem::path& path, const SacoDataset& gt,
                                const PredictionReadParams& params = {});
 
@@ -85,7 +85,7 @@ PresenceScores read_presence(const std::filesystem::path& path, const SacoDatase
 // syntax error. The value is called by its key when that is "score", else
 // `value_name` ("presence score"), else "value". Other syntax errors are
 // reported as read_json_file does.
-json parse_json_rejecting_nonfinite(std::string_view text, const std::string& file,
-                                    const std::string& root_name, const std::string& value_name = {});
+json parse_json_rejecting_nonfinite(std::string_view text, const std::string& file, const std::string& root_name,
+                                    const std::string& value_name = {});
 
 }  // namespace chickenseg

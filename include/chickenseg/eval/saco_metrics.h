@@ -71,11 +71,11 @@ struct ImageResult {
     // gt.annotations[] indices of the non-crowd GT, file order: matching's GT index i
     // is annotation gt_annotations[i].
     std::vector<size_t> gt_annotations;
-    uint32_t prediction_count = 0;  // all predictions of the image, any score
-    std::vector<size_t> kept;        // predictions[] indices with score >= threshold, file order
-    std::vector<double> kept_scores; // their scores
-    double max_score = 0;            // highest prediction score (any), 0 when none
-    std::optional<double> presence;  // from presence.json when given
+    uint32_t prediction_count = 0;       // all predictions of the image, any score
+    std::vector<size_t> kept;            // predictions[] indices with score >= threshold, file order
+    std::vector<double> kept_scores;     // their scores
+    double max_score = 0;                // highest prediction score (any), 0 when none
+    std::optional<double> presence;      // from presence.json when given
     std::optional<PairTypeResult> segm;  // when segm is evaluated (and not negatives_only)
     std::optional<PairTypeResult> bbox;
     bool is_positive() const { return gt_count > 0; }
@@ -85,17 +85,17 @@ struct ImageResult {
 // Metrics at one IoU threshold.
 struct ThresholdMetrics {
     double iou_threshold = 0;
-    uint64_t tp = 0;      // over all pairs (TP only exists on positive pairs)
-    uint64_t fp = 0;      // over all pairs, negatives included
+    uint64_t tp = 0;  // over all pairs (TP only exists on positive pairs)
+    uint64_t fp = 0;  // over all pairs, negatives included
     uint64_t fn = 0;
-    uint64_t pm_fp = 0;   // FP summed over positive pairs only
-    MetricValue precision;     // TP / (TP + FP), all pairs
-    MetricValue recall;        // TP / (TP + FN)
-    MetricValue f1;            // all pairs
-    MetricValue pm_precision;  // TP / (TP + pm_fp)
-    MetricValue pm_f1;         // positive micro F1
+    uint64_t pm_fp = 0;             // FP summed over positive pairs only
+    MetricValue precision;          // TP / (TP + FP), all pairs
+    MetricValue recall;             // TP / (TP + FN)
+    MetricValue f1;                 // all pairs
+    MetricValue pm_precision;       // TP / (TP + pm_fp)
+    MetricValue pm_f1;              // positive micro F1
     MetricValue positive_macro_f1;  // mean per-pair F1 over pairs with GT > 0 and kept > 0
-    MetricValue cgf1;          // pm_f1 x IL_MCC
+    MetricValue cgf1;               // pm_f1 x IL_MCC
 };
 
 struct IouTypeMetrics {
@@ -115,16 +115,16 @@ struct ImageLevelMetrics {
 };
 
 struct EvalCounts {
-    size_t gt_images = 0;             // SA-Co image entries in the GT
+    size_t gt_images = 0;               // SA-Co image entries in the GT
     size_t skipped_not_exhaustive = 0;  // is_instance_exhaustive = 0: not evaluated
     size_t evaluated_pairs = 0;
     size_t positive_pairs = 0;
     size_t negative_pairs = 0;
-    size_t gt_instances = 0;          // non-crowd, evaluated pairs
-    size_t crowd_regions = 0;         // evaluated pairs
-    size_t predictions = 0;           // in the file
+    size_t gt_instances = 0;            // non-crowd, evaluated pairs
+    size_t crowd_regions = 0;           // evaluated pairs
+    size_t predictions = 0;             // in the file
     size_t predictions_on_skipped = 0;  // on pairs not evaluated (ignored)
-    size_t kept_predictions = 0;      // score >= threshold, evaluated pairs
+    size_t kept_predictions = 0;        // score >= threshold, evaluated pairs
 };
 
 struct EvalResult {

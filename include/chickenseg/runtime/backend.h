@@ -35,9 +35,9 @@ public:
 };
 
 struct BackendParams {
-    std::string format;   // "torchscript" or "aoti": which of the package's artefacts to run
-    std::string device;   // "cpu", "cuda", "cuda:N"
-    int threads = 0;      // CPU intra-op threads; 0 leaves the library's default
+    std::string format;    // "torchscript" or "aoti": which of the package's artefacts to run
+    std::string device;    // "cpu", "cuda", "cuda:N"
+    int threads = 0;       // CPU intra-op threads; 0 leaves the library's default
     bool profile = false;  // wait for the device after each stage so that stage times are exact
 };
 
@@ -60,8 +60,8 @@ struct DecodeResult {
     HostTensor presence_logits;  // F32 (B, 1)
     // As the Python reference computes them, with the device's own kernels (postprocess.h says
     // why): presence = sigmoid(presence logit), scores = sigmoid(query logit) * presence.
-    HostTensor presence;         // F32 (B, 1)
-    HostTensor scores;           // F32 (B, Q)
+    HostTensor presence;                         // F32 (B, 1)
+    HostTensor scores;                           // F32 (B, Q)
     std::shared_ptr<const DeviceTensors> state;  // what the mask decoder continues from
     BackendTimes times;
 };

@@ -19,14 +19,14 @@ namespace chickenseg {
 struct BenchParams {
     std::filesystem::path package;
     EngineParams engine = engine_default_params();  // profile is forced on (exact stage times)
-    std::filesystem::path images;  // a folder of images; "" = synthetic 1920x1080 JPEG photos
-    size_t max_images = 16;        // at most this many of the folder's images (sorted)
-    std::vector<size_t> batch_sizes{1, 2, 4, 8};  // sizes above the package's batch.max are skipped
-    size_t iterations = 20;        // timed runs per measurement
-    size_t warmup = 3;             // untimed runs before them
-    std::string prompt;            // "" = the package's first prompt
-    bool baseline = false;         // also time Hugging Face Sam3Model eager (Python)
-    std::string baseline_model;    // "" = the package's model_source
+    std::filesystem::path images;                   // a folder of images; "" = synthetic 1920x1080 JPEG photos
+    size_t max_images = 16;                         // at most this many of the folder's images (sorted)
+    std::vector<size_t> batch_sizes{1, 2, 4, 8};    // sizes above the package's batch.max are skipped
+    size_t iterations = 20;                         // timed runs per measurement
+    size_t warmup = 3;                              // untimed runs before them
+    std::string prompt;                             // "" = the package's first prompt
+    bool baseline = false;                          // also time Hugging Face Sam3Model eager (Python)
+    std::string baseline_model;                     // "" = the package's model_source
 };
 BenchParams bench_default_params();
 
@@ -40,9 +40,9 @@ struct BenchReport {
     std::string image_sizes;  // "1920x1080" or "640x480 to 4032x3024"
     size_t iterations = 0;
     std::vector<std::pair<std::string, LatencyStats>> stages;  // in pipeline order, "end to end" last
-    LatencyStats cached_detect;   // decoder + mask decoder + post-processing on cached features
-    LatencyStats gated_detect;    // the same for an image gated as "no <concept>"
-    LatencyStats gated_decoder;   // of which the decoder up to presence
+    LatencyStats cached_detect;  // decoder + mask decoder + post-processing on cached features
+    LatencyStats gated_detect;   // the same for an image gated as "no <concept>"
+    LatencyStats gated_decoder;  // of which the decoder up to presence
     struct Throughput {
         size_t batch = 0;
         double images_per_second = 0;

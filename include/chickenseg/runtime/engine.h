@@ -62,8 +62,8 @@ DetectParams detect_default_params();
 
 // One image, ready for the vision encoder.
 struct EngineInput {
-    HostTensor pixels;    // F32 (1, 3, S, S), normalised as the manifest says
-    uint32_t width = 0;   // the source image's size (detections are in its pixels)
+    HostTensor pixels;   // F32 (1, 3, S, S), normalised as the manifest says
+    uint32_t width = 0;  // the source image's size (detections are in its pixels)
     uint32_t height = 0;
 };
 
@@ -73,10 +73,10 @@ EngineInput prepare_engine_input(const RgbImage& image, const ModelPackage& pack
 EngineInput prepare_engine_input(const RgbView& image, const ModelPackage& package);
 
 struct Detection {
-    int query = 0;     // which decoder query
-    float score = 0;   // sigmoid(query logit) x sigmoid(presence logit)
-    BoxXywh bbox{};    // [x, y, w, h] in pixels of the source image
-    Rle mask;          // at the source image's size; empty (0x0) when DetectParams::masks is false
+    int query = 0;    // which decoder query
+    float score = 0;  // sigmoid(query logit) x sigmoid(presence logit)
+    BoxXywh bbox{};   // [x, y, w, h] in pixels of the source image
+    Rle mask;         // at the source image's size; empty (0x0) when DetectParams::masks is false
     // SAM's stability score of the mask, on the mask decoder's grid (before the resize to the
     // source size): area(p > sigmoid(logit(t) + delta)) / area(p > sigmoid(logit(t) - delta))
     // with t the mask threshold and delta DetectParams::stability_delta; 0 for an empty mask;
@@ -90,9 +90,9 @@ float mask_stability_score(std::span<const float> probabilities, double mask_thr
 struct ImageDetections {
     uint32_t width = 0;
     uint32_t height = 0;
-    size_t prompt = 0;     // index into the package's prompts
-    float presence = 0;    // sigmoid(presence logit)
-    bool gated = false;    // presence below the threshold: "no <concept>", no detections
+    size_t prompt = 0;                  // index into the package's prompts
+    float presence = 0;                 // sigmoid(presence logit)
+    bool gated = false;                 // presence below the threshold: "no <concept>", no detections
     std::vector<Detection> detections;  // score descending, ties in query order
 };
 

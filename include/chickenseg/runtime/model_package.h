@@ -64,9 +64,9 @@ struct ModelPackage {
     double score_threshold = 0.5;     // a query counts when its score reaches this
     double mask_threshold = 0.5;      // on sigmoid(mask logit)
     double presence_threshold = 0.5;  // below it an image is "no <concept>" (0: never gated)
-    std::string dtype;             // "float32", "bfloat16"
-    std::string device;            // what the AOTInductor artefacts were compiled for: "cpu", "cuda"
-    int max_batch = 1;  // every graph takes 1 to max_batch images
+    std::string dtype;                // "float32", "bfloat16"
+    std::string device;               // what the AOTInductor artefacts were compiled for: "cpu", "cuda"
+    int max_batch = 1;                // every graph takes 1 to max_batch images
     PackageGraph vision_encoder;
     PackageGraph decoder;
     PackageGraph mask_decoder;

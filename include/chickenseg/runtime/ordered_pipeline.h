@@ -4,6 +4,7 @@
 // runs on the previous ones.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -12,6 +13,8 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "chickenseg/core/progress.h"
 
 namespace chickenseg {
 
@@ -57,7 +60,8 @@ private:
             size_t i;
             {
                 std::unique_lock lock(mutex_);
-                changed_.wait(lock, [&] { return stopping_ || next_in_ >= count_ || next_in_ < next_out_ + capacity_; });
+                changed_.wait(lock,
+                              [&] { return stopping_ || next_in_ >= count_ || next_in_ < next_out_ + capacity_; });
                 if (stopping_ || next_in_ >= count_) return;
                 i = next_in_++;
             }
@@ -81,5 +85,31 @@ private:
     bool stopping_ = false;
     std::vector<std::thread> workers_;
 };
+
+// The loop `chickenseg predict` and `chickenseg mine` share: items [0, count) prepared on
+// `threads` workers (prepare(k) -> T, which carries `error`, empty when it is fine), handed on in
+// input order: a failed one to on_error(item) (one image of progress), the others gathered into
+// batches of batch_size for run_batch(batch) (which returns how many images it finished). At most
+// 2 batches (8 items at least) are prepared ahead, so memory stays bounded.
+template <class T, class Prepare, class OnError, class RunBatch>
+void for_each_batch(size_t count, Prepare&& prepare, unsigned threads, size_t batch_size, Progress& progress,
+                    OnError&& on_error, RunBatch&& run_batch) {
+    OrderedPipeline<T> pipeline(count, std::forward<Prepare>(prepare), threads, std::max<size_t>(2 * batch_size, 8));
+    std::vector<T> batch;
+    while (auto item = pipeline.next()) {
+        if (!item->error.empty()) {
+            on_error(*item);
+            progress.tick();
+            continue;
+        }
+        batch.push_back(std::move(*item));
+        if (batch.size() == batch_size) {
+            progress.tick(run_batch(batch));
+            batch.clear();
+        }
+    }
+    if (!batch.empty()) progress.tick(run_batch(batch));
+    progress.finish();
+}
 
 }  // namespace chickenseg

@@ -40,8 +40,8 @@ BoxXywh box_to_pixels(std::span<const float> xyxy, uint32_t width, uint32_t heig
 // of the threshold is filled without evaluating each pixel (a convex combination of two
 // values lies between them), so the cost follows the mask's outline, not its area. Throws
 // Error on empty sizes or a span of the wrong length.
-Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mask_h, uint32_t mask_w,
-                              uint32_t out_h, uint32_t out_w, float threshold);
+Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mask_h, uint32_t mask_w, uint32_t out_h,
+                              uint32_t out_w, float threshold);
 
 // The same, evaluating every pixel (the reference the fast path is tested against).
 Rle mask_probabilities_to_rle_reference(std::span<const float> probabilities, uint32_t mask_h, uint32_t mask_w,

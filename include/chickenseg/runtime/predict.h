@@ -50,10 +50,10 @@ ImageRecord image_record_from_json(const json& line, const std::string& file, lo
 
 struct PredictParams {
     DetectParams detect = detect_default_params();
-    size_t batch_size = 1;        // images per vision encoder run (1 to the package's batch.max)
-    unsigned threads = 0;         // decoding and pre-processing workers (0 = the cores)
-    bool stop_on_error = false;   // stop at the first bad image instead of going on
-    bool resume = false;          // skip the images the JSONL file already holds
+    size_t batch_size = 1;              // images per vision encoder run (1 to the package's batch.max)
+    unsigned threads = 0;               // decoding and pre-processing workers (0 = the cores)
+    bool stop_on_error = false;         // stop at the first bad image instead of going on
+    bool resume = false;                // skip the images the JSONL file already holds
     std::filesystem::path results;      // COCO results JSON ("" = not written)
     std::filesystem::path presence;     // presence JSON ("" = beside results: <stem>.presence.json)
     std::filesystem::path jsonl;        // one line per image as it finishes ("" = none)
@@ -71,10 +71,10 @@ struct PredictSummary {
     size_t pairs = 0;
     size_t gated = 0;
     size_t detections = 0;
-    double seconds = 0;            // wall time of the run (engine loaded before)
-    double images_per_second = 0;  // predicted / seconds
+    double seconds = 0;                                       // wall time of the run (engine loaded before)
+    double images_per_second = 0;                             // predicted / seconds
     std::vector<std::pair<std::string, std::string>> errors;  // file, message (the first 100)
-    EngineTimings timings;         // engine stages, summed
+    EngineTimings timings;                                    // engine stages, summed
 };
 json predict_summary_to_json(const PredictSummary& summary);
 

@@ -21,9 +21,9 @@ struct PredictPair {
 };
 
 struct PredictImage {
-    std::string file;             // as outputs name it: relative to the image root, '/' separators
-    std::filesystem::path path;   // where it is read from
-    uint32_t width = 0;           // what the dataset says (checked after decoding); 0: not known
+    std::string file;            // as outputs name it: relative to the image root, '/' separators
+    std::filesystem::path path;  // where it is read from
+    uint32_t width = 0;          // what the dataset says (checked after decoding); 0: not known
     uint32_t height = 0;
     std::vector<PredictPair> pairs;
 };

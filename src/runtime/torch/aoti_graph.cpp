@@ -54,11 +54,10 @@ std::unique_ptr<TorchGraph> load_aoti_graph(const std::filesystem::path& path, c
                         device.str() + ")",
                     path.string());
     try {
-        return std::make_unique<AotiGraph>(
-            std::make_unique<torch::inductor::AOTIModelPackageLoader>(
-                path.string(), "model", /*run_single_threaded=*/false, /*num_runners=*/1,
-                device.has_index() ? device.index() : c10::DeviceIndex(-1)),
-            path.string());
+        return std::make_unique<AotiGraph>(std::make_unique<torch::inductor::AOTIModelPackageLoader>(
+                                               path.string(), "model", /*run_single_threaded=*/false, /*num_runners=*/1,
+                                               device.has_index() ? device.index() : c10::DeviceIndex(-1)),
+                                           path.string());
     } catch (const std::exception& e) {
         throw Error("LibTorch cannot load it: " + first_line(e.what()), path.string());
     }

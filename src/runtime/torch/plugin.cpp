@@ -15,6 +15,6 @@ CHICKENSEG_PLUGIN_EXPORT int chickenseg_backend_abi_version() { return chickense
 CHICKENSEG_PLUGIN_EXPORT const char* chickenseg_backend_runtime_version() { return TORCH_VERSION; }
 
 CHICKENSEG_PLUGIN_EXPORT chickenseg::Backend* chickenseg_backend_create(const chickenseg::ModelPackage* package,
-                                                                       const chickenseg::BackendParams* params) {
+                                                                        const chickenseg::BackendParams* params) {
     return chickenseg::create_torch_backend(*package, *params);
 }

@@ -95,8 +95,8 @@ public:
     std::string format() const override { return format_; }
     std::string device() const override { return device_.str(); }
     std::string description() const override {
-        std::string where = device_.is_cuda() ? "CUDA " + device_.str()
-                                              : "CPU, " + std::to_string(at::get_num_threads()) + " threads";
+        std::string where =
+            device_.is_cuda() ? "CUDA " + device_.str() : "CPU, " + std::to_string(at::get_num_threads()) + " threads";
         return std::string("LibTorch ") + TORCH_VERSION + " (" + where + ")";
     }
 
@@ -105,9 +105,9 @@ public:
         if (pixels.dtype != DType::float32 || pixels.shape.size() != 4 || pixels.shape[0] < 1 ||
             pixels.shape[0] > package_.max_batch || pixels.shape[1] != 3 || pixels.shape[2] != size ||
             pixels.shape[3] != size)
-            throw Error("expected F32 (B, 3, " + std::to_string(size) + ", " + std::to_string(size) + ") with 1 <= B <= " +
-                            std::to_string(package_.max_batch) + ", found " + dtype_name(pixels.dtype) + " " +
-                            shape_string(pixels.shape),
+            throw Error("expected F32 (B, 3, " + std::to_string(size) + ", " + std::to_string(size) +
+                            ") with 1 <= B <= " + std::to_string(package_.max_batch) + ", found " +
+                            dtype_name(pixels.dtype) + " " + shape_string(pixels.shape),
                         "", 0, "pixel_values");
         c10::InferenceMode guard;
         std::lock_guard lock(mutex_);
@@ -175,7 +175,8 @@ public:
         std::vector<int64_t> images;
         for (const auto& r : requests) {
             if (r.image < 0 || r.image >= batch)
-                throw Error("mask request for image " + std::to_string(r.image) + " of a batch of " + std::to_string(batch));
+                throw Error("mask request for image " + std::to_string(r.image) + " of a batch of " +
+                            std::to_string(batch));
             images.push_back(r.image);
         }
         std::sort(images.begin(), images.end());
@@ -277,7 +278,7 @@ private:
     bool profile_ = false;
     std::vector<std::pair<at::Tensor, at::Tensor>> text_;  // per prompt: features, mask on the device
     std::vector<std::unique_ptr<TorchGraph>> graphs_;      // vision encoder, decoder, mask decoder
-    mutable std::mutex mutex_;  // one graph at a time: the device runs them in order anyway
+    mutable std::mutex mutex_;                             // one graph at a time: the device runs them in order anyway
 };
 
 }  // namespace

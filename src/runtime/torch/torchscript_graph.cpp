@@ -12,7 +12,8 @@ namespace {
 
 class TorchscriptGraph : public TorchGraph {
 public:
-    TorchscriptGraph(torch::jit::Module module, std::string path) : module_(std::move(module)), path_(std::move(path)) {}
+    TorchscriptGraph(torch::jit::Module module, std::string path)
+        : module_(std::move(module)), path_(std::move(path)) {}
 
     std::vector<at::Tensor> run(const std::vector<at::Tensor>& inputs) const override {
         std::vector<c10::IValue> args(inputs.begin(), inputs.end());

@@ -6,8 +6,8 @@
 // Runs every image once serially (the reference), then from N threads at once, each thread
 // going through the images in its own order, and compares every detection (score, box, mask
 // runs) for equality. Batch 1 everywhere: another batch size runs other kernels, which may
-// differ in the last bit (tests/python/test_predict.py compares those within tolerances). Prints "identical: K detections" and exits 0,
-// or prints the first difference and exits 1.
+// differ in the last bit (tests/python/test_predict.py compares those within tolerances). Prints "identical: K
+// detections" and exits 0, or prints the first difference and exits 1.
 #include <algorithm>
 #include <iostream>
 #include <string>

@@ -42,8 +42,7 @@ cs::json info_json(const std::string& path) {
 }
 
 int usage() {
-    std::cerr
-        << "usage: image_info_tool info PATH... | decode IN OUT.png | decode-rgb IN OUT | sha256 PATH...\n";
+    std::cerr << "usage: image_info_tool info PATH... | decode IN OUT.png | decode-rgb IN OUT | sha256 PATH...\n";
     return 2;
 }
 

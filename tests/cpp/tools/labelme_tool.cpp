@@ -32,16 +32,14 @@ json write_one(const json& request, const MaskPolygonParams& params) {
         shape.label = d.at("label").get<std::string>();
         const Rle mask = rle_from_string(d.at("counts").get<std::string>(), height, width);
         shape.polygons = rle_to_polygons(mask, params);
-        if (d.contains("group_id") && !d["group_id"].is_null())
-            shape.group_id = d["group_id"].get<long long>();
+        if (d.contains("group_id") && !d["group_id"].is_null()) shape.group_id = d["group_id"].get<long long>();
         shape.description = d.value("description", "");
         shape.flags = d.value("flags", std::map<std::string, bool>{});
         polygons.push_back(shape.polygons);
         if (!shape.polygons.empty()) shapes.push_back(std::move(shape));
     }
-    write_labelme_file(request.at("json_path").get<std::string>(),
-                       request.at("image_path").get<std::string>(), width, height, shapes,
-                       request.value("flags", std::map<std::string, bool>{}));
+    write_labelme_file(request.at("json_path").get<std::string>(), request.at("image_path").get<std::string>(), width,
+                       height, shapes, request.value("flags", std::map<std::string, bool>{}));
     return {{"polygons", polygons}};
 }
 

@@ -94,12 +94,10 @@ json run_op(const json& op) {
     }
     if (name == "assign") {
         auto m = op.at("matrix").get<std::vector<double>>();
-        auto goal = op.at("maximize").get<bool>() ? AssignmentGoal::maximize_weight
-                                                  : AssignmentGoal::minimize_cost;
+        auto goal = op.at("maximize").get<bool>() ? AssignmentGoal::maximize_weight : AssignmentGoal::minimize_cost;
         auto rows = op.at("rows").get<size_t>(), cols = op.at("cols").get<size_t>();
         json pairs = json::array();
-        for (const auto& p : solve_assignment(m, rows, cols, goal))
-            pairs.push_back({p.row, p.col});
+        for (const auto& p : solve_assignment(m, rows, cols, goal)) pairs.push_back({p.row, p.col});
         return {{"pairs", pairs}};
     }
     if (name == "mask_resize") {
