@@ -189,6 +189,14 @@ def main(argv=None) -> int:
     except ModelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a file the code did not anticipate: one line, not a traceback
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C); outputs are written atomically, so none is half-written",
+              file=sys.stderr)
+        return 130
     print(json.dumps(result, indent=2))
     if args.command == "verify" and not result["passed"]:
         return 1

@@ -18,7 +18,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from chickenseg_model.errors import ModelError
 from chickenseg_model.images import load_rgb, preprocess
-from chickenseg_model.io import read_json, write_json_atomic
+from chickenseg_model.io import check_writable, json_bytes, read_json, write_files_atomic
 from chickenseg_model.progress import Progress
 
 PRESENCE_SCHEMA = "chickenseg.presence/1"
@@ -82,6 +82,7 @@ def predict_dataset(loaded, dataset: Path, image_root: Path, out: Path, presence
                     batch_size: int = 4, min_score: float = 0.05, prompt: str | None = None,
                     quiet: bool = False) -> dict:
     images = read_dataset_images(dataset)
+    check_writable(out, presence_out)
     model = loaded.model
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
@@ -119,8 +120,9 @@ def predict_dataset(loaded, dataset: Path, image_root: Path, out: Path, presence
     if not quiet:
         progress.finish()
     records.sort(key=lambda r: (r["image_id"], -r["score"]))
-    write_json_atomic(out, records)
-    write_json_atomic(presence_out, {"schema": PRESENCE_SCHEMA, "model": loaded.source,
-                                     "presence": dict(sorted(presence.items(), key=lambda kv: int(kv[0])))})
+    presence_doc = {"schema": PRESENCE_SCHEMA, "model": loaded.source,
+                    "presence": dict(sorted(presence.items(), key=lambda kv: int(kv[0])))}
+    # Both or neither: a results file without its presence file would be evaluated wrongly.
+    write_files_atomic({out: json_bytes(records), presence_out: json_bytes(presence_doc)})
     return {"images": len(images), "predictions": len(records), "seconds": round(time.time() - start, 3),
             "predictions_path": str(out), "presence_path": str(presence_out)}

@@ -1,6 +1,7 @@
 #include "chickenseg/core/python_env.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,14 @@ CommandResult run_command(const std::vector<std::string>& argv, Capture capture,
         result.output = std::string("cannot start ") + argv[0] + ": " + std::strerror(rc);
         return result;
     }
+    // As system(3) does: while the child runs, Ctrl-C (SIGINT to the whole foreground group)
+    // is the child's to handle; the parent stays to reap it and pass on its exit status.
+    struct sigaction ignore {
+    }, old_int{}, old_quit{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGINT, &ignore, &old_int);
+    ::sigaction(SIGQUIT, &ignore, &old_quit);
     if (capture != Capture::none) {
         char buf[4096];
         ssize_t n;
@@ -90,6 +99,8 @@ CommandResult run_command(const std::vector<std::string>& argv, Capture capture,
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
 }

@@ -2,6 +2,10 @@
 load, reference prediction on an SA-Co dataset, export of both formats, verification, and
 refusal of a corrupted package."""
 import json
+import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +14,7 @@ from PIL import Image
 
 from chickenseg_model.loading import load_model
 from chickenseg_model.tiny import build_tiny_model
+from conftest import chickenseg_bin
 from tests_python_support import package_with_flipped_byte
 
 
@@ -119,6 +124,38 @@ def test_predict_rejects_size_mismatch(cs, tmp_path):
     r = cs("model", "predict", "--model", "tiny", "--device", "cpu", "--dataset", val, "--out", tmp_path / "p.json")
     assert r.returncode == 1 and "img1.png" in r.stderr and "999" in r.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize("which", ["out", "presence-out"])
+def test_predict_checks_both_outputs_before_the_work_and_writes_neither_alone(cs, tmp_path, which):
+    val = make_dataset(tmp_path)
+    # A folder that is a file: no user, root included, can write below it.
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder\n")
+    out = blocker / "p.json" if which == "out" else tmp_path / "p.json"
+    presence = tmp_path / "p.presence.json" if which == "out" else blocker / "q.json"
+    r = cs("model", "predict", "--model", "tiny", "--device", "cpu", "--dataset", val, "--out", out,
+           "--presence-out", presence)
+    bad = out if which == "out" else presence
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: cannot write: "), r.stderr
+    assert "Traceback" not in r.stderr and "predict [" not in r.stderr  # refused before any image
+    assert not out.exists() and not presence.exists()
+
+
+def test_ctrl_c_is_one_line_and_the_tool_reaps_its_python(cs, tmp_path):
+    val = make_dataset(tmp_path, n=40)
+    proc = subprocess.Popen([str(chickenseg_bin()), "model", "predict", "--model", "tiny", "--device", "cpu",
+                             "--dataset", str(val), "--out", str(tmp_path / "p.json"), "--batch-size", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(6)  # Python and torch loading, or the images: either way the child is running
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted (Ctrl-C)"), err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # the group is gone: the tool waited for its child
+        os.killpg(proc.pid, 0)
 
 
 @pytest.mark.model

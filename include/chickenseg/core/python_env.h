@@ -23,7 +23,9 @@ enum class Capture {
 };
 
 // Runs argv (no shell). Never throws for a failing command; exit_code -1 when it
-// could not be started. `extra_env` entries ("NAME=value") are added to our environment.
+// could not be started. `extra_env` entries ("NAME=value") are added to our environment. While
+// the child runs, SIGINT and SIGQUIT are ignored here (as system(3) does): Ctrl-C stops the
+// child, which this process then reaps (exit_code 128 + signal, or what the child returns).
 CommandResult run_command(const std::vector<std::string>& argv, Capture capture = Capture::all,
                           const std::vector<std::string>& extra_env = {});
 
