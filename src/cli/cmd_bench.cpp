@@ -6,6 +6,7 @@
 
 #include "chickenseg/runtime/bench.h"
 #include "command.h"
+#include "engine_options.h"
 
 namespace chickenseg::cli {
 namespace {
@@ -33,10 +34,7 @@ const CommandRegistrar kRegistrar{CommandSpec{
             ->check(CLI::Range(0, 1000000))
             ->capture_default_str();
         cmd.add_option("--prompt", p->prompt, "Prompt of the package (default: its first)");
-        cmd.add_option("--backend", p->engine.backend, "auto, torchscript or aoti")
-            ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
-            ->capture_default_str();
-        cmd.add_option("--device", p->engine.device, "cpu, cuda, cuda:N (default: the package's)");
+        add_engine_options(cmd, p->engine);
         cmd.add_flag("--baseline", p->baseline,
                      "Also time Hugging Face Sam3Model eager (bf16 on CUDA, fp32 on CPU) on the same images");
         cmd.add_option("--model", p->baseline_model,

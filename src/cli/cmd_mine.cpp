@@ -6,6 +6,7 @@
 #include "chickenseg/core/text_format.h"
 #include "chickenseg/mine/mine.h"
 #include "command.h"
+#include "engine_options.h"
 
 namespace chickenseg::cli {
 namespace {
@@ -134,14 +135,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--mask-threshold", o->params.mask_threshold,
                        "On the mask probabilities (default: the package's thresholds.mask)")
             ->check(CLI::Range(0.0, 1.0));
-        cmd.add_option("--backend", o->engine.backend, "auto, torchscript or aoti")
-            ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
-            ->capture_default_str();
-        cmd.add_option("--device", o->engine.device, "cpu, cuda, cuda:N (default: the package's)");
-        cmd.add_option("--batch-size", o->params.batch_size, "Images per vision encoder run")
-            ->check(CLI::Range(1, 1024))
-            ->capture_default_str();
-        cmd.add_option("--threads", o->params.threads, "Image decoding threads (0 = all cores)")->capture_default_str();
+        add_engine_options(cmd, o->engine);
+        add_batching_options(cmd, o->params.batch_size, o->params.threads);
         return [o]() { return run_mine_command(*o); };
     }}};
 

@@ -6,6 +6,7 @@
 #include "chickenseg/core/text_format.h"
 #include "chickenseg/runtime/predict.h"
 #include "command.h"
+#include "engine_options.h"
 
 namespace chickenseg::cli {
 namespace {
@@ -110,14 +111,8 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_flag("--resume", o->params.resume, "Skip the images the --jsonl file already holds")->needs(jsonl);
         cmd.add_option("--labelme", o->params.labelme_dir, "Folder for one LabelMe JSON per image (polygons)");
         cmd.add_option("--overlay", o->params.overlay_dir, "Folder for one JPEG per image with the detections drawn");
-        cmd.add_option("--backend", o->engine.backend, "auto, torchscript or aoti")
-            ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
-            ->capture_default_str();
-        cmd.add_option("--device", o->engine.device, "cpu, cuda, cuda:N (default: the package's)");
-        cmd.add_option("--batch-size", o->params.batch_size, "Images per vision encoder run")
-            ->check(CLI::Range(1, 1024))
-            ->capture_default_str();
-        cmd.add_option("--threads", o->params.threads, "Image decoding threads (0 = all cores)")->capture_default_str();
+        add_engine_options(cmd, o->engine);
+        add_batching_options(cmd, o->params.batch_size, o->params.threads);
         cmd.add_option("--min-score", o->params.detect.score_threshold,
                        "Keep queries scoring at least this (default: the package's thresholds.score)")
             ->check(CLI::Range(0.0, 1.0));
