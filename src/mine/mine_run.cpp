@@ -134,7 +134,7 @@ private:
         const PredictImage& image = job_.images[index];
         PreparedImage out;
         out.index = index;
-        try {
+        out.error = image_failure(image.path, [&] {
             // Its name goes into JSON files that must name it again (to resume, to copy it).
             if (!is_valid_utf8(image.file))
                 throw Error("the file name is not UTF-8: the JSON outputs cannot name it (rename the file)",
@@ -142,13 +142,7 @@ private:
             RgbImage decoded = decode_image(image.path);
             out.dhash = dhash64(decoded);
             out.input = prepare_engine_input(decoded, engine_.package());
-        } catch (const Error& e) {
-            out.error = e.what();
-        } catch (const std::bad_alloc&) {
-            out.error = image.path.string() + ": out of memory decoding the image";
-        } catch (const std::exception& e) {
-            out.error = image.path.string() + ": " + e.what();
-        }
+        });
         return out;
     }
 

@@ -119,7 +119,7 @@ private:
         const PredictImage& image = job_.images[index];
         PreparedImage out;
         out.index = index;
-        try {
+        out.error = image_failure(image.path, [&] {
             RgbImage decoded = decode_image(image.path);
             if (image.width != 0 && (decoded.width != image.width || decoded.height != image.height))
                 throw Error("image is " + std::to_string(decoded.width) + "x" + std::to_string(decoded.height) +
@@ -129,13 +129,7 @@ private:
                             image.path.string());
             out.input = prepare_engine_input(decoded, engine_.package());
             if (!params_.overlay_dir.empty()) out.image = std::move(decoded);
-        } catch (const Error& e) {
-            out.error = describe(e);
-        } catch (const std::bad_alloc&) {
-            out.error = image.path.string() + ": out of memory decoding the image";
-        } catch (const std::exception& e) {
-            out.error = image.path.string() + ": " + e.what();
-        }
+        });
         return out;
     }
 
@@ -221,6 +215,19 @@ private:
 }  // namespace
 
 PredictParams predict_default_params() { return PredictParams{}; }
+
+std::string image_failure(const fs::path& path, const std::function<void()>& work) {
+    try {
+        work();
+        return "";
+    } catch (const Error& e) {
+        return e.what();
+    } catch (const std::bad_alloc&) {
+        return path.string() + ": out of memory decoding the image";
+    } catch (const std::exception& e) {
+        return path.string() + ": " + e.what();
+    }
+}
 
 fs::path default_presence_path(const fs::path& results) {
     return results.parent_path() / (results.stem().string() + ".presence.json");

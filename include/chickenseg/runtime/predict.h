@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,6 +81,11 @@ json predict_summary_to_json(const PredictSummary& summary);
 
 // The presence file's path when PredictParams::presence is empty.
 std::filesystem::path default_presence_path(const std::filesystem::path& results);
+
+// Runs work() (decoding and preparing the image at `path`) and returns its failure as one line,
+// "" when it succeeded: an Error's own message, or out of memory / another exception named with
+// the path. predict and mine record it and go on with the next image.
+std::string image_failure(const std::filesystem::path& path, const std::function<void()>& work);
 
 // Makes the folder and proves a file can be created in it (then removes it): permission bits,
 // a read-only file system or a file in the way are found before hours of work. Throws Error
