@@ -122,9 +122,9 @@ def main():
         gen = time.perf_counter() - t0
 
         rows = []
-        t, s = run(binary, [lm, "-o", tmp / "labelme.json", "--label-map", lm / "label_map.yaml"], args.repeat)
+        t, s = run(binary, [lm, "--out", tmp / "labelme.json", "--label-map", lm / "label_map.yaml"], args.repeat)
         rows.append(("labelme", s, t))
-        t, s = run(binary, [yolo, "-o", tmp / "yolo.json", "--unknown-labels", "background"], args.repeat)
+        t, s = run(binary, [yolo, "--out", tmp / "yolo.json", "--unknown-labels", "background"], args.repeat)
         rows.append(("yolo", s, t))
 
         print(f"generated {args.n} LabelMe + {args.n} YOLO files in {gen:.1f} s ({tmp}); "

@@ -72,9 +72,9 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} CPUs; chickenseg {run('--version')[0].strip()}; working in {work}")
 
-    run("data", "sample", "--out", work / "raw", "--images", args.images, "--size", args.size)
+    run("data", "sample", "--out", work / "raw", "--count", args.images, "--size", args.size)
     run("data", "convert", work / "raw" / "labelme", "--label-map", work / "raw" / "label_map.yaml",
-        "-o", work / "sample.json")
+        "--out", work / "sample.json")
     package = work / "package"
     _, export_s = run("model", "export", "--model", "tiny:0", "--device", "cpu", "--out", package,
                       "--format", "torchscript", "--format", "aoti")
@@ -96,7 +96,7 @@ def main() -> int:
         if not SHARED.is_dir():
             sys.exit(f"{SHARED}: the real photos are not there (--no-real to skip)")
         (work / "labels.yaml").write_text("concept: chicken\nbackground: [Egg]\n")
-        run("data", "convert", SHARED, "--label-map", work / "labels.yaml", "-o", work / "real.json")
+        run("data", "convert", SHARED, "--label-map", work / "labels.yaml", "--out", work / "real.json")
         n = len(json.loads((work / "real.json").read_text())["images"])
         sets("real photos (chicken-egg-yolo, JPEG)", work / "real.json", SHARED, n)
     return 0

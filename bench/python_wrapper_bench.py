@@ -149,7 +149,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, load average {load_before[0]:.2f} {load_before[1]:.2f} "
           f"{load_before[2]:.2f}; {run('--version').strip()}; module {chickenseg.__file__}")
 
-    run("data", "sample", "--out", work / "raw", "--images", args.images, "--size", args.size)
+    run("data", "sample", "--out", work / "raw", "--count", args.images, "--size", args.size)
     paths = sorted(p for p in (work / "raw" / "labelme").iterdir() if p.suffix.lower() in (".png", ".jpg"))
     if args.real and SHARED.is_dir():
         paths += sorted((SHARED / "images").iterdir())[: args.real]

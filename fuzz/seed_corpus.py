@@ -42,10 +42,10 @@ def main():
     tool = sys.argv[1] if len(sys.argv) > 1 else "build/chickenseg"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        subprocess.run([tool, "-q", "data", "sample", "--out", tmp / "s", "--images", "4", "--size", "64x64",
+        subprocess.run([tool, "-q", "data", "sample", "--out", tmp / "s", "--count", "4", "--size", "64x64",
                         "--seed", "3"], check=True, capture_output=True)
         subprocess.run([tool, "-q", "data", "convert", tmp / "s/labelme", "--label-map",
-                        tmp / "s/label_map.yaml", "-o", tmp / "all.json"], check=True, capture_output=True)
+                        tmp / "s/label_map.yaml", "--out", tmp / "all.json"], check=True, capture_output=True)
         for p in sorted((tmp / "s/labelme").glob("*.json")):
             put("labelme", "sample_" + p.stem + ".json", compact(json.loads(p.read_text())))
         # yolo: the first byte picks the parser ('0' classes.txt, '1' data.yaml, '2' labels).

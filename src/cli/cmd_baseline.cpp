@@ -19,7 +19,7 @@ const CommandRegistrar kRegistrar{CommandSpec{
             ->capture_default_str();
         cmd.add_option("--dataset", p->dataset, "SA-Co val JSON")->required()->check(CLI::ExistingFile);
         cmd.add_option("--image-root", p->image_root, "Folder the file_names are relative to (default: the dataset's)");
-        cmd.add_option("--out-dir", p->out_dir,
+        cmd.add_option("--out", p->out_dir,
                        "Writes predictions.json, presence.json, metrics.json, report/, baseline.json")
             ->required();
         cmd.add_option("--device", p->device, "auto, cpu, cuda, cuda:N")->capture_default_str();

@@ -14,8 +14,8 @@ namespace {
 struct CompareOptions {
     std::string baseline;
     std::string candidate;
-    std::string improvement = "relative";
-    std::string iou_type = "segm";
+    std::string improvement = improvement_mode_name(GateParams{}.improvement);
+    std::string iou_type = iou_type_name(GateParams{}.iou_type);
     std::string registry;
     std::string candidate_name;
     std::string tag_prefix = PromotionRecord{}.tag_prefix;

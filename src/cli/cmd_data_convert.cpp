@@ -15,8 +15,8 @@ constexpr size_t kWarningsShown = 10;  // without --verbose
 
 struct ConvertOptions {
     std::string input, output, image_root, label_map, classes, concept_name;
-    std::string format = "auto";
-    std::string unknown_labels = "error";
+    std::string format = input_format_name(ConvertParams{}.format);
+    std::string unknown_labels = unknown_label_policy_name(ConvertParams{}.unknown_labels);
     bool dry_run = false;
     bool verbose = false;
 };
@@ -77,7 +77,7 @@ CommandRegistrar registrar{{
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<ConvertOptions>();
         cmd.add_option("input", o->input, "Dataset folder (LabelMe, YOLO), or the COCO .json file")->required();
-        cmd.add_option("-o,--output", o->output, "SA-Co JSON to write (atomically; nothing is written on any error)");
+        cmd.add_option("--out", o->output, "SA-Co JSON to write (atomically; nothing is written on any error)");
         cmd.add_option("--format", o->format, "Input format")
             ->check(CLI::IsMember({"auto", "labelme", "yolo", "coco"}))
             ->capture_default_str();
@@ -99,7 +99,7 @@ CommandRegistrar registrar{{
         cmd.add_flag("-v,--verbose", o->verbose, "Show every warning (default: the first 10)");
         return [o]() {
             if (o->output.empty() && !o->dry_run) {
-                std::cerr << "error: --output is required (or --dry-run)\n";
+                std::cerr << "error: --out is required (or --dry-run)\n";
                 return 2;
             }
             ConvertParams params;

@@ -40,7 +40,7 @@ int run_sample(const SampleOptions& o) {
     for (const auto& [label, n] : s.label_counts) std::printf("    %-22s %d\n", label.c_str(), n);
     std::printf("  LabelMe shape types:\n");
     for (const auto& [t, n] : s.shape_type_counts) std::printf("    %-22s %d\n", t.c_str(), n);
-    std::printf("next: chickenseg data convert %s/labelme --label-map %s/label_map.yaml -o chicken_all.json\n",
+    std::printf("next: chickenseg data convert %s/labelme --label-map %s/label_map.yaml --out chicken_all.json\n",
                 o.out.c_str(), o.out.c_str());
     return 0;
 }
@@ -53,7 +53,7 @@ const CommandRegistrar kRegistrar({
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<SampleOptions>();
         cmd.add_option("--out", o->out, "Folder to write (created; a previous sample there is replaced)")->required();
-        cmd.add_option("--images", o->params.images, "Number of scenes")
+        cmd.add_option("--count", o->params.images, "Number of scenes")
             ->default_val(o->params.images)
             ->check(CLI::Range(1, 100000));
         cmd.add_option("--seed", o->params.seed, "Random seed: the same seed gives the same bytes")

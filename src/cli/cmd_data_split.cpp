@@ -36,11 +36,11 @@ std::string ratio_check(const std::string& text) {
     return "expected a number strictly between 0 and 1, found " + text;
 }
 
-// --train-name / --val-name: a file name in --out-dir, not a path (`../../x` wrote outside it).
+// --train-name / --val-name: a file name in --out, not a path (`../../x` wrote outside it).
 std::string file_name_check(const std::string& text) {
     if (text.empty() || text == "." || text == ".." || text.find('/') != std::string::npos ||
         text.find('\\') != std::string::npos)
-        return "expected a file name in --out-dir (no folders, no ..), found '" + text + "'";
+        return "expected a file name in --out (no folders, no ..), found '" + text + "'";
     return {};
 }
 
@@ -75,7 +75,7 @@ CommandRegistrar registrar{{
     [](CLI::App& cmd) -> Runner {
         auto o = std::make_shared<SplitOptions>();
         cmd.add_option("--dataset", o->dataset, "SA-Co dataset JSON to split (read only)")->required();
-        cmd.add_option("--out-dir", o->out_dir, "Folder for the train and val files (created if missing)")->required();
+        cmd.add_option("--out", o->out_dir, "Folder for the train and val files (created if missing)")->required();
         cmd.add_option("--train-ratio", o->params.train_ratio, "Fraction of images for train, strictly between 0 and 1")
             ->capture_default_str()
             ->check(CLI::Validator(ratio_check, "RATIO", "ratio"));
@@ -87,10 +87,10 @@ CommandRegistrar registrar{{
             ->check(CLI::Validator(regex_check, "REGEX", "regex"));
         cmd.add_flag("--unmatched-own-group", o->params.unmatched_own_group,
                      "A file_name the group regex does not match becomes its own group (default: error)");
-        cmd.add_option("--train-name", o->train_name, "File name of the train split in --out-dir")
+        cmd.add_option("--train-name", o->train_name, "File name of the train split in --out")
             ->capture_default_str()
             ->check(CLI::Validator(file_name_check, "NAME", "file name"));
-        cmd.add_option("--val-name", o->val_name, "File name of the val split in --out-dir")
+        cmd.add_option("--val-name", o->val_name, "File name of the val split in --out")
             ->capture_default_str()
             ->check(CLI::Validator(file_name_check, "NAME", "file name"));
         return [o]() {
@@ -103,7 +103,7 @@ CommandRegistrar registrar{{
             }
             for (const fs::path& out : {train_path, val_path}) {
                 if (same_file(out, o->dataset))
-                    throw Error("refusing to overwrite the input dataset; choose another --out-dir or name",
+                    throw Error("refusing to overwrite the input dataset; choose another --out or name",
                                 out.string());
             }
             const SacoDataset ds = read_saco_json(o->dataset);

@@ -20,7 +20,7 @@ struct EvalOptions {
     std::string pred;
     std::string presence;
     std::string iou_type = "both";
-    std::string epsilon = "official";
+    std::string epsilon = EvalParams{}.epsilon == EpsilonConvention::none ? "none" : "official";
     std::string out;
     bool per_image = false;
     bool fail_on_negatives = false;

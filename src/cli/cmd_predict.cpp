@@ -18,7 +18,7 @@ struct PredictOptions {
     std::string image_root;
     std::string list;
     std::vector<std::string> prompts;
-    std::string on_error = "continue";
+    std::string on_error = predict_default_params().stop_on_error ? "stop" : "continue";
     bool no_masks = false;
     EngineParams engine = engine_default_params();
     PredictParams params = predict_default_params();

@@ -161,7 +161,7 @@ void check_output_is_not_an_input(const ConvertParams& params) {
     if (!ours)
         throw Error(
             "refusing to overwrite a file inside the input folder that is not an earlier convert output "
-            "(choose an --output outside the dataset)",
+            "(choose an --out outside the dataset)",
             params.output.string());
 }
 

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 BaselineResult run_baseline(const BaselineParams& p) {
     if (p.dataset.empty()) throw Error("baseline: a val dataset is needed (--dataset)");
-    if (p.out_dir.empty()) throw Error("baseline: an output folder is needed (--out-dir)");
+    if (p.out_dir.empty()) throw Error("baseline: an output folder is needed (--out)");
     fs::path image_root = p.image_root.empty() ? p.dataset.parent_path() : p.image_root;
     // Read and check the GT first: a bad dataset fails before minutes of inference.
     SacoDataset gt = read_saco_json(p.dataset);

@@ -29,7 +29,7 @@ void make_dataset(const TempDir& d) {
 TEST(CliDataConvert, TableOnSuccess) {
     TempDir d;
     make_dataset(d);
-    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o",
+    CliResult r = run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "--out",
                                              (d / "out.json").string(), "--unknown-labels", "background"}),
                                  Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
@@ -46,7 +46,7 @@ TEST(CliDataConvert, JsonSummary) {
     make_dataset(d);
     fixtures::write_text(d / "map.yaml", "background: [egg]\n");
     CliResult r =
-        run_chickenseg(shell_args({"--json", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string(),
+        run_chickenseg(shell_args({"--json", "data", "convert", (d / "yolo").string(), "--out", (d / "out.json").string(),
                                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}),
                        Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
@@ -66,7 +66,7 @@ TEST(CliDataConvert, ErrorsExitOneAndWriteNothing) {
     make_dataset(d);
     fixtures::write_text(d / "yolo/labels/b.txt", "0 0.5 0.5 0.5\n");
     CliResult r =
-        run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "-o", (d / "out.json").string()}),
+        run_chickenseg(shell_args({"-q", "data", "convert", (d / "yolo").string(), "--out", (d / "out.json").string()}),
                        Stderr::Separate);
     EXPECT_EQ(r.code, 1);
     EXPECT_FALSE(fs::exists(d / "out.json"));
@@ -79,13 +79,13 @@ TEST(CliDataConvert, UsageErrorsExitTwo) {
     TempDir d;
     make_dataset(d);
     EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string()}), Stderr::Separate).code,
-              2);  // no --output
-    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--format", "voc"}),
+              2);  // no --out
+    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "--out", "x.json", "--format", "voc"}),
                              Stderr::Separate)
                   .code,
               2);
     EXPECT_EQ(run_chickenseg(
-                  shell_args({"data", "convert", (d / "yolo").string(), "-o", "x.json", "--unknown-labels", "drop"}),
+                  shell_args({"data", "convert", (d / "yolo").string(), "--out", "x.json", "--unknown-labels", "drop"}),
                   Stderr::Separate)
                   .code,
               2);
@@ -102,7 +102,7 @@ TEST(CliDataConvert, DryRunAndMissingInput) {
     EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos);
     EXPECT_NE(r.out.find("excluded            1  (unknown_label: 1)"), std::string::npos) << r.out;
     CliResult missing = run_chickenseg(
-        shell_args({"-q", "data", "convert", (d / "nope").string(), "-o", (d / "o.json").string()}), Stderr::Separate);
+        shell_args({"-q", "data", "convert", (d / "nope").string(), "--out", (d / "o.json").string()}), Stderr::Separate);
     EXPECT_EQ(missing.code, 1);
     EXPECT_NE(missing.err.find("input not found"), std::string::npos) << missing.err;
 }

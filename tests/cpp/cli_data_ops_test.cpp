@@ -61,11 +61,11 @@ TEST(CliDataOps, SplitWritesTwoValidFilesAndRerunsGiveTheSameBytes) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
     const std::string input_before = read_file(all);
-    CliResult r = run_chickenseg("data split --dataset " + all + " --out-dir " + (dir / "out1") + " --seed 5");
+    CliResult r = run_chickenseg("data split --dataset " + all + " --out " + (dir / "out1") + " --seed 5");
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("train"), std::string::npos) << r.out;
     EXPECT_EQ(listing(dir.path / "out1"), (std::set<std::string>{"chicken_train.json", "chicken_val.json"}));
-    r = run_chickenseg("data split --dataset " + all + " --out-dir " + (dir / "out2") + " --seed 5");
+    r = run_chickenseg("data split --dataset " + all + " --out " + (dir / "out2") + " --seed 5");
     ASSERT_EQ(r.code, 0) << r.out;
     for (const char* name : {"chicken_train.json", "chicken_val.json"})
         EXPECT_EQ(read_file(dir.path / "out1" / name), read_file(dir.path / "out2" / name)) << name;
@@ -90,11 +90,11 @@ TEST(CliDataOps, SplitJsonSummaryAndNames) {
     TempDir dir;
     const std::string all = write_dataset(dir, dataset_doc());
     CliResult r = run_chickenseg(
-        "--json data split --dataset " + all + " --out-dir " + (dir / "o") +
+        "--json data split --dataset " + all + " --out " + (dir / "o") +
             " --train-ratio 0.5 --group-regex '^(pen.)/\\d*([0-9])' --train-name t.json --val-name v.json",
         Stderr::Drop);
     ASSERT_EQ(r.code, 1) << r.out;  // pens mix positives and negatives: no negative group
-    r = run_chickenseg("--json data split --dataset " + all + " --out-dir " + (dir / "o") +
+    r = run_chickenseg("--json data split --dataset " + all + " --out " + (dir / "o") +
                            " --train-ratio 0.5 --train-name t.json --val-name v.json",
                        Stderr::Drop);
     ASSERT_EQ(r.code, 0) << r.out;
@@ -110,12 +110,12 @@ TEST(CliDataOps, SplitUsageErrorsExitTwoAndWriteNothing) {
     const std::string all = write_dataset(dir, dataset_doc());
     const std::string out = dir / "out";
     EXPECT_EQ(run_chickenseg("data split --dataset " + all).code, 2);
-    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-ratio 1.5").code, 2);
-    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-ratio 0").code, 2);
-    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --group-regex '(unclosed'").code,
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --train-ratio 1.5").code, 2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --train-ratio 0").code, 2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --group-regex '(unclosed'").code,
               2);
     EXPECT_EQ(
-        run_chickenseg("data split --dataset " + all + " --out-dir " + out + " --train-name x.json --val-name x.json")
+        run_chickenseg("data split --dataset " + all + " --out " + out + " --train-name x.json --val-name x.json")
             .code,
         2);
     EXPECT_FALSE(fs::exists(out));
@@ -133,19 +133,19 @@ TEST(CliDataOps, SplitFailuresExitOneAndWriteNothing) {
     }
     const std::string all = write_dataset(dir, doc);
     const std::string out = dir / "out";
-    CliResult r = run_chickenseg("data split --dataset " + all + " --out-dir " + out);
+    CliResult r = run_chickenseg("data split --dataset " + all + " --out " + out);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("found 1 negative and 39 positive"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(out));
 
-    r = run_chickenseg("data split --dataset " + (dir / "missing.json") + " --out-dir " + out);
+    r = run_chickenseg("data split --dataset " + (dir / "missing.json") + " --out " + out);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("missing.json"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(out));
 
     // Writing over the input is refused; the input stays as it was.
     const std::string before = read_file(all);
-    r = run_chickenseg("data split --dataset " + all + " --out-dir " + dir.path.string() + " --train-name all.json");
+    r = run_chickenseg("data split --dataset " + all + " --out " + dir.path.string() + " --train-name all.json");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("refusing to overwrite the input"), std::string::npos) << r.out;
     EXPECT_EQ(read_file(all), before);

@@ -20,9 +20,9 @@ using namespace chickenseg::test;  // CliResult, run_chickenseg, Stderr, TempDir
 TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
     TempDir t;
     std::string a = (t.path / "a").string(), b = (t.path / "b").string(), c = (t.path / "c").string();
-    ASSERT_EQ(run_chickenseg("data sample --out " + a + " --images 8 --seed 5 --size 200x150").code, 0);
-    ASSERT_EQ(run_chickenseg("-q data sample --out " + b + " --images 8 --seed 5 --size 200x150").code, 0);
-    ASSERT_EQ(run_chickenseg("-q data sample --out " + c + " --images 8 --seed 6 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("data sample --out " + a + " --count 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + b + " --count 8 --seed 5 --size 200x150").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + c + " --count 8 --seed 6 --size 200x150").code, 0);
     auto ta = test::file_tree(a);
     EXPECT_EQ(ta, test::file_tree(b));
     EXPECT_NE(ta, test::file_tree(c));
@@ -39,7 +39,7 @@ TEST(CliDataSample, SameSeedSameBytesDifferentSeedDifferentBytes) {
 
 TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     TempDir t;
-    CliResult r = run_chickenseg("--json data sample --out " + (t.path / "s").string() + " --images 10 --size 128x96");
+    CliResult r = run_chickenseg("--json data sample --out " + (t.path / "s").string() + " --count 10 --size 128x96");
     ASSERT_EQ(r.code, 0) << r.out;
     json j = json::parse(r.out);
     EXPECT_EQ(j["images"], 10);
@@ -49,8 +49,8 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     EXPECT_EQ(j["png"].get<int>() + j["jpeg"].get<int>(), 10);
 
     EXPECT_EQ(run_chickenseg("data sample --out " + (t.path / "x").string() + " --size 640by480").code, 2);
-    EXPECT_EQ(run_chickenseg("data sample --out " + (t.path / "x").string() + " --images 0").code, 2);
-    EXPECT_EQ(run_chickenseg("data sample --images 3").code, 2);  // --out is required
+    EXPECT_EQ(run_chickenseg("data sample --out " + (t.path / "x").string() + " --count 0").code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --count 3").code, 2);  // --out is required
     CliResult small = run_chickenseg("data sample --out " + (t.path / "x").string() + " --size 10x10");
     EXPECT_EQ(small.code, 1);
     EXPECT_NE(small.out.find("64x64"), std::string::npos) << small.out;
@@ -58,7 +58,7 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     // A folder with someone else's files is never overwritten.
     fs::create_directories(t.path / "mine");
     write_file_atomic(t.path / "mine/keep.txt", "x");
-    CliResult refused = run_chickenseg("data sample --out " + (t.path / "mine").string() + " --images 2");
+    CliResult refused = run_chickenseg("data sample --out " + (t.path / "mine").string() + " --count 2");
     EXPECT_EQ(refused.code, 1);
     EXPECT_NE(refused.out.find("not empty"), std::string::npos) << refused.out;
     EXPECT_EQ(read_file(t.path / "mine/keep.txt"), "x");
@@ -70,7 +70,7 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
 TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
     TempDir t;
     fs::path raw = t.path / "raw";
-    ASSERT_EQ(run_chickenseg("-q data sample --out " + raw.string() + " --images 30 --seed 2").code, 0);
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + raw.string() + " --count 30 --seed 2").code, 0);
     json meta = read_json_file(raw / "sample.json");
     size_t positives = 0, negatives = 0, chickens = 0;
     for (const auto& s : meta["scenes"]) {
@@ -83,12 +83,12 @@ TEST(CliDataSample, ConvertsInBothFormsToTheSameDataset) {
         }
     }
     fs::path lm = t.path / "labelme.json", yo = t.path / "yolo.json";
-    // `data convert INPUT --label-map MAP -o OUT` (h4's interface at the time of writing).
+    // `data convert INPUT --label-map MAP --out OUT`.
     CliResult a = run_chickenseg("-q data convert " + (raw / "labelme").string() + " --label-map " +
-                                 (raw / "label_map.yaml").string() + " -o " + lm.string());
+                                 (raw / "label_map.yaml").string() + " --out " + lm.string());
     ASSERT_EQ(a.code, 0) << a.out;
     CliResult b = run_chickenseg("-q data convert " + (raw / "yolo").string() + " --label-map " +
-                                 (raw / "label_map.yaml").string() + " -o " + yo.string());
+                                 (raw / "label_map.yaml").string() + " --out " + yo.string());
     ASSERT_EQ(b.code, 0) << b.out;
     SacoDataset dl = read_saco_json(lm), dy = read_saco_json(yo);
     EXPECT_EQ(dl.images.size(), positives + negatives);

@@ -113,7 +113,7 @@ TEST(SampleScene, KindsHoldTheRightObjects) {
 }
 
 // Every size --size accepts (64..4096 each way, any aspect) gives every kind of scene its
-// objects: `data sample --images 24 --size 160x120` stopped with "internal error: positive
+// objects: `data sample --count 24 --size 160x120` stopped with "internal error: positive
 // scene barn_0003 has no visible chicken" (small chickens placed across the border were cut
 // away, and chicks at small sizes were a few pixels).
 TEST(SampleScene, EveryAcceptedSizeGivesEveryPositiveSceneAChicken) {

@@ -17,7 +17,7 @@ def converted(cs, chicken_egg_yolo, tmp_path_factory):
     label_map = out_dir / "label_map.yaml"
     label_map.write_text("concept: chicken\nbackground: [Egg]\n")
     out = out_dir / "chicken.json"
-    proc = cs("--json", "data", "convert", chicken_egg_yolo, "-o", out, "--label-map", label_map, check=True)
+    proc = cs("--json", "data", "convert", chicken_egg_yolo, "--out", out, "--label-map", label_map, check=True)
     return out, json.loads(proc.stdout)
 
 
@@ -111,13 +111,13 @@ def test_sizes_match_pil_including_png_files_holding_jpeg(converted, chicken_egg
 
 def test_same_input_same_bytes(cs, chicken_egg_yolo, converted, tmp_path):
     out = tmp_path / "again.json"
-    cs("-q", "data", "convert", chicken_egg_yolo, "-o", out, "--unknown-labels", "background", check=True)
+    cs("-q", "data", "convert", chicken_egg_yolo, "--out", out, "--unknown-labels", "background", check=True)
     assert out.read_bytes() == converted[0].read_bytes()
 
 
 def test_unknown_egg_label_is_an_error_and_writes_nothing(cs, chicken_egg_yolo, tmp_path):
     out = tmp_path / "never.json"
-    proc = cs("-q", "data", "convert", chicken_egg_yolo, "-o", out)
+    proc = cs("-q", "data", "convert", chicken_egg_yolo, "--out", out)
     assert proc.returncode == 1
     assert 'unknown label "Egg": 169 object(s) in' in proc.stderr
     assert "--unknown-labels" in proc.stderr

@@ -40,7 +40,7 @@ def dvc():
 @pytest.fixture
 def dataset(tmp_path, cs):
     """A small sample (images under raw/labelme) and an SA-Co file in dataset/ naming them."""
-    cs("data", "sample", "--out", tmp_path / "raw", "--images", "6", "--size", "128x96", check=True)
+    cs("data", "sample", "--out", tmp_path / "raw", "--count", "6", "--size", "128x96", check=True)
     root = tmp_path / "raw" / "labelme"
     images = sorted(p.name for p in root.iterdir() if p.suffix in (".png", ".jpg"))
     doc = {

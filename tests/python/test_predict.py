@@ -35,9 +35,9 @@ def tool(*args, env=None, check=True, **kw):
 def sample(tmp_path_factory):
     """The sample generator's barn scenes (PNG and JPEG, negatives included) as an SA-Co set."""
     root = tmp_path_factory.mktemp("sample")
-    tool("data", "sample", "--out", root / "raw", "--images", "16", "--size", "320x240", "--seed", "3")
+    tool("data", "sample", "--out", root / "raw", "--count", "16", "--size", "320x240", "--seed", "3")
     tool("data", "convert", root / "raw" / "labelme", "--label-map", root / "raw" / "label_map.yaml",
-         "-o", root / "all.json")
+         "--out", root / "all.json")
     return {"dataset": root / "all.json", "images": root / "raw" / "labelme", "root": root}
 
 
@@ -207,7 +207,7 @@ def test_predict_equals_the_reference_on_real_photos(exported, chicken_egg_yolo,
     decoded by libjpeg-turbo with Pillow's settings on both sides."""
     data = tmp_path / "real.json"
     (tmp_path / "labels.yaml").write_text("concept: chicken\nbackground: [Egg]\n")
-    tool("data", "convert", chicken_egg_yolo, "--label-map", tmp_path / "labels.yaml", "-o", data)
+    tool("data", "convert", chicken_egg_yolo, "--label-map", tmp_path / "labels.yaml", "--out", data)
     doc = json.loads(data.read_text())
     root = chicken_egg_yolo
     assert len(doc["images"]) == 270
@@ -331,7 +331,7 @@ def test_labelme_output_opens_in_labelme_and_converts_back(trained, tmp_path):
     assert shapes > 0
     # Back through chickenseg's own LabelMe reader: the same instances.
     (tmp_path / "labels.yaml").write_text("concept: chicken\n")
-    tool("data", "convert", images, "--label-map", tmp_path / "labels.yaml", "-o", tmp_path / "back.json")
+    tool("data", "convert", images, "--label-map", tmp_path / "labels.yaml", "--out", tmp_path / "back.json")
     back = json.loads((tmp_path / "back.json").read_text())
     back_id = {im["file_name"]: im for im in back["images"]}
     anns = {}

@@ -104,8 +104,8 @@ def present(tmp_path_factory):
 def images(tmp_path_factory, chicken_egg_yolo):
     """Sample barn scenes (PNG and JPEG, two sizes) and real photos (PNG and JPEG)."""
     root = tmp_path_factory.mktemp("wrapper_images")
-    tool("data", "sample", "--out", root / "a", "--images", "5", "--size", "320x240", "--seed", "3")
-    tool("data", "sample", "--out", root / "b", "--images", "3", "--size", "200x150", "--seed", "4")
+    tool("data", "sample", "--out", root / "a", "--count", "5", "--size", "320x240", "--seed", "3")
+    tool("data", "sample", "--out", root / "b", "--count", "3", "--size", "200x150", "--seed", "4")
     files = sorted(p for d in ("a", "b") for p in (root / d / "labelme").iterdir()
                    if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     real = sorted((chicken_egg_yolo / "images").iterdir())
