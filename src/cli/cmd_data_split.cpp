@@ -103,8 +103,7 @@ CommandRegistrar registrar{{
             }
             for (const fs::path& out : {train_path, val_path}) {
                 if (same_file(out, o->dataset))
-                    throw Error("refusing to overwrite the input dataset; choose another --out or name",
-                                out.string());
+                    throw Error("refusing to overwrite the input dataset; choose another --out or name", out.string());
             }
             const SacoDataset ds = read_saco_json(o->dataset);
             const SplitResult r = split_saco(ds, o->params, o->dataset);

@@ -20,13 +20,13 @@ void check_saco_ids(const SacoDataset& ds, const std::string& file) {
                         std::to_string(d->first) +
                         "].id): every (image, noun phrase) pair needs its own id; `chickenseg data validate` "
                         "lists every problem",
-                    file, 0, json_key(json_index("images", d->second), "id"));
+                    file, 0, json_key(json_index(saco_field::images, d->second), saco_field::id));
     for (size_t i = 0; i < ds.annotations.size(); ++i)
         if (!index.contains(ds.annotations[i].image_id))
             throw Error("image_id " + std::to_string(ds.annotations[i].image_id) +
                             " names no image of this file (its image would be taken for a negative); "
                             "`chickenseg data validate` lists every problem",
-                        file, 0, json_key(json_index("annotations", i), "image_id"));
+                        file, 0, json_key(json_index(saco_field::annotations, i), saco_field::image_id));
 }
 
 std::unordered_map<int64_t, size_t> SacoDataset::annotation_counts() const {
@@ -99,20 +99,20 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
     }
     if (seg.is_object()) {
         out.is_rle = true;
-        const json& size = require_field(seg, "size", path, file);
+        const json& size = require_field(seg, saco_field::size, path, file);
         auto is_dim = [](const json& v) {
             return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= kMaxImageSide;
         };
         if (!size.is_array() || size.size() != 2 || !is_dim(size[0]) || !is_dim(size[1]))
             throw Error(
                 "expected [height, width] in pixels (1.." + std::to_string(kMaxImageSide) + "), found " + size.dump(),
-                file, 0, json_key(path, "size"));
+                file, 0, json_key(path, saco_field::size));
         uint32_t h = size[0].get<uint32_t>(), w = size[1].get<uint32_t>();
         if (height && width && (h != height || w != width))
             throw Error("RLE size [" + std::to_string(h) + ", " + std::to_string(w) + "] does not match the image (" +
                             std::to_string(height) + ", " + std::to_string(width) + ")",
-                        file, 0, json_key(path, "size"));
-        const json& counts = require_field(seg, "counts", path, file);
+                        file, 0, json_key(path, saco_field::size));
+        const json& counts = require_field(seg, saco_field::counts, path, file);
         try {
             if (counts.is_string()) {
                 out.rle = CompressedRle(h, w, counts.get<std::string>());
@@ -132,7 +132,7 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
                 throw Error("expected a string or a list of run lengths, found " + counts.dump());
             }
         } catch (const Error& e) {
-            throw Error(e.message(), file, 0, json_key(path, "counts"));
+            throw Error(e.message(), file, 0, json_key(path, saco_field::counts));
         }
         return out;
     }
@@ -147,11 +147,11 @@ json segmentation_to_json(const Segmentation& seg) {
         return polys;
     }
     json out;
-    out["size"] = {seg.rle.h, seg.rle.w};
+    out[saco_field::size] = {seg.rle.h, seg.rle.w};
     if (seg.rle_uncompressed)
-        out["counts"] = rle_decompress(seg.rle).counts;
+        out[saco_field::counts] = rle_decompress(seg.rle).counts;
     else
-        out["counts"] = seg.rle.counts();
+        out[saco_field::counts] = seg.rle.counts();
     return out;
 }
 
@@ -163,71 +163,74 @@ Rle segmentation_to_rle(const Segmentation& seg, uint32_t height, uint32_t width
 SacoDataset saco_from_json(const json& doc, const std::string& file) {
     if (!doc.is_object()) throw Error("expected a JSON object with images, annotations, categories", file);
     SacoDataset ds;
-    ds.top = take_extra(doc, {"images", "annotations", "categories"});
+    ds.top = take_extra(doc, {saco_field::images, saco_field::annotations, saco_field::categories});
 
-    const json& images = require_field(doc, "images", "", file);
-    if (!images.is_array()) throw Error("expected a list", file, 0, "images");
+    const json& images = require_field(doc, saco_field::images, "", file);
+    if (!images.is_array()) throw Error("expected a list", file, 0, saco_field::images);
     std::unordered_map<int64_t, std::pair<uint32_t, uint32_t>> sizes;
     ds.images.reserve(images.size());
     for (size_t i = 0; i < images.size(); ++i) {
         const json& j = images[i];
-        std::string path = json_index("images", i);
+        std::string path = json_index(saco_field::images, i);
         SacoImage im;
-        im.id = require_json_integer(j, "id", path, file);
-        im.file_name = require_string(j, "file_name", path, file);
-        im.width = require_dim(j, "width", path, file);
-        im.height = require_dim(j, "height", path, file);
-        if (auto it = j.find("text_input"); it != j.end()) {
-            if (!it->is_string()) throw Error("expected a string", file, 0, json_key(path, "text_input"));
+        im.id = require_json_integer(j, saco_field::id, path, file);
+        im.file_name = require_string(j, saco_field::file_name, path, file);
+        im.width = require_dim(j, saco_field::width, path, file);
+        im.height = require_dim(j, saco_field::height, path, file);
+        if (auto it = j.find(saco_field::text_input); it != j.end()) {
+            if (!it->is_string()) throw Error("expected a string", file, 0, json_key(path, saco_field::text_input));
             im.text_input = it->get<std::string>();
         }
-        if (j.contains("is_instance_exhaustive"))
-            im.is_instance_exhaustive = require_flag(j, "is_instance_exhaustive", path, file);
-        im.extra = take_extra(j, {"id", "file_name", "width", "height", "text_input", "is_instance_exhaustive"});
+        if (j.contains(saco_field::is_instance_exhaustive))
+            im.is_instance_exhaustive = require_flag(j, saco_field::is_instance_exhaustive, path, file);
+        im.extra = take_extra(j, {saco_field::id, saco_field::file_name, saco_field::width, saco_field::height,
+                                  saco_field::text_input, saco_field::is_instance_exhaustive});
         sizes[im.id] = {im.height, im.width};
         ds.images.push_back(std::move(im));
     }
 
-    const json& anns = require_field(doc, "annotations", "", file);
-    if (!anns.is_array()) throw Error("expected a list", file, 0, "annotations");
+    const json& anns = require_field(doc, saco_field::annotations, "", file);
+    if (!anns.is_array()) throw Error("expected a list", file, 0, saco_field::annotations);
     ds.annotations.reserve(anns.size());
     for (size_t i = 0; i < anns.size(); ++i) {
         const json& j = anns[i];
-        std::string path = json_index("annotations", i);
+        std::string path = json_index(saco_field::annotations, i);
         SacoAnnotation a;
-        a.id = require_json_integer(j, "id", path, file);
-        a.image_id = require_json_integer(j, "image_id", path, file);
-        if (j.contains("category_id")) a.category_id = require_json_integer(j, "category_id", path, file);
+        a.id = require_json_integer(j, saco_field::id, path, file);
+        a.image_id = require_json_integer(j, saco_field::image_id, path, file);
+        if (j.contains(saco_field::category_id))
+            a.category_id = require_json_integer(j, saco_field::category_id, path, file);
         uint32_t h = 0, w = 0;
         if (auto it = sizes.find(a.image_id); it != sizes.end()) std::tie(h, w) = it->second;
-        a.segmentation = segmentation_from_json(require_field(j, "segmentation", path, file), h, w,
-                                                json_key(path, "segmentation"), file);
-        if (j.contains("bbox")) {
-            const json& b = j["bbox"];
+        a.segmentation = segmentation_from_json(require_field(j, saco_field::segmentation, path, file), h, w,
+                                                json_key(path, saco_field::segmentation), file);
+        if (j.contains(saco_field::bbox)) {
+            const json& b = j[saco_field::bbox];
             if (!b.is_array() || b.size() != 4)
-                throw Error("expected [x, y, w, h], found " + b.dump(), file, 0, json_key(path, "bbox"));
+                throw Error("expected [x, y, w, h], found " + b.dump(), file, 0, json_key(path, saco_field::bbox));
             for (size_t k = 0; k < 4; ++k) {
                 if (!b[k].is_number())
                     throw Error("expected a number, found " + b[k].dump(), file, 0,
-                                json_index(json_key(path, "bbox"), k));
+                                json_index(json_key(path, saco_field::bbox), k));
                 a.bbox[k] = b[k].get<double>();
             }
         }
-        if (j.contains("area")) a.area = require_number(j, "area", path, file);
-        if (j.contains("iscrowd")) a.iscrowd = require_flag(j, "iscrowd", path, file);
-        a.extra = take_extra(j, {"id", "image_id", "category_id", "segmentation", "bbox", "area", "iscrowd"});
+        if (j.contains(saco_field::area)) a.area = require_number(j, saco_field::area, path, file);
+        if (j.contains(saco_field::iscrowd)) a.iscrowd = require_flag(j, saco_field::iscrowd, path, file);
+        a.extra = take_extra(j, {saco_field::id, saco_field::image_id, saco_field::category_id,
+                                 saco_field::segmentation, saco_field::bbox, saco_field::area, saco_field::iscrowd});
         ds.annotations.push_back(std::move(a));
     }
 
-    if (doc.contains("categories")) {
-        const json& cats = doc["categories"];
-        if (!cats.is_array()) throw Error("expected a list", file, 0, "categories");
+    if (doc.contains(saco_field::categories)) {
+        const json& cats = doc[saco_field::categories];
+        if (!cats.is_array()) throw Error("expected a list", file, 0, saco_field::categories);
         for (size_t i = 0; i < cats.size(); ++i) {
-            std::string path = json_index("categories", i);
+            std::string path = json_index(saco_field::categories, i);
             SacoCategory c;
-            c.id = require_json_integer(cats[i], "id", path, file);
-            c.name = require_string(cats[i], "name", path, file);
-            c.extra = take_extra(cats[i], {"id", "name"});
+            c.id = require_json_integer(cats[i], saco_field::id, path, file);
+            c.name = require_string(cats[i], saco_field::name, path, file);
+            c.extra = take_extra(cats[i], {saco_field::id, saco_field::name});
             ds.categories.push_back(std::move(c));
         }
     }
@@ -250,36 +253,36 @@ json saco_to_json(const SacoDataset& ds) {
     json images = json::array();
     for (const auto& im : ds.images) {
         json j = im.extra;
-        j["id"] = im.id;
-        j["file_name"] = im.file_name;
-        j["width"] = im.width;
-        j["height"] = im.height;
-        j["text_input"] = im.text_input;
-        j["is_instance_exhaustive"] = im.is_instance_exhaustive;
+        j[saco_field::id] = im.id;
+        j[saco_field::file_name] = im.file_name;
+        j[saco_field::width] = im.width;
+        j[saco_field::height] = im.height;
+        j[saco_field::text_input] = im.text_input;
+        j[saco_field::is_instance_exhaustive] = im.is_instance_exhaustive;
         images.push_back(std::move(j));
     }
     json anns = json::array();
     for (const auto& a : ds.annotations) {
         json j = a.extra;
-        j["id"] = a.id;
-        j["image_id"] = a.image_id;
-        j["category_id"] = a.category_id;
-        j["segmentation"] = segmentation_to_json(a.segmentation);
-        j["bbox"] = a.bbox;
-        j["area"] = a.area;
-        j["iscrowd"] = a.iscrowd;
+        j[saco_field::id] = a.id;
+        j[saco_field::image_id] = a.image_id;
+        j[saco_field::category_id] = a.category_id;
+        j[saco_field::segmentation] = segmentation_to_json(a.segmentation);
+        j[saco_field::bbox] = a.bbox;
+        j[saco_field::area] = a.area;
+        j[saco_field::iscrowd] = a.iscrowd;
         anns.push_back(std::move(j));
     }
     json cats = json::array();
     for (const auto& c : ds.categories) {
         json j = c.extra;
-        j["id"] = c.id;
-        j["name"] = c.name;
+        j[saco_field::id] = c.id;
+        j[saco_field::name] = c.name;
         cats.push_back(std::move(j));
     }
-    doc["images"] = std::move(images);
-    doc["annotations"] = std::move(anns);
-    doc["categories"] = std::move(cats);
+    doc[saco_field::images] = std::move(images);
+    doc[saco_field::annotations] = std::move(anns);
+    doc[saco_field::categories] = std::move(cats);
     return doc;
 }
 

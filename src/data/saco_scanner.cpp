@@ -68,24 +68,24 @@ SacoImage read_image(JsonScanner& sc) {
     std::string scratch;
     bool id = false, file_name = false, width = false, height = false, text = false, exhaustive = false;
     object(sc, &im.extra, [&](const std::string& key) {
-        if (key == "id") {
+        if (key == saco_field::id) {
             once(id);
             im.id = sc.integer();
-        } else if (key == "file_name") {
+        } else if (key == saco_field::file_name) {
             once(file_name);
             if (sc.peek() != '"') throw GiveUp{};
             im.file_name = sc.string(scratch);
-        } else if (key == "width") {
+        } else if (key == saco_field::width) {
             once(width);
             im.width = dimension(sc);
-        } else if (key == "height") {
+        } else if (key == saco_field::height) {
             once(height);
             im.height = dimension(sc);
-        } else if (key == "text_input") {
+        } else if (key == saco_field::text_input) {
             once(text);
             if (sc.peek() != '"') throw GiveUp{};
             im.text_input = sc.string(scratch);
-        } else if (key == "is_instance_exhaustive") {
+        } else if (key == saco_field::is_instance_exhaustive) {
             once(exhaustive);
             int64_t v = sc.integer();
             if (v != 0 && v != 1) throw GiveUp{};  // the general reader names it
@@ -104,16 +104,16 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
     SacoAnnotation a;
     bool id = false, image_id = false, category = false, seg = false, bbox = false, area = false, crowd = false;
     object(sc, &a.extra, [&](const std::string& key) {
-        if (key == "id") {
+        if (key == saco_field::id) {
             once(id);
             a.id = sc.integer();
-        } else if (key == "image_id") {
+        } else if (key == saco_field::image_id) {
             once(image_id);
             a.image_id = sc.integer();
-        } else if (key == "category_id") {
+        } else if (key == saco_field::category_id) {
             once(category);
             a.category_id = sc.integer();
-        } else if (key == "segmentation") {
+        } else if (key == saco_field::segmentation) {
             once(seg);
             if (sc.peek() == '[') {  // polygons
                 array(sc, [&]() {
@@ -131,14 +131,14 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
                 bool size = false, counts = false;
                 uint32_t h = 0, w = 0;
                 object(sc, nullptr, [&](const std::string& skey) {
-                    if (skey == "size") {
+                    if (skey == saco_field::size) {
                         once(size);
                         sc.expect('[');
                         h = dimension(sc);
                         sc.expect(',');
                         w = dimension(sc);
                         sc.expect(']');
-                    } else if (skey == "counts") {
+                    } else if (skey == saco_field::counts) {
                         once(counts);
                         if (sc.peek() != '"') throw GiveUp{};
                         bool escaped = false;
@@ -152,7 +152,7 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
                 if (!size || !counts) throw GiveUp{};
                 rle_sizes.emplace_back(h, w);
             }
-        } else if (key == "bbox") {
+        } else if (key == saco_field::bbox) {
             once(bbox);
             sc.expect('[');
             for (size_t k = 0; k < 4; ++k) {
@@ -160,10 +160,10 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
                 a.bbox[k] = sc.number();
             }
             sc.expect(']');
-        } else if (key == "area") {
+        } else if (key == saco_field::area) {
             once(area);
             a.area = sc.number();
-        } else if (key == "iscrowd") {
+        } else if (key == saco_field::iscrowd) {
             once(crowd);
             int64_t v = sc.integer();
             if (v != 0 && v != 1) throw GiveUp{};  // the general reader names it
@@ -182,10 +182,10 @@ SacoCategory read_category(JsonScanner& sc) {
     std::string scratch;
     bool id = false, name = false;
     object(sc, &c.extra, [&](const std::string& key) {
-        if (key == "id") {
+        if (key == saco_field::id) {
             once(id);
             c.id = sc.integer();
-        } else if (key == "name") {
+        } else if (key == saco_field::name) {
             once(name);
             if (sc.peek() != '"') throw GiveUp{};
             c.name = sc.string(scratch);
@@ -208,15 +208,15 @@ std::optional<SacoDataset> scan_saco(std::string_view text) {
         JsonScanner sc(text);
         bool images = false, annotations = false, categories = false;
         object(sc, &ds.top, [&](const std::string& key) {
-            if (key == "images") {
+            if (key == saco_field::images) {
                 once(images);
                 array(sc, [&]() { ds.images.push_back(read_image(sc)); });
-            } else if (key == "annotations") {
+            } else if (key == saco_field::annotations) {
                 once(annotations);
                 array(sc, [&]() {
                     ds.annotations.push_back(read_annotation(sc, ds.annotations.size(), pending, rle_sizes));
                 });
-            } else if (key == "categories") {
+            } else if (key == saco_field::categories) {
                 once(categories);
                 array(sc, [&]() { ds.categories.push_back(read_category(sc)); });
             } else {

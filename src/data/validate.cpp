@@ -163,15 +163,15 @@ std::optional<CheckedSegmentation> check_polygons(const json& seg, const std::st
 
 std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string& path, const ImageFacts* image,
                                              Checker& c) {
-    auto size_it = seg.find("size");
-    auto counts_it = seg.find("counts");
+    auto size_it = seg.find(saco_field::size);
+    auto counts_it = seg.find(saco_field::counts);
     bool ok = true;
     if (size_it == seg.end()) {
-        c.error(json_key(path, "size"), "missing required field (RLE needs [height, width])");
+        c.error(json_key(path, saco_field::size), "missing required field (RLE needs [height, width])");
         ok = false;
     }
     if (counts_it == seg.end()) {
-        c.error(json_key(path, "counts"), "missing required field (RLE needs its run lengths)");
+        c.error(json_key(path, saco_field::counts), "missing required field (RLE needs its run lengths)");
         ok = false;
     }
     if (!ok) return std::nullopt;
@@ -179,21 +179,22 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
     if (!size.is_array() || size.size() != 2 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
         size[0].get<long long>() <= 0 || size[1].get<long long>() <= 0 || size[0].get<long long>() > kMaxImageSide ||
         size[1].get<long long>() > kMaxImageSide) {
-        c.error(json_key(path, "size"), "expected [height, width] (positive integers), found " + size.dump());
+        c.error(json_key(path, saco_field::size), "expected [height, width] (positive integers), found " + size.dump());
         return std::nullopt;
     }
     auto h = static_cast<uint32_t>(size[0].get<long long>());
     auto w = static_cast<uint32_t>(size[1].get<long long>());
     if (image && image->width > 0 && image->height > 0 && (h != image->height || w != image->width)) {
-        c.error(json_key(path, "size"), "RLE size [" + std::to_string(h) + ", " + std::to_string(w) +
-                                            "] does not match the image's [height, width] [" +
-                                            std::to_string(image->height) + ", " + std::to_string(image->width) + "]");
+        c.error(json_key(path, saco_field::size), "RLE size [" + std::to_string(h) + ", " + std::to_string(w) +
+                                                      "] does not match the image's [height, width] [" +
+                                                      std::to_string(image->height) + ", " +
+                                                      std::to_string(image->width) + "]");
         ok = false;
     }
     CheckedSegmentation out;
     out.is_rle = true;
     const json& counts = *counts_it;
-    std::string cpath = json_key(path, "counts");
+    std::string cpath = json_key(path, saco_field::counts);
     try {
         if (counts.is_string()) {
             out.rle = rle_from_string(counts.get<std::string>(), h, w);
@@ -224,8 +225,8 @@ std::optional<CheckedSegmentation> check_rle(const json& seg, const std::string&
 
 std::optional<CheckedSegmentation> check_segmentation(const json& ann, const std::string& apath,
                                                       const ImageFacts* image, double tol, Checker& c) {
-    auto it = ann.find("segmentation");
-    std::string path = json_key(apath, "segmentation");
+    auto it = ann.find(saco_field::segmentation);
+    std::string path = json_key(apath, saco_field::segmentation);
     if (it == ann.end()) {
         c.error(path, "missing required field");
         return std::nullopt;
@@ -238,8 +239,8 @@ std::optional<CheckedSegmentation> check_segmentation(const json& ann, const std
 }
 
 std::optional<BoxXywh> check_bbox(const json& ann, const std::string& apath, Checker& c) {
-    auto it = ann.find("bbox");
-    std::string path = json_key(apath, "bbox");
+    auto it = ann.find(saco_field::bbox);
+    std::string path = json_key(apath, saco_field::bbox);
     if (it == ann.end()) {
         c.error(path, "missing required field");
         return std::nullopt;
@@ -265,30 +266,32 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
                       const std::set<long long>& category_ids, bool categories_known,
                       std::unordered_map<long long, size_t>& ann_ids, std::unordered_set<long long>& positive_images,
                       const ValidateParams& params, Checker& c) {
-    std::string path = json_index("annotations", i);
+    std::string path = json_index(saco_field::annotations, i);
     if (!ann.is_object()) {
         c.error(path, "expected an annotation object, found " + std::string(ann.type_name()));
         return;
     }
-    if (auto id = c.integer(ann, "id", path)) {
+    if (auto id = c.integer(ann, saco_field::id, path)) {
         auto [it, inserted] = ann_ids.emplace(*id, i);
         if (!inserted)
-            c.error(json_key(path, "id"), "duplicate annotation id " + std::to_string(*id) + " (first at annotations[" +
-                                              std::to_string(it->second) + "])");
+            c.error(json_key(path, saco_field::id), "duplicate annotation id " + std::to_string(*id) +
+                                                        " (first at annotations[" + std::to_string(it->second) + "])");
     }
     const ImageFacts* image = nullptr;
-    auto image_id = c.integer(ann, "image_id", path);
+    auto image_id = c.integer(ann, saco_field::image_id, path);
     if (image_id) {
         auto it = images.find(*image_id);
         if (it == images.end())
-            c.error(json_key(path, "image_id"), "image_id " + std::to_string(*image_id) + " names no image");
+            c.error(json_key(path, saco_field::image_id), "image_id " + std::to_string(*image_id) + " names no image");
         else
             image = &it->second;
     }
-    if (auto cat = c.integer(ann, "category_id", path); cat && categories_known && !category_ids.count(*cat))
-        c.error(json_key(path, "category_id"), "category_id " + std::to_string(*cat) + " is not in categories");
-    c.flag(ann, "iscrowd", path, true, "the official SAM 3 training loader reads it");
-    bool crowd = ann.contains("iscrowd") && ann["iscrowd"].is_number_integer() && ann["iscrowd"].get<long long>() == 1;
+    if (auto cat = c.integer(ann, saco_field::category_id, path); cat && categories_known && !category_ids.count(*cat))
+        c.error(json_key(path, saco_field::category_id),
+                "category_id " + std::to_string(*cat) + " is not in categories");
+    c.flag(ann, saco_field::iscrowd, path, true, "the official SAM 3 training loader reads it");
+    bool crowd = ann.contains(saco_field::iscrowd) && ann[saco_field::iscrowd].is_number_integer() &&
+                 ann[saco_field::iscrowd].get<long long>() == 1;
     if (image && !crowd) positive_images.insert(*image_id);
 
     auto seg = check_segmentation(ann, path, image, params.pixel_tolerance, c);
@@ -297,12 +300,12 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
     // A plain value and a flag: GCC 12 misreads std::optional<double> here (-Wmaybe-uninitialized).
     double area = 0;
     bool has_area = false;
-    if (auto it = ann.find("area"); it == ann.end()) {
-        c.error(json_key(path, "area"), "missing required field");
-    } else if (auto v = c.finite_number(*it, json_key(path, "area"))) {
+    if (auto it = ann.find(saco_field::area); it == ann.end()) {
+        c.error(json_key(path, saco_field::area), "missing required field");
+    } else if (auto v = c.finite_number(*it, json_key(path, saco_field::area))) {
         area = *v;
         has_area = area > 0;
-        if (!has_area) c.error(json_key(path, "area"), "expected a positive area, found " + num(area));
+        if (!has_area) c.error(json_key(path, saco_field::area), "expected a positive area, found " + num(area));
     }
 
     // Comparisons with the mask need the image size for polygons (rasterising) and a
@@ -315,8 +318,9 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
         double tol = params.pixel_tolerance;
         if (std::abs(b[0] - tight[0]) > tol || std::abs(b[1] - tight[1]) > tol ||
             std::abs(b[0] + b[2] - (tight[0] + tight[2])) > tol || std::abs(b[1] + b[3] - (tight[1] + tight[3])) > tol)
-            c.error(json_key(path, "bbox"), "bbox " + box_text(b) + " does not match the segmentation's tight box " +
-                                                box_text(tight) + " (tolerance " + num(tol) + " px)");
+            c.error(json_key(path, saco_field::bbox), "bbox " + box_text(b) +
+                                                          " does not match the segmentation's tight box " +
+                                                          box_text(tight) + " (tolerance " + num(tol) + " px)");
     }
     if (has_area) {
         // Two conventions are in use for polygons: the rasterised mask area (what
@@ -325,7 +329,7 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
         try {
             mask_area = static_cast<double>(rle_area(seg->is_rle ? seg->rle : rle_from_polygons(seg->polygons, h, w)));
         } catch (const Error& e) {
-            c.error(json_key(path, "segmentation"), "cannot rasterise: " + e.message());
+            c.error(json_key(path, saco_field::segmentation), "cannot rasterise: " + e.message());
             return;
         }
         double off = std::abs(area - mask_area) / std::max(mask_area, 1.0);
@@ -337,8 +341,8 @@ void check_annotation(const json& ann, size_t i, const std::unordered_map<long l
             reference += ", polygon area " + num(exact);
         }
         if (off > params.area_tolerance)
-            c.warn(json_key(path, "area"), "area " + num(area) + " is " + num(std::round(off * 1000) / 10) +
-                                               "% off the segmentation (" + reference + ")");
+            c.warn(json_key(path, saco_field::area), "area " + num(area) + " is " + num(std::round(off * 1000) / 10) +
+                                                         "% off the segmentation (" + reference + ")");
     }
 }
 
@@ -349,12 +353,12 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
     for (size_t i = 0; i < images.size(); ++i, progress.tick()) {
         const json& im = images[i];
         if (!im.is_object()) continue;
-        auto name_it = im.find("file_name");
+        auto name_it = im.find(saco_field::file_name);
         if (name_it == im.end() || !name_it->is_string() || name_it->get<std::string>().empty() ||
             name_it->get_ref<const std::string&>().size() > kMaxFileNameLength)
             continue;  // reported with the image's fields
         const std::string name = name_it->get<std::string>();
-        std::string path = json_key(json_index("images", i), "file_name");
+        std::string path = json_key(json_index(saco_field::images, i), saco_field::file_name);
         auto [it, first] = seen.emplace(name, std::nullopt);
         // A name outside the image root is reported with the image's fields and never read.
         std::optional<std::filesystem::path> inside = path_inside_root(params.image_root, name);
@@ -391,7 +395,7 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
         }
         if (!it->second) continue;  // already reported for the first entry of this file
         const ImageInfo& info = *it->second;
-        auto w = im.find("width"), h = im.find("height");
+        auto w = im.find(saco_field::width), h = im.find(saco_field::height);
         if (w == im.end() || h == im.end() || !w->is_number_integer() || !h->is_number_integer()) continue;
         if (w->get<long long>() != info.width || h->get<long long>() != info.height) {
             std::string exif = info.exif_orientation != 1
@@ -399,9 +403,9 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
                                          std::to_string(info.stored_width) + "x" + std::to_string(info.stored_height) +
                                          ")"
                                    : "";
-            c.error(json_index("images", i), "width x height " + w->dump() + "x" + h->dump() +
-                                                 " differs from the file " + disk.string() + ": " +
-                                                 std::to_string(info.width) + "x" + std::to_string(info.height) + exif);
+            c.error(json_index(saco_field::images, i),
+                    "width x height " + w->dump() + "x" + h->dump() + " differs from the file " + disk.string() + ": " +
+                        std::to_string(info.width) + "x" + std::to_string(info.height) + exif);
         }
     }
 }
@@ -409,79 +413,82 @@ void check_image_files(const json& images, const ValidateParams& params, Checker
 // categories: their ids are what annotations must name; false when the list is unusable, so
 // that annotations are not also blamed for naming unknown categories.
 bool check_categories(const json& doc, std::set<long long>& category_ids, Checker& c) {
-    auto it = doc.find("categories");
+    auto it = doc.find(saco_field::categories);
     if (it == doc.end()) {
-        c.error("categories", "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
+        c.error(saco_field::categories,
+                "missing required field (the SAM 3 loader takes the prompt from categories[].name)");
         return false;
     }
     if (!it->is_array()) {
-        c.error("categories", "expected a list, found " + std::string(it->type_name()));
+        c.error(saco_field::categories, "expected a list, found " + std::string(it->type_name()));
         return false;
     }
     if (it->empty()) {
-        c.error("categories", "expected at least one category, found an empty list");
+        c.error(saco_field::categories, "expected at least one category, found an empty list");
         return false;
     }
     std::map<long long, size_t> first;
     for (size_t i = 0; i < it->size(); ++i) {
         const json& cat = (*it)[i];
-        std::string path = json_index("categories", i);
+        std::string path = json_index(saco_field::categories, i);
         if (!cat.is_object()) {
             c.error(path, "expected a category object, found " + std::string(cat.type_name()));
             continue;
         }
-        if (auto id = c.integer(cat, "id", path)) {
+        if (auto id = c.integer(cat, saco_field::id, path)) {
             auto [f, inserted] = first.emplace(*id, i);
             if (!inserted)
-                c.error(json_key(path, "id"), "duplicate category id " + std::to_string(*id) +
-                                                  " (first at categories[" + std::to_string(f->second) + "])");
+                c.error(json_key(path, saco_field::id), "duplicate category id " + std::to_string(*id) +
+                                                            " (first at categories[" + std::to_string(f->second) +
+                                                            "])");
             category_ids.insert(*id);
         }
-        auto name = cat.find("name");
+        auto name = cat.find(saco_field::name);
         if (name == cat.end())
-            c.error(json_key(path, "name"), "missing required field");
+            c.error(json_key(path, saco_field::name), "missing required field");
         else if (!name->is_string() || name->get<std::string>().empty())
-            c.error(json_key(path, "name"), "expected a non-empty string, found " + name->dump());
+            c.error(json_key(path, saco_field::name), "expected a non-empty string, found " + name->dump());
     }
     return true;
 }
 
 // The images list itself; null when missing or not a list (the file is then not parsed).
 const json* find_image_list(const json& doc, ValidatedFile& out, Checker& c) {
-    auto it = doc.find("images");
+    auto it = doc.find(saco_field::images);
     if (it == doc.end()) {
-        c.error("images", "missing required field");
+        c.error(saco_field::images, "missing required field");
         return nullptr;
     }
     if (!it->is_array()) {
-        c.error("images", "expected a list, found " + std::string(it->type_name()));
+        c.error(saco_field::images, "expected a list, found " + std::string(it->type_name()));
         return nullptr;
     }
     out.parsed = true;
     out.images = it->size();
-    if (it->empty()) c.error("images", "expected at least one image, found an empty list");
+    if (it->empty()) c.error(saco_field::images, "expected at least one image, found an empty list");
     return &*it;
 }
 
 // file_name must stay under the image root (no absolute path, no ..); empty when unusable.
 std::string check_file_name(const json& im, const std::string& path, ValidatedFile& out, Checker& c) {
     std::string name;
-    if (auto it = im.find("file_name"); it == im.end()) {
-        c.error(json_key(path, "file_name"), "missing required field");
+    if (auto it = im.find(saco_field::file_name); it == im.end()) {
+        c.error(json_key(path, saco_field::file_name), "missing required field");
     } else if (!it->is_string() || it->get<std::string>().empty()) {
-        c.error(json_key(path, "file_name"), "expected a non-empty path, found " + it->dump());
+        c.error(json_key(path, saco_field::file_name), "expected a non-empty path, found " + it->dump());
     } else if (it->get_ref<const std::string&>().size() > kMaxFileNameLength) {
         const std::string& long_name = it->get_ref<const std::string&>();
-        c.error(json_key(path, "file_name"), "expected a path of at most " + std::to_string(kMaxFileNameLength) +
-                                                 " characters, found " + std::to_string(long_name.size()) + " (\"" +
-                                                 long_name.substr(0, 40) + "...\")");
+        c.error(json_key(path, saco_field::file_name),
+                "expected a path of at most " + std::to_string(kMaxFileNameLength) + " characters, found " +
+                    std::to_string(long_name.size()) + " (\"" + long_name.substr(0, 40) + "...\")");
     } else {
         name = it->get<std::string>();
         std::filesystem::path p(name);
         bool escapes = p.is_absolute() ||
                        std::any_of(p.begin(), p.end(), [](const std::filesystem::path& part) { return part == ".."; });
         if (escapes)
-            c.error(json_key(path, "file_name"), "expected a path relative to the image root, found \"" + name + "\"");
+            c.error(json_key(path, saco_field::file_name),
+                    "expected a path relative to the image root, found \"" + name + "\"");
         out.file_names.back() = name;
     }
     return name;
@@ -489,15 +496,15 @@ std::string check_file_name(const json& im, const std::string& path, ValidatedFi
 
 // text_input is the prompt, negatives included; empty when missing or blank.
 std::string check_text_input(const json& im, const std::string& path, Checker& c) {
-    auto it = im.find("text_input");
+    auto it = im.find(saco_field::text_input);
     if (it == im.end()) {
-        c.error(json_key(path, "text_input"),
+        c.error(json_key(path, saco_field::text_input),
                 "missing required field (every image, positive or negative, needs "
                 "its noun phrase)");
         return {};
     }
     if (!it->is_string() || it->get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
-        c.error(json_key(path, "text_input"), "expected a non-empty noun phrase, found " + it->dump());
+        c.error(json_key(path, saco_field::text_input), "expected a non-empty noun phrase, found " + it->dump());
         return {};
     }
     return it->get<std::string>();
@@ -507,7 +514,7 @@ std::string check_text_input(const json& im, const std::string& path, Checker& c
 void check_image(const json& im, size_t i, ValidatedFile& out,
                  std::map<std::pair<std::string, std::string>, size_t>& pairs,
                  std::unordered_map<long long, ImageFacts>& images, Checker& c) {
-    std::string path = json_index("images", i);
+    std::string path = json_index(saco_field::images, i);
     out.file_names.emplace_back();
     if (!im.is_object()) {
         c.error(path, "expected an image object, found " + std::string(im.type_name()));
@@ -515,29 +522,29 @@ void check_image(const json& im, size_t i, ValidatedFile& out,
     }
     ImageFacts facts;
     facts.index = i;
-    for (const char* key : {"width", "height"}) {
+    for (const char* key : {saco_field::width, saco_field::height}) {
         auto v = c.integer(im, key, path);
         if (v && (*v <= 0 || *v > kMaxImageSide)) {
             c.error(json_key(path, key), "expected a positive pixel size, found " + std::to_string(*v));
             v.reset();
         }
-        (std::string(key) == "width" ? facts.width : facts.height) = v.value_or(0);
+        (std::string(key) == saco_field::width ? facts.width : facts.height) = v.value_or(0);
     }
     std::string name = check_file_name(im, path, out, c);
     std::string text = check_text_input(im, path, c);
-    c.flag(im, "is_instance_exhaustive", path, true, "SA-Co evaluates only exhaustive images");
-    c.flag(im, "is_pixel_exhaustive", path, false, "");
+    c.flag(im, saco_field::is_instance_exhaustive, path, true, "SA-Co evaluates only exhaustive images");
+    c.flag(im, saco_field::is_pixel_exhaustive, path, false, "");
     if (!name.empty() && !text.empty()) {
         auto [f, inserted] = pairs.emplace(std::make_pair(name, text), i);
         if (!inserted)
             c.error(path, "duplicate (file_name, text_input) pair (\"" + name + "\", \"" + text +
                               "\"), first at images[" + std::to_string(f->second) + "]");
     }
-    if (auto id = c.integer(im, "id", path)) {
+    if (auto id = c.integer(im, saco_field::id, path)) {
         auto [f, inserted] = images.emplace(*id, facts);
         if (!inserted)
-            c.error(json_key(path, "id"), "duplicate image id " + std::to_string(*id) + " (first at images[" +
-                                              std::to_string(f->second.index) + "])");
+            c.error(json_key(path, saco_field::id), "duplicate image id " + std::to_string(*id) + " (first at images[" +
+                                                        std::to_string(f->second.index) + "])");
     }
 }
 
@@ -547,10 +554,10 @@ std::unordered_set<long long> check_annotations(const json& doc,
                                                 const std::set<long long>& category_ids, bool categories_known,
                                                 const ValidateParams& params, Checker& c) {
     std::unordered_set<long long> positive_images;
-    if (auto it = doc.find("annotations"); it == doc.end()) {
-        c.error("annotations", "missing required field (an empty list when every image is negative)");
+    if (auto it = doc.find(saco_field::annotations); it == doc.end()) {
+        c.error(saco_field::annotations, "missing required field (an empty list when every image is negative)");
     } else if (!it->is_array()) {
-        c.error("annotations", "expected a list, found " + std::string(it->type_name()));
+        c.error(saco_field::annotations, "expected a list, found " + std::string(it->type_name()));
     } else {
         std::unordered_map<long long, size_t> ann_ids;
         for (size_t i = 0; i < it->size(); ++i)
@@ -588,8 +595,9 @@ ValidatedFile validate_saco_json(const json& doc, const std::string& file, const
     // Across several files the balance is judged on the set (validate_saco_files).
     if (single_file && !images.empty()) {
         if (out.negatives == 0)
-            c.warn("images", "no negative images (images no annotation names): the model cannot learn absence");
-        if (out.positives == 0) c.warn("images", "no positive images (every image is negative)");
+            c.warn(saco_field::images,
+                   "no negative images (images no annotation names): the model cannot learn absence");
+        if (out.positives == 0) c.warn(saco_field::images, "no positive images (every image is negative)");
     }
 
     if (image_list && !params.image_root.empty()) check_image_files(*image_list, params, c);
@@ -620,10 +628,10 @@ Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files,
         if (!f.parsed) continue;
         if (f.negatives == 0)
             diagnostics.error("no negative images; each of the datasets used together needs negatives",
-                              {f.file, 0, "images"});
+                              {f.file, 0, saco_field::images});
         if (f.positives == 0)
             diagnostics.error("no positive images; each of the datasets used together needs positives",
-                              {f.file, 0, "images"});
+                              {f.file, 0, saco_field::images});
         std::set<std::string> seen_here;
         for (size_t i = 0; i < f.file_names.size(); ++i) {
             const std::string& name = f.file_names[i];
@@ -632,7 +640,7 @@ Diagnostics validate_saco_files(const std::vector<std::filesystem::path>& files,
             if (!inserted)
                 diagnostics.error("image \"" + name + "\" is also in " + results[it->second.first].file + " (images[" +
                                       std::to_string(it->second.second) + "])",
-                                  {f.file, 0, json_key(json_index("images", i), "file_name")});
+                                  {f.file, 0, json_key(json_index(saco_field::images, i), saco_field::file_name)});
         }
     }
     return diagnostics;

@@ -45,10 +45,10 @@ TEST(CliDataConvert, JsonSummary) {
     TempDir d;
     make_dataset(d);
     fixtures::write_text(d / "map.yaml", "background: [egg]\n");
-    CliResult r =
-        run_chickenseg(shell_args({"--json", "data", "convert", (d / "yolo").string(), "--out", (d / "out.json").string(),
-                                   "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}),
-                       Stderr::Separate);
+    CliResult r = run_chickenseg(
+        shell_args({"--json", "data", "convert", (d / "yolo").string(), "--out", (d / "out.json").string(),
+                    "--label-map", (d / "map.yaml").string(), "--concept", "Chicken"}),
+        Stderr::Separate);
     ASSERT_EQ(r.code, 0) << r.err;
     json j = json::parse(r.out);
     EXPECT_EQ(j["images"], 2);
@@ -80,10 +80,11 @@ TEST(CliDataConvert, UsageErrorsExitTwo) {
     make_dataset(d);
     EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string()}), Stderr::Separate).code,
               2);  // no --out
-    EXPECT_EQ(run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "--out", "x.json", "--format", "voc"}),
-                             Stderr::Separate)
-                  .code,
-              2);
+    EXPECT_EQ(
+        run_chickenseg(shell_args({"data", "convert", (d / "yolo").string(), "--out", "x.json", "--format", "voc"}),
+                       Stderr::Separate)
+            .code,
+        2);
     EXPECT_EQ(run_chickenseg(
                   shell_args({"data", "convert", (d / "yolo").string(), "--out", "x.json", "--unknown-labels", "drop"}),
                   Stderr::Separate)
@@ -101,8 +102,9 @@ TEST(CliDataConvert, DryRunAndMissingInput) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos);
     EXPECT_NE(r.out.find("excluded            1  (unknown_label: 1)"), std::string::npos) << r.out;
-    CliResult missing = run_chickenseg(
-        shell_args({"-q", "data", "convert", (d / "nope").string(), "--out", (d / "o.json").string()}), Stderr::Separate);
+    CliResult missing =
+        run_chickenseg(shell_args({"-q", "data", "convert", (d / "nope").string(), "--out", (d / "o.json").string()}),
+                       Stderr::Separate);
     EXPECT_EQ(missing.code, 1);
     EXPECT_NE(missing.err.find("input not found"), std::string::npos) << missing.err;
 }

@@ -112,11 +112,9 @@ TEST(CliDataOps, SplitUsageErrorsExitTwoAndWriteNothing) {
     EXPECT_EQ(run_chickenseg("data split --dataset " + all).code, 2);
     EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --train-ratio 1.5").code, 2);
     EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --train-ratio 0").code, 2);
-    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --group-regex '(unclosed'").code,
-              2);
+    EXPECT_EQ(run_chickenseg("data split --dataset " + all + " --out " + out + " --group-regex '(unclosed'").code, 2);
     EXPECT_EQ(
-        run_chickenseg("data split --dataset " + all + " --out " + out + " --train-name x.json --val-name x.json")
-            .code,
+        run_chickenseg("data split --dataset " + all + " --out " + out + " --train-name x.json --val-name x.json").code,
         2);
     EXPECT_FALSE(fs::exists(out));
 }

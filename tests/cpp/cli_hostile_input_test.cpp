@@ -396,8 +396,8 @@ TEST(CliHostile, AFileNameOrClassNameThatIsNotUtf8IsNamed) {
 
     // A Latin-1 class name: refused where it is read, not after the output is written.
     fixtures::write_text(d.path / "yolo/classes.txt", "chicken\nH\xfchner\n");
-    r = run_chickenseg(
-        shell_args({"--json", "data", "convert", d / "yolo", "--out", d / "out.json", "--unknown-labels", "background"}));
+    r = run_chickenseg(shell_args(
+        {"--json", "data", "convert", d / "yolo", "--out", d / "out.json", "--unknown-labels", "background"}));
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find("classes.txt:2: class name \"H\\xFChner\" is not valid UTF-8"), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(d.path / "out.json"));
@@ -441,12 +441,12 @@ TEST(CliHostile, SplitNamesStayInsideTheOutputFolder) {
     TempDir d;
     write_json_file(d.path / "all.json", dataset(8));
     for (std::string name : {"../../x.json", "../x.json", "sub/x.json", "..", "/tmp/x.json"}) {
-        CliResult r = run_chickenseg(shell_args(
-            {"-q", "data", "split", "--dataset", d / "all.json", "--out", d / "out", "--train-name", name}));
+        CliResult r = run_chickenseg(
+            shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out", d / "out", "--train-name", name}));
         EXPECT_EQ(r.code, 2) << name << ": " << r.out;
         EXPECT_NE(r.out.find("expected a file name in --out"), std::string::npos) << name << ": " << r.out;
-        r = run_chickenseg(shell_args(
-            {"-q", "data", "split", "--dataset", d / "all.json", "--out", d / "out", "--val-name", name}));
+        r = run_chickenseg(
+            shell_args({"-q", "data", "split", "--dataset", d / "all.json", "--out", d / "out", "--val-name", name}));
         EXPECT_EQ(r.code, 2) << name << ": " << r.out;
     }
     EXPECT_FALSE(fs::exists(d.path / "x.json"));

@@ -27,6 +27,30 @@ inline constexpr size_t kMaxFileNameLength = 4096;
 // a bigger number is a corrupt file, and height x width stays far from overflowing mask sizes.
 inline constexpr long long kMaxImageSide = 1'000'000;
 
+// The format's field names, spelled once for its two readers (saco.cpp, saco_scanner.cpp) and
+// its validator (validate.cpp), so a field cannot be read under one name and checked under another.
+namespace saco_field {
+inline constexpr const char* images = "images";
+inline constexpr const char* annotations = "annotations";
+inline constexpr const char* categories = "categories";
+inline constexpr const char* id = "id";
+inline constexpr const char* file_name = "file_name";
+inline constexpr const char* width = "width";
+inline constexpr const char* height = "height";
+inline constexpr const char* text_input = "text_input";
+inline constexpr const char* is_instance_exhaustive = "is_instance_exhaustive";
+inline constexpr const char* is_pixel_exhaustive = "is_pixel_exhaustive";
+inline constexpr const char* image_id = "image_id";
+inline constexpr const char* category_id = "category_id";
+inline constexpr const char* segmentation = "segmentation";
+inline constexpr const char* bbox = "bbox";
+inline constexpr const char* area = "area";
+inline constexpr const char* iscrowd = "iscrowd";
+inline constexpr const char* counts = "counts";
+inline constexpr const char* size = "size";
+inline constexpr const char* name = "name";
+}  // namespace saco_field
+
 struct Segmentation {
     bool is_rle = false;
     std::vector<Polygon> polygons;  // when !is_rle
