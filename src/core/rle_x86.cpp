@@ -64,105 +64,137 @@ CHICKENSEG_RLE_TARGET inline __m128i load_block(const unsigned char* p, const un
 // read_value. Runs of 32 one-character values in a row take a wider loop: two such
 // blocks side by side in the 128-bit halves of a 256-bit vector, the bases kept in a
 // vector. Any problem returns false at once (the scalar decoder returns false too, only
-// later).
+// later). The steps are members of one state so that each reads alone; they are forced
+// inline, so the loop compiles as one function.
+#define CHICKENSEG_RLE_STEP CHICKENSEG_RLE_TARGET __attribute__((always_inline)) inline
+
 template <bool kStore>
-CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t* out, size_t& runs, uint64_t& sum,
-                                              size_t& block_chars) {
-    constexpr int64_t kMaxBase = int64_t{0xFFFFFFFF} - 120;
-    const auto* begin = reinterpret_cast<const unsigned char*>(counts.data());
-    const auto* end = begin + counts.size();
-    const auto* p = begin;
-    int64_t previous = 0, before_previous = 0;  // runs m-1 and m-2
-    size_t m = 0;
-    uint64_t total = 0;
-    // The sum of P over all blocks, as psadbw sums of P + 128 (two 64-bit lanes); `biased`
-    // counts the lanes, to take the 128s off at the end.
-    __m128i prefix_total = _mm_setzero_si128();
-    uint64_t biased = 0;
-    size_t scalar_chars = 0;
-    const __m128i k16 = _mm_set1_epi8(16), k64 = _mm_set1_epi8(64), k96 = _mm_set1_epi8(96);
-    const __m128i k127 = _mm_set1_epi8(127), k128 = _mm_set1_epi8(-128), k31 = _mm_set1_epi8(31);
-    const __m128i k1_32 = _mm_set1_epi16(1 | 32 << 8), k1_1024 = _mm_set1_epi32(1 | 1024 << 16);
-    const __m256i w16 = _mm256_set1_epi8(16), w48 = _mm256_set1_epi8(48), w96 = _mm256_set1_epi8(96);
-    const __m256i w128 = _mm256_set1_epi8(-128), zero256 = _mm256_setzero_si256();
-    const __m128i max_wide_base = _mm_set1_epi64x(int64_t{0xFFFFFFFF} - 240);
-    __m256i prefix_wide = _mm256_setzero_si256();  // like prefix_total, for the wide loop
-    __m128i base_total = _mm_setzero_si128();      // the wide loop's bases' share of the sum
-    // Adds one value decoded outside a block (the arithmetic of decode_counts_scalar).
-    auto add_run = [&](int64_t v) {
-        int64_t x = v + (m > 2 ? before_previous : 0);
-        if (x < 0 || x > int64_t{0xFFFFFFFF}) return false;
-        if constexpr (kStore) out[m] = static_cast<uint32_t>(x);
-        total += static_cast<uint64_t>(x);
-        before_previous = previous;
-        previous = x;
-        ++m;
-        return true;
-    };
-    while (p < end) {
-        if (m < 3 || end - begin < 16 || std::max(previous, before_previous) > kMaxBase) {
-            const auto* start = p;
-            int64_t v;
-            if (!read_value(p, end, v) || !add_run(v)) return false;
-            scalar_chars += static_cast<size_t>(p - start);
-            continue;
-        }
-        if (end - p >= 32) {
-            // The wide loop. In each half, P and its per-parity minimum are as in the
-            // 16-character block; the upper half's bases are the runs m+14 and m+15.
-            // Nothing is committed for a block that is not all one-character values, has
-            // a run < 0, or starts on a base over 2^32 - 1 - 240: the 16-character path
-            // below takes it (and finds the problem, exactly).
-            __m128i base = _mm_set_epi64x(previous, before_previous);  // int64 runs m-2, m-1
-            while (end - p >= 32) {
-                __m256i c = _mm256_sub_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), w48);
-                if (_mm256_movemask_epi8(_mm256_adds_epu8(c, w96))) break;
-                __m256i d = _mm256_sub_epi8(_mm256_xor_si256(c, w16), w16);
-                __m256i pre = _mm256_add_epi8(d, _mm256_slli_si256(d, 2));
-                pre = _mm256_add_epi8(pre, _mm256_slli_si256(pre, 4));
-                pre = _mm256_add_epi8(pre, _mm256_slli_si256(pre, 8));
-                __m256i low = _mm256_min_epi8(pre, _mm256_srli_si256(pre, 8));
-                low = _mm256_min_epi8(low, _mm256_srli_si256(low, 4));
-                low = _mm256_min_epi8(low, _mm256_srli_si256(low, 2));
-                // Per half: word 0 the minima (even, odd), word 7 the last pair of P.
-                __m256i ends = _mm256_blend_epi16(low, pre, 0x80);
-                __m128i ends0 = _mm256_castsi256_si128(ends), ends1 = _mm256_extracti128_si256(ends, 1);
-                __m128i last0 = _mm_cvtepi8_epi64(_mm_srli_si128(ends0, 14));
-                __m128i mid = _mm_add_epi64(base, last0);  // runs m+14, m+15
-                __m128i next = _mm_add_epi64(mid, _mm_cvtepi8_epi64(_mm_srli_si128(ends1, 14)));
-                __m128i flags = _mm_or_si128(_mm_add_epi64(base, _mm_cvtepi8_epi64(ends0)),
-                                             _mm_add_epi64(mid, _mm_cvtepi8_epi64(ends1)));
-                flags = _mm_or_si128(flags, _mm_cmpgt_epi64(base, max_wide_base));
-                if (_mm_movemask_pd(_mm_castsi128_pd(flags))) break;
-                prefix_wide = _mm256_add_epi64(prefix_wide, _mm256_sad_epu8(_mm256_xor_si256(pre, w128), zero256));
-                biased += 32;
-                // The bases' share of the sum: 16 runs on `base` and 8 more on `last0`.
-                base_total =
-                    _mm_add_epi64(base_total, _mm_add_epi64(_mm_slli_epi64(base, 4), _mm_slli_epi64(last0, 3)));
-                if constexpr (kStore) {
-                    __m256i base0 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(base, 0x88));
-                    __m256i base1 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(mid, 0x88));
-                    __m128i pre0 = _mm256_castsi256_si128(pre), pre1 = _mm256_extracti128_si256(pre, 1);
-                    auto* o = reinterpret_cast<__m256i*>(out + m);
-                    _mm256_storeu_si256(o, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(pre0)));
-                    _mm256_storeu_si256(o + 1, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(_mm_srli_si128(pre0, 8))));
-                    _mm256_storeu_si256(o + 2, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(pre1)));
-                    _mm256_storeu_si256(o + 3, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(_mm_srli_si128(pre1, 8))));
-                }
-                base = next;
-                p += 32;
-                m += 32;
+class CountsDecoderAvx2 {
+public:
+    CHICKENSEG_RLE_STEP CountsDecoderAvx2(std::string_view counts, uint32_t* out)
+        : begin_(reinterpret_cast<const unsigned char*>(counts.data())),
+          end_(begin_ + counts.size()),
+          p_(begin_),
+          out_(out),
+          prefix_total_(_mm_setzero_si128()),
+          prefix_wide_(_mm256_setzero_si256()),
+          base_total_(_mm_setzero_si128()) {}
+
+    CHICKENSEG_RLE_STEP bool run() {
+        while (p_ < end_) {
+            if (m_ < 3 || end_ - begin_ < 16 || std::max(previous_, before_previous_) > kMaxBase) {
+                if (!scalar_value()) return false;
+                continue;
             }
-            before_previous = _mm_cvtsi128_si64(base);
-            previous = _mm_extract_epi64(base, 1);
-            if (p == end) break;
-            if (std::max(previous, before_previous) > kMaxBase) continue;
+            if (end_ - p_ >= 32) {
+                wide_blocks();
+                if (p_ == end_) break;
+                if (std::max(previous_, before_previous_) > kMaxBase) continue;
+            }
+            const __m128i c = load_block(p_, end_);
+            // c >= 32 (unsigned) marks a multi-character value or an invalid byte: bit 7 after
+            // a saturating + 96.
+            const unsigned multi = static_cast<unsigned>(_mm_movemask_epi8(_mm_adds_epu8(c, _mm_set1_epi8(96))));
+            const int k = multi ? __builtin_ctz(multi) : 16;
+            if (!block(c, k)) return false;
+            if (k == 16) continue;
+            if (p_ == end_) break;  // the lanes past the end of a tail block
+            if (!value_at_lane(c, multi, k)) return false;
         }
-        __m128i c = load_block(p, end);
-        // c >= 32 (unsigned) marks a multi-character value or an invalid byte: bit 7 after
-        // a saturating + 96.
-        unsigned multi = static_cast<unsigned>(_mm_movemask_epi8(_mm_adds_epu8(c, k96)));
-        int k = multi ? __builtin_ctz(multi) : 16;
+        return true;
+    }
+
+    // Everything the blocks left in vectors, less the bias.
+    CHICKENSEG_RLE_STEP void finish(size_t& runs, uint64_t& sum, size_t& block_chars) {
+        __m128i t = _mm_add_epi64(prefix_total_, _mm_add_epi64(base_total_, _mm256_castsi256_si128(prefix_wide_)));
+        t = _mm_add_epi64(t, _mm256_extracti128_si256(prefix_wide_, 1));
+        total_ += static_cast<uint64_t>(_mm_cvtsi128_si64(t)) + static_cast<uint64_t>(_mm_extract_epi64(t, 1)) -
+                  128 * biased_;
+        runs = m_;
+        sum = total_;
+        block_chars = static_cast<size_t>(end_ - begin_) - scalar_chars_;
+    }
+
+private:
+    static constexpr int64_t kMaxBase = int64_t{0xFFFFFFFF} - 120;
+
+    // Adds one value decoded outside a block (the arithmetic of decode_counts_scalar).
+    CHICKENSEG_RLE_STEP bool add_run(int64_t v) {
+        int64_t x = v + (m_ > 2 ? before_previous_ : 0);
+        if (x < 0 || x > int64_t{0xFFFFFFFF}) return false;
+        if constexpr (kStore) out_[m_] = static_cast<uint32_t>(x);
+        total_ += static_cast<uint64_t>(x);
+        before_previous_ = previous_;
+        previous_ = x;
+        ++m_;
+        return true;
+    }
+
+    // One value read character by character.
+    CHICKENSEG_RLE_STEP bool scalar_value() {
+        const auto* start = p_;
+        int64_t v;
+        if (!read_value(p_, end_, v) || !add_run(v)) return false;
+        scalar_chars_ += static_cast<size_t>(p_ - start);
+        return true;
+    }
+
+    // The wide loop. In each half, P and its per-parity minimum are as in the 16-character
+    // block; the upper half's bases are the runs m+14 and m+15. Nothing is committed for a
+    // block that is not all one-character values, has a run < 0, or starts on a base over
+    // 2^32 - 1 - 240: the 16-character path takes it (and finds the problem, exactly).
+    CHICKENSEG_RLE_STEP void wide_blocks() {
+        const __m256i w16 = _mm256_set1_epi8(16), w48 = _mm256_set1_epi8(48), w96 = _mm256_set1_epi8(96);
+        const __m256i w128 = _mm256_set1_epi8(-128), zero256 = _mm256_setzero_si256();
+        const __m128i max_wide_base = _mm_set1_epi64x(int64_t{0xFFFFFFFF} - 240);
+        __m128i base = _mm_set_epi64x(previous_, before_previous_);  // int64 runs m-2, m-1
+        while (end_ - p_ >= 32) {
+            __m256i c = _mm256_sub_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p_)), w48);
+            if (_mm256_movemask_epi8(_mm256_adds_epu8(c, w96))) break;
+            __m256i d = _mm256_sub_epi8(_mm256_xor_si256(c, w16), w16);
+            __m256i pre = _mm256_add_epi8(d, _mm256_slli_si256(d, 2));
+            pre = _mm256_add_epi8(pre, _mm256_slli_si256(pre, 4));
+            pre = _mm256_add_epi8(pre, _mm256_slli_si256(pre, 8));
+            __m256i low = _mm256_min_epi8(pre, _mm256_srli_si256(pre, 8));
+            low = _mm256_min_epi8(low, _mm256_srli_si256(low, 4));
+            low = _mm256_min_epi8(low, _mm256_srli_si256(low, 2));
+            // Per half: word 0 the minima (even, odd), word 7 the last pair of P.
+            __m256i ends = _mm256_blend_epi16(low, pre, 0x80);
+            __m128i ends0 = _mm256_castsi256_si128(ends), ends1 = _mm256_extracti128_si256(ends, 1);
+            __m128i last0 = _mm_cvtepi8_epi64(_mm_srli_si128(ends0, 14));
+            __m128i mid = _mm_add_epi64(base, last0);  // runs m+14, m+15
+            __m128i next = _mm_add_epi64(mid, _mm_cvtepi8_epi64(_mm_srli_si128(ends1, 14)));
+            __m128i flags = _mm_or_si128(_mm_add_epi64(base, _mm_cvtepi8_epi64(ends0)),
+                                         _mm_add_epi64(mid, _mm_cvtepi8_epi64(ends1)));
+            flags = _mm_or_si128(flags, _mm_cmpgt_epi64(base, max_wide_base));
+            if (_mm_movemask_pd(_mm_castsi128_pd(flags))) break;
+            prefix_wide_ = _mm256_add_epi64(prefix_wide_, _mm256_sad_epu8(_mm256_xor_si256(pre, w128), zero256));
+            biased_ += 32;
+            // The bases' share of the sum: 16 runs on `base` and 8 more on `last0`.
+            base_total_ = _mm_add_epi64(base_total_, _mm_add_epi64(_mm_slli_epi64(base, 4), _mm_slli_epi64(last0, 3)));
+            if constexpr (kStore) store_wide(base, mid, pre);
+            base = next;
+            p_ += 32;
+            m_ += 32;
+        }
+        before_previous_ = _mm_cvtsi128_si64(base);
+        previous_ = _mm_extract_epi64(base, 1);
+    }
+
+    CHICKENSEG_RLE_STEP void store_wide(__m128i base, __m128i mid, __m256i pre) {
+        __m256i base0 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(base, 0x88));
+        __m256i base1 = _mm256_broadcastsi128_si256(_mm_shuffle_epi32(mid, 0x88));
+        __m128i pre0 = _mm256_castsi256_si128(pre), pre1 = _mm256_extracti128_si256(pre, 1);
+        auto* o = reinterpret_cast<__m256i*>(out_ + m_);
+        _mm256_storeu_si256(o, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(pre0)));
+        _mm256_storeu_si256(o + 1, _mm256_add_epi32(base0, _mm256_cvtepi8_epi32(_mm_srli_si128(pre0, 8))));
+        _mm256_storeu_si256(o + 2, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(pre1)));
+        _mm256_storeu_si256(o + 3, _mm256_add_epi32(base1, _mm256_cvtepi8_epi32(_mm_srli_si128(pre1, 8))));
+    }
+
+    // The block's leading k one-character values (k = 16: all of them).
+    CHICKENSEG_RLE_STEP bool block(__m128i c, int k) {
+        const __m128i k16 = _mm_set1_epi8(16), k127 = _mm_set1_epi8(127), k128 = _mm_set1_epi8(-128);
         __m128i d = _mm_sub_epi8(_mm_xor_si128(c, k16), k16);  // sign-extend 5 bits
         __m128i pre = _mm_add_epi8(d, _mm_slli_si128(d, 2));
         pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 4));
@@ -175,25 +207,34 @@ CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t*
         low = _mm_min_epi8(low, _mm_srli_si128(low, 4));
         low = _mm_min_epi8(low, _mm_srli_si128(low, 2));
         int mins = _mm_extract_epi16(low, 0);
-        if (((before_previous + static_cast<int8_t>(mins)) | (previous + static_cast<int8_t>(mins >> 8))) < 0)
+        if (((before_previous_ + static_cast<int8_t>(mins)) | (previous_ + static_cast<int8_t>(mins >> 8))) < 0)
             return false;
-        prefix_total = _mm_add_epi64(prefix_total,
-                                     _mm_sad_epu8(_mm_and_si128(_mm_xor_si128(pre, k128), keep), _mm_setzero_si128()));
-        biased += static_cast<unsigned>(k);
-        total += static_cast<uint64_t>((k + 1) / 2 * before_previous + k / 2 * previous);
-        if constexpr (kStore) {
-            // The bases fit 32 bits and the runs passed the checks, so wrapping 32-bit
-            // arithmetic gives the exact runs.
-            __m128i base = _mm_set_epi32(static_cast<int>(previous), static_cast<int>(before_previous),
-                                         static_cast<int>(previous), static_cast<int>(before_previous));
-            auto* o = reinterpret_cast<__m128i*>(out + m);
-            _mm_storeu_si128(o, _mm_add_epi32(base, _mm_cvtepi8_epi32(pre)));
-            _mm_storeu_si128(o + 1, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 4))));
-            _mm_storeu_si128(o + 2, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 8))));
-            _mm_storeu_si128(o + 3, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 12))));
-        }
-        // The new runs m+k-2 and m+k-1: P at lanes k-2 and k-1 (index -2 or -1 reads 0
-        // through pshufb's bit 7) on the base of that lane's parity.
+        prefix_total_ = _mm_add_epi64(prefix_total_,
+                                      _mm_sad_epu8(_mm_and_si128(_mm_xor_si128(pre, k128), keep), _mm_setzero_si128()));
+        biased_ += static_cast<unsigned>(k);
+        total_ += static_cast<uint64_t>((k + 1) / 2 * before_previous_ + k / 2 * previous_);
+        if constexpr (kStore) store_block(pre);
+        advance_bases(pre, k);
+        p_ += k;
+        m_ += static_cast<size_t>(k);
+        return true;
+    }
+
+    // The bases fit 32 bits and the runs passed the checks, so wrapping 32-bit arithmetic
+    // gives the exact runs.
+    CHICKENSEG_RLE_STEP void store_block(__m128i pre) {
+        __m128i base = _mm_set_epi32(static_cast<int>(previous_), static_cast<int>(before_previous_),
+                                     static_cast<int>(previous_), static_cast<int>(before_previous_));
+        auto* o = reinterpret_cast<__m128i*>(out_ + m_);
+        _mm_storeu_si128(o, _mm_add_epi32(base, _mm_cvtepi8_epi32(pre)));
+        _mm_storeu_si128(o + 1, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 4))));
+        _mm_storeu_si128(o + 2, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 8))));
+        _mm_storeu_si128(o + 3, _mm_add_epi32(base, _mm_cvtepi8_epi32(_mm_srli_si128(pre, 12))));
+    }
+
+    // The new runs m+k-2 and m+k-1: P at lanes k-2 and k-1 (index -2 or -1 reads 0 through
+    // pshufb's bit 7) on the base of that lane's parity.
+    CHICKENSEG_RLE_STEP void advance_bases(__m128i pre, int k) {
         int last;
         if (k == 16) {
             last = _mm_extract_epi16(pre, 7);
@@ -201,51 +242,57 @@ CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t*
             int idx = ((k - 2) & 0xFF) | (((k - 1) & 0xFF) << 8);
             last = _mm_extract_epi16(_mm_shuffle_epi8(pre, _mm_set1_epi16(static_cast<short>(idx))), 0);
         }
-        int64_t even = before_previous, odd = previous;
+        int64_t even = before_previous_, odd = previous_;
         if (k & 1) std::swap(even, odd);
-        before_previous = even + static_cast<int8_t>(last);
-        previous = odd + static_cast<int8_t>(last >> 8);
-        p += k;
-        m += static_cast<size_t>(k);
-        if (k == 16) continue;
-        if (p == end) break;  // the lanes past the end of a tail block
+        before_previous_ = even + static_cast<int8_t>(last);
+        previous_ = odd + static_cast<int8_t>(last >> 8);
+    }
 
-        // The value at lane k: continuation characters (32..63) up to a terminating lane t.
-        unsigned invalid = static_cast<unsigned>(_mm_movemask_epi8(_mm_adds_epu8(c, k64)));  // c >= 64
+    // The value at lane k: continuation characters (32..63) up to a terminating lane t.
+    CHICKENSEG_RLE_STEP bool value_at_lane(__m128i c, unsigned multi, int k) {
+        unsigned invalid = static_cast<unsigned>(_mm_movemask_epi8(_mm_adds_epu8(c, _mm_set1_epi8(64))));  // c >= 64
         unsigned continues = multi & ~invalid;
         unsigned t = static_cast<unsigned>(__builtin_ctz(~continues & (~0u << k)));
         unsigned len = t - static_cast<unsigned>(k) + 1;
-        int64_t v;
-        if (t < 16 && len <= 7 && !((invalid >> t) & 1)) {
-            // Gather the 5-bit groups of lanes k..k+7: pairs, then quads, then the two
-            // 20-bit halves; bits past the value's 5 * len are shifted out below.
-            __m128i g = _mm_and_si128(
-                _mm_shuffle_epi8(c, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kLaneShift + k))), k31);
-            g = _mm_madd_epi16(_mm_maddubs_epi16(g, k1_32), k1_1024);
-            auto halves = static_cast<uint64_t>(_mm_cvtsi128_si64(g));
-            uint64_t acc = (halves & 0xFFFFFFFFu) | (halves >> 32 << 20);
-            unsigned shift = 64 - 5 * len;
-            v = static_cast<int64_t>(acc << shift) >> shift;  // sign-extend from the last group's bit 4
-            p += len;
-        } else {
-            const auto* start = p;
-            if (!read_value(p, end, v)) return false;
-            scalar_chars += static_cast<size_t>(p - start);
-        }
-        if (!add_run(v)) return false;
+        if (t >= 16 || len > 7 || ((invalid >> t) & 1)) return scalar_value();
+        // Gather the 5-bit groups of lanes k..k+7: pairs, then quads, then the two 20-bit
+        // halves; bits past the value's 5 * len are shifted out below.
+        __m128i g = _mm_and_si128(
+            _mm_shuffle_epi8(c, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kLaneShift + k))), _mm_set1_epi8(31));
+        g = _mm_madd_epi16(_mm_maddubs_epi16(g, _mm_set1_epi16(1 | 32 << 8)), _mm_set1_epi32(1 | 1024 << 16));
+        auto halves = static_cast<uint64_t>(_mm_cvtsi128_si64(g));
+        uint64_t acc = (halves & 0xFFFFFFFFu) | (halves >> 32 << 20);
+        unsigned shift = 64 - 5 * len;
+        int64_t v = static_cast<int64_t>(acc << shift) >> shift;  // sign-extend from the last group's bit 4
+        p_ += len;
+        return add_run(v);
     }
-    // Everything the blocks left in vectors, less the bias.
-    prefix_total = _mm_add_epi64(prefix_total, _mm_add_epi64(base_total, _mm256_castsi256_si128(prefix_wide)));
-    prefix_total = _mm_add_epi64(prefix_total, _mm256_extracti128_si256(prefix_wide, 1));
-    total += static_cast<uint64_t>(_mm_cvtsi128_si64(prefix_total)) +
-             static_cast<uint64_t>(_mm_extract_epi64(prefix_total, 1)) - 128 * biased;
-    runs = m;
-    sum = total;
-    block_chars = static_cast<size_t>(end - begin) - scalar_chars;
+
+    const unsigned char* begin_;
+    const unsigned char* end_;
+    const unsigned char* p_;
+    uint32_t* out_;
+    int64_t previous_ = 0, before_previous_ = 0;  // runs m-1 and m-2
+    size_t m_ = 0;
+    uint64_t total_ = 0;
+    // The sum of P over all blocks, as psadbw sums of P + 128 (two 64-bit lanes); `biased_`
+    // counts the lanes, to take the 128s off at the end.
+    __m128i prefix_total_;
+    uint64_t biased_ = 0;
+    size_t scalar_chars_ = 0;
+    __m256i prefix_wide_;  // like prefix_total_, for the wide loop
+    __m128i base_total_;   // the wide loop's bases' share of the sum
+};
+
+template <bool kStore>
+CHICKENSEG_RLE_TARGET bool decode_counts_avx2(std::string_view counts, uint32_t* out, size_t& runs, uint64_t& sum,
+                                              size_t& block_chars) {
+    CountsDecoderAvx2<kStore> decoder(counts, out);
+    if (!decoder.run()) return false;
+    decoder.finish(runs, sum, block_chars);
     return true;
 }
 
-// count_runs, 16 characters at a time.
 CHICKENSEG_RLE_TARGET size_t count_runs_avx2(std::string_view counts) {
     const auto* p = reinterpret_cast<const unsigned char*>(counts.data());
     const auto* end = p + counts.size();
