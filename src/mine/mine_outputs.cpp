@@ -168,11 +168,16 @@ std::vector<MinedImage> read_mine_state(const fs::path& out) {
     return mined;
 }
 
-void choose_and_write(const std::vector<fs::path>& scores_files, const json& settings, const MineParams& params,
-                      MineSummary& summary, bool count_file_errors) {
-    // Every image's last word across the files (a resumed run may have retried a failed one).
+namespace {
+
+// Every image's last word across the scores files (a resumed run may have retried a failed one).
+struct ScoresRead {
     std::map<std::string, ImageScores> by_file;
-    std::map<std::string, std::string> failed;
+    std::map<std::string, std::string> failed;  // file -> its error
+};
+
+ScoresRead read_scores(const std::vector<fs::path>& scores_files) {
+    ScoresRead r;
     for (const auto& path : scores_files)
         read_jsonl_file(
             path,
@@ -180,37 +185,25 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
                 if (line == 1 || (j.is_object() && j.contains("complete"))) return;
                 if (j.is_object() && j.contains("error")) {
                     const std::string file = require_string(j, "file", "", where_of(path.string(), line));
-                    by_file.erase(file);
-                    failed[file] = require_string(j, "error", "", where_of(path.string(), line));
+                    r.by_file.erase(file);
+                    r.failed[file] = require_string(j, "error", "", where_of(path.string(), line));
                     return;
                 }
                 ImageScores s = image_scores_from_json(j, path.string(), line);
-                failed.erase(s.file);
-                by_file[s.file] = std::move(s);
+                r.failed.erase(s.file);
+                r.by_file[s.file] = std::move(s);
             },
             /*cut_partial=*/false);
-    if (count_file_errors)
-        for (const auto& [file, error] : failed) {
-            ++summary.failed;
-            if (summary.errors.size() < 100) summary.errors.emplace_back(file, error);
-        }
+    return r;
+}
 
-    const std::vector<MinedImage> earlier = read_mine_state(params.out);
-    for (const auto& m : earlier)
-        if (by_file.erase(m.file)) ++summary.already_mined;
-    std::vector<ImageScores> images;
-    images.reserve(by_file.size());
-    for (auto& [file, s] : by_file) images.push_back(std::move(s));
-    by_file.clear();
-
-    const std::vector<size_t> ranked = rank_candidates(images);
-    Selection selection = select_diverse(images, ranked, params.limit, params.max_hash_distance, earlier);
-    summary.candidates = ranked.size();
-    summary.duplicates = selection.duplicates.size();
-
-    // The chosen images' records (with their masks), read again from the files.
+// The chosen images' records (with their masks), read again from the files: only the chosen
+// ones are held, so memory does not grow with the inbox.
+std::unordered_map<std::string, ImageRecord> read_chosen_records(const std::vector<fs::path>& scores_files,
+                                                                 const std::vector<ImageScores>& images,
+                                                                 const std::vector<size_t>& chosen) {
     std::unordered_map<std::string, size_t> chosen_index;
-    for (size_t i : selection.chosen) chosen_index[images[i].file] = i;
+    for (size_t i : chosen) chosen_index[images[i].file] = i;
     std::unordered_map<std::string, ImageRecord> records;
     for (const auto& path : scores_files)
         read_jsonl_file(
@@ -221,63 +214,59 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
                 if (it != chosen_index.end()) records[it->first] = image_record_from_json(j, path.string(), line);
             },
             /*cut_partial=*/false);
+    return records;
+}
 
-    const fs::path inbox = settings.at("inbox").get<std::string>();
-    std::set<fs::path> taken = {params.out / kMineReportFile};
-    for (const auto& m : earlier) taken.insert(labelme_path(params.out, m.file));
-    json chosen = json::array();
+// What the chosen images became: mining.json's entries, their thumbnails, the state lines.
+struct ChosenOutputs {
+    json entries = json::array();
     std::vector<std::string> thumbnails;
     std::vector<MinedImage> newly;
     json state_lines = json::array();
-    for (size_t rank = 0; rank < selection.chosen.size(); ++rank) {
-        const ImageScores& s = images[selection.chosen[rank]];
-        try {
-            const fs::path from = inbox / s.file, to = params.out / s.file;
-            const bool linked = link_or_copy(from, to, params.copy);
-            // <stem>.json beside the image, as LabelMe looks for it; where another image (this run's
-            // or an earlier one's) has that name, <name with extension>.json.
-            fs::path labelme = labelme_path(params.out, s.file);
-            if (taken.count(labelme)) labelme = params.out / (s.file + ".json");
-            if (taken.count(labelme)) throw Error("no free name for the LabelMe file of the image", to.string());
-            taken.insert(labelme);
-            LabelmeNotes notes;
-            for (const auto& r :
-                 {MineReason_ambiguous_presence, MineReason_borderline_instance, MineReason_unstable_mask})
-                notes.image_flags[mine_reason_names(r).at(0)] = (s.reasons & r) != 0;
-            notes.shape_note = "; mined: " + reasons_text(s.reasons) + " (presence " + format_fixed(s.presence, 3) +
-                               ", priority " + format_fixed(s.priority, 3) + ")";
-            write_labelme_record(labelme, to, records.at(s.file), notes);
-            std::string thumbnail;
-            if (params.thumbnails) {
-                const std::string jpeg = encode_jpeg(downscale_to_width(decode_image(to), kThumbnailWidth), 80);
-                thumbnail = base64_encode({reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size()});
-            }
-            summary.linked += linked;
-            json entry = image_scores_to_json(s);
-            entry["rank"] = chosen.size() + 1;
-            entry["file"] = s.file;
-            entry["labelme"] = relative_inside(labelme, params.out);
-            entry["linked"] = linked;
-            chosen.push_back(std::move(entry));
-            thumbnails.push_back(std::move(thumbnail));
-            newly.push_back({s.file, s.dhash});
-            state_lines.push_back({{"file", s.file},
-                                   {"dhash", dhash_hex(s.dhash)},
-                                   {"labelme", relative_inside(labelme, params.out)},
-                                   {"priority", static_cast<double>(s.priority)},
-                                   {"reasons", mine_reason_names(s.reasons)}});
-        } catch (const Error& e) {
-            ++summary.failed;
-            if (summary.errors.size() < 100) summary.errors.emplace_back(s.file, e.what());
-            failed[s.file] = e.what();
-            std::cerr << "error: " << e.what() << '\n';
-        }
-    }
-    summary.chosen = chosen.size();
+};
 
-    std::vector<size_t> histogram(kHistogramBins, 0);
-    for (const auto& s : images)
-        ++histogram[std::clamp(static_cast<int>(std::floor(s.presence * kHistogramBins)), 0, kHistogramBins - 1)];
+// One chosen image into the output folder: the image (linked or copied), its pre-filled
+// LabelMe file, its thumbnail, and its entries in mining.json and the state.
+void write_chosen_image(const ImageScores& s, const ImageRecord& record, const fs::path& inbox,
+                        const MineParams& params, std::set<fs::path>& taken, ChosenOutputs& out, MineSummary& summary) {
+    const fs::path from = inbox / s.file, to = params.out / s.file;
+    const bool linked = link_or_copy(from, to, params.copy);
+    // <stem>.json beside the image, as LabelMe looks for it; where another image (this run's
+    // or an earlier one's) has that name, <name with extension>.json.
+    fs::path labelme = labelme_path(params.out, s.file);
+    if (taken.count(labelme)) labelme = params.out / (s.file + ".json");
+    if (taken.count(labelme)) throw Error("no free name for the LabelMe file of the image", to.string());
+    taken.insert(labelme);
+    LabelmeNotes notes;
+    for (const auto& r : {MineReason_ambiguous_presence, MineReason_borderline_instance, MineReason_unstable_mask})
+        notes.image_flags[mine_reason_names(r).at(0)] = (s.reasons & r) != 0;
+    notes.shape_note = "; mined: " + reasons_text(s.reasons) + " (presence " + format_fixed(s.presence, 3) +
+                       ", priority " + format_fixed(s.priority, 3) + ")";
+    write_labelme_record(labelme, to, record, notes);
+    std::string thumbnail;
+    if (params.thumbnails) {
+        const std::string jpeg = encode_jpeg(downscale_to_width(decode_image(to), kThumbnailWidth), 80);
+        thumbnail = base64_encode({reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size()});
+    }
+    summary.linked += linked;
+    json entry = image_scores_to_json(s);
+    entry["rank"] = out.entries.size() + 1;
+    entry["file"] = s.file;
+    entry["labelme"] = relative_inside(labelme, params.out);
+    entry["linked"] = linked;
+    out.entries.push_back(std::move(entry));
+    out.thumbnails.push_back(std::move(thumbnail));
+    out.newly.push_back({s.file, s.dhash});
+    out.state_lines.push_back({{"file", s.file},
+                               {"dhash", dhash_hex(s.dhash)},
+                               {"labelme", relative_inside(labelme, params.out)},
+                               {"priority", static_cast<double>(s.priority)},
+                               {"reasons", mine_reason_names(s.reasons)}});
+}
+
+// Each near-duplicate left out, with the image it repeats and their hash distance.
+json duplicates_json(const Selection& selection, const std::vector<ImageScores>& images,
+                     const std::vector<MinedImage>& earlier, const std::vector<MinedImage>& newly) {
     json duplicates = json::array();
     for (const auto& [i, of] : selection.duplicates) {
         uint64_t other = 0;
@@ -288,25 +277,39 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
         duplicates.push_back(
             {{"file", images[i].file}, {"duplicate_of", of}, {"distance", hamming_distance(images[i].dhash, other)}});
     }
+    return duplicates;
+}
+
+// mining.json without its per-image list.
+json mining_report(const json& settings, const MineParams& params, const MineSummary& summary,
+                   const std::vector<ImageScores>& images, const std::map<std::string, std::string>& failed,
+                   json chosen, json duplicates) {
+    std::vector<size_t> histogram(kHistogramBins, 0);
+    for (const auto& s : images)
+        ++histogram[std::clamp(static_cast<int>(std::floor(s.presence * kHistogramBins)), 0, kHistogramBins - 1)];
     json failures = json::array();
     for (const auto& [file, error] : failed) failures.push_back({{"file", file}, {"error", error}});
-    json report = {{"schema", "chickenseg.mining/1"},
-                   {"settings", settings},
-                   {"selection", {{"limit", params.limit}, {"max_hash_distance", params.max_hash_distance}}},
-                   {"counts",
-                    {{"scored", images.size()},
-                     {"already_mined", summary.already_mined},
-                     {"failed", failed.size()},
-                     {"candidates", summary.candidates},
-                     {"chosen", summary.chosen},
-                     {"duplicates", summary.duplicates}}},
-                   {"presence_histogram", {{"bins", kHistogramBins}, {"counts", histogram}}},
-                   {"chosen", std::move(chosen)},
-                   {"duplicates", std::move(duplicates)},
-                   {"failed", std::move(failures)}};
-    const std::string html = mining_html(report, thumbnails);
+    return {{"schema", "chickenseg.mining/1"},
+            {"settings", settings},
+            {"selection", {{"limit", params.limit}, {"max_hash_distance", params.max_hash_distance}}},
+            {"counts",
+             {{"scored", images.size()},
+              {"already_mined", summary.already_mined},
+              {"failed", failed.size()},
+              {"candidates", summary.candidates},
+              {"chosen", summary.chosen},
+              {"duplicates", summary.duplicates}}},
+            {"presence_histogram", {{"bins", kHistogramBins}, {"counts", histogram}}},
+            {"chosen", std::move(chosen)},
+            {"duplicates", std::move(duplicates)},
+            {"failed", std::move(failures)}};
+}
+
+// The report as text, then every scored image, one per line (a 100,000-image inbox stays a
+// file a person can grep).
+std::string mining_json_text(const json& report, const std::vector<ImageScores>& images) {
     std::string text = report.dump(2, ' ', false, json::error_handler_t::replace);
-    text.pop_back();  // the closing brace: every scored image follows, one per line
+    text.pop_back();  // the closing brace
     text += ",\n  \"images\": [";
     for (size_t i = 0; i < images.size(); ++i) {
         json entry = image_scores_to_json(images[i]);
@@ -314,11 +317,58 @@ void choose_and_write(const std::vector<fs::path>& scores_files, const json& set
         text += (i ? ",\n    " : "\n    ") + entry.dump(-1, ' ', false, json::error_handler_t::replace);
     }
     text += images.empty() ? "]\n}\n" : "\n  ]\n}\n";
+    return text;
+}
+
+}  // namespace
+
+void choose_and_write(const std::vector<fs::path>& scores_files, const json& settings, const MineParams& params,
+                      MineSummary& summary, bool count_file_errors) {
+    ScoresRead read = read_scores(scores_files);
+    if (count_file_errors)
+        for (const auto& [file, error] : read.failed) {
+            ++summary.failed;
+            if (summary.errors.size() < 100) summary.errors.emplace_back(file, error);
+        }
+    const std::vector<MinedImage> earlier = read_mine_state(params.out);
+    for (const auto& m : earlier)
+        if (read.by_file.erase(m.file)) ++summary.already_mined;
+    std::vector<ImageScores> images;
+    images.reserve(read.by_file.size());
+    for (auto& [file, s] : read.by_file) images.push_back(std::move(s));
+    read.by_file.clear();
+
+    const std::vector<size_t> ranked = rank_candidates(images);
+    const Selection selection = select_diverse(images, ranked, params.limit, params.max_hash_distance, earlier);
+    summary.candidates = ranked.size();
+    summary.duplicates = selection.duplicates.size();
+    const auto records = read_chosen_records(scores_files, images, selection.chosen);
+
+    const fs::path inbox = settings.at("inbox").get<std::string>();
+    std::set<fs::path> taken = {params.out / kMineReportFile};
+    for (const auto& m : earlier) taken.insert(labelme_path(params.out, m.file));
+    ChosenOutputs chosen;
+    for (size_t i : selection.chosen) {
+        const ImageScores& s = images[i];
+        try {
+            write_chosen_image(s, records.at(s.file), inbox, params, taken, chosen, summary);
+        } catch (const Error& e) {
+            ++summary.failed;
+            if (summary.errors.size() < 100) summary.errors.emplace_back(s.file, e.what());
+            read.failed[s.file] = e.what();
+            std::cerr << "error: " << e.what() << '\n';
+        }
+    }
+    summary.chosen = chosen.entries.size();
+
+    json report = mining_report(settings, params, summary, images, read.failed, std::move(chosen.entries),
+                                duplicates_json(selection, images, earlier, chosen.newly));
+    const std::string text = mining_json_text(report, images), html = mining_html(report, chosen.thumbnails);
     const FileContent files[] = {{params.out / kMineReportFile, text}, {params.out / kMineHtmlFile, html}};
     write_files_atomic(files);
     // The state last: a run killed before this line chooses the same images again when rerun.
     JsonlWriter state(params.out / kMineStateFile, /*append=*/true);
-    for (const auto& line : state_lines) state.write(line);
+    for (const auto& line : chosen.state_lines) state.write(line);
 }
 
 MineSummary merge_mine(const std::vector<fs::path>& shard_dirs, const MineParams& params) {
