@@ -6,13 +6,15 @@ filter), and a hand-tuned loop that is faster than it (json, the score filter
 first, pycocotools.mask.iou of the kept predictions only, scipy's Hungarian).
 On a generated set: N images of 1920x1080 with a few chicken-like
 blob masks each (about 10% negatives) and P predictions per image (jittered copies
-of the GT and random blobs, scores spread around the 0.5 threshold).
+of the GT and random blobs, scores spread around the 0.5 threshold). The GT masks are
+written twice: as RLE, and as polygons (what `chickenseg data convert` writes from LabelMe
+and YOLO), which every path must rasterise; one table per GT form.
 
 Every path starts from the JSON files on disk and ends with the metrics, so JSON
 parsing is timed in all. The cgF1 values are compared as a correctness check.
 
 Run with the project's virtualenv:
-    .venv/bin/python bench/eval_bench.py [--images 5000] [--preds 20] [--binary build/chickenseg]
+    .venv/bin/python bench/eval_bench.py [--images 5000] [--preds 20] [--gt rle,polygon]
 """
 import argparse
 import json
@@ -71,7 +73,16 @@ def blob_rle(rng, cx, cy, rx, ry):
     return {"size": [H, W], "counts": rle["counts"].decode("ascii")}
 
 
-def generate(n_images, n_preds, seed, out_dir):
+def blob_polygon(rng, cx, cy, rx, ry, vertices=48):
+    """A wobbly ellipse as one COCO polygon [x1, y1, x2, y2, ...] in pixels."""
+    a = np.linspace(0, 2 * math.pi, vertices, endpoint=False)
+    wobble = 1 + 0.12 * np.sin(rng.uniform(2, 6) * a + rng.uniform(0, 2 * math.pi))
+    xs = np.clip(cx + rx * wobble * np.cos(a), 0, W)
+    ys = np.clip(cy + ry * wobble * np.sin(a), 0, H)
+    return [round(float(v), 2) for xy in zip(xs, ys) for v in xy]
+
+
+def generate(n_images, n_preds, seed, out_dir, gt_form):
     rng = np.random.default_rng(seed)
     images, annotations, preds = [], [], []
     for i in range(n_images):
@@ -83,8 +94,12 @@ def generate(n_images, n_preds, seed, out_dir):
         for _ in range(n_gt):
             b = (rng.uniform(150, W - 150), rng.uniform(120, H - 120), rng.uniform(60, 180), rng.uniform(50, 140))
             blobs.append(b)
-            seg = blob_rle(rng, *b)
-            bbox = [float(v) for v in mask_utils.toBbox({"size": [H, W], "counts": seg["counts"].encode()})]
+            if gt_form == "polygon":
+                seg = [blob_polygon(rng, *b)]
+                bbox = [float(v) for v in mask_utils.toBbox(mask_utils.merge(mask_utils.frPyObjects(seg, H, W)))]
+            else:
+                seg = blob_rle(rng, *b)
+                bbox = [float(v) for v in mask_utils.toBbox({"size": [H, W], "counts": seg["counts"].encode()})]
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                                 "segmentation": seg, "bbox": bbox, "area": 0.0, "iscrowd": 0})
         for k in range(n_preds):
@@ -100,10 +115,18 @@ def generate(n_images, n_preds, seed, out_dir):
             bbox = [float(v) for v in mask_utils.toBbox({"size": [H, W], "counts": seg["counts"].encode()})]
             preds.append({"image_id": image_id, "category_id": 1, "segmentation": seg, "bbox": bbox, "score": score})
     gt = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "chicken"}]}
-    gt_path, pred_path = out_dir / "gt.json", out_dir / "pred.json"
+    gt_path, pred_path = out_dir / f"gt_{gt_form}.json", out_dir / f"pred_{gt_form}.json"
     gt_path.write_text(json.dumps(gt))
     pred_path.write_text(json.dumps(preds))
     return gt_path, pred_path, len(annotations), len(preds)
+
+
+def gt_rle(ann, image):
+    """A GT annotation's mask as pycocotools RLE: polygons rasterised (as COCO.annToRLE does)."""
+    seg = ann["segmentation"]
+    if isinstance(seg, list):
+        return mask_utils.merge(mask_utils.frPyObjects(seg, image["height"], image["width"]))
+    return {"size": seg["size"], "counts": seg["counts"].encode()}
 
 
 def python_eval(gt_path, pred_path):
@@ -133,9 +156,7 @@ def python_eval(gt_path, pred_path):
             continue
         if g:
             ious = mask_utils.iou([{"size": p["segmentation"]["size"], "counts": p["segmentation"]["counts"].encode()}
-                                   for p in d],
-                                  [{"size": a["segmentation"]["size"], "counts": a["segmentation"]["counts"].encode()}
-                                   for a in g], [0] * len(g))
+                                   for p in d], [gt_rle(a, im) for a in g], [0] * len(g))
             ious = np.asarray(ious).reshape(len(d), len(g))
             r, c = linear_sum_assignment(-ious)
             m = ious[r, c]
@@ -220,34 +241,20 @@ def official_procedure_path(gt_path, pred_path):
     return float(np.mean(pmf1 * mcc)), float(np.mean(pmf1)), mcc
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", type=int, default=5000)
-    ap.add_argument("--preds", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each path; the best time is reported")
-    ap.add_argument("--binary", default=str(Path(__file__).resolve().parents[1] / "build" / "chickenseg"))
-    ap.add_argument("--workdir", help="keep the generated files here (default: a temporary folder)")
-    args = ap.parse_args()
-
-    tmp = None
-    if args.workdir:
-        out_dir = Path(args.workdir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="eval_bench_")
-        out_dir = Path(tmp.name)
+def run_form(args, form, out_dir):
+    """Generates the set with GT of that form, times the three paths, prints the table;
+    returns whether the metrics agree."""
     t0 = time.perf_counter()
-    gt_path, pred_path, n_gt, n_pred = generate(args.images, args.preds, args.seed, out_dir)
+    gt_path, pred_path, n_gt, n_pred = generate(args.images, args.preds, args.seed, out_dir, form)
     gen_s = time.perf_counter() - t0
     size_mb = (gt_path.stat().st_size + pred_path.stat().st_size) / 1e6
-    print(f"generated {args.images} images {W}x{H}, {n_gt} GT, {n_pred} predictions, {size_mb:.1f} MB JSON "
+    print(f"GT as {form}: generated {args.images} images {W}x{H}, {n_gt} GT, {n_pred} predictions, {size_mb:.1f} MB JSON "
           f"in {gen_s:.1f}s; cores: {os.cpu_count()}", file=sys.stderr)
 
     # Wall time, and CPU time (user + system, all threads): on a shared machine the
     # CPU time is the steadier of the two.
     cpp_times, py_times, cpp_cpu, py_cpu, official_times, official_cpu = [], [], [], [], [], []
-    metrics_path = out_dir / "metrics.json"
+    metrics_path = out_dir / f"metrics_{form}.json"
 
     def children_cpu():
         r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -274,6 +281,7 @@ def main():
     cpp, py = min(cpp_times), min(py_times)
     ccpu, pcpu = min(cpp_cpu), min(py_cpu)
     official, ocpu = min(official_times), min(official_cpu)
+    print(f"\nGT masks as {form}")
     rows = [("path", "wall s (best of %d)" % args.repeat, "CPU s", "images/s (wall)", "cgF1 x100"),
             ("chickenseg eval (C++)", f"{cpp:.3f}", f"{ccpu:.3f}", f"{args.images / cpp:,.0f}", f"{cpp_cgf1 * 100:.4f}"),
             ("pycocotools.mask loop, hand-tuned", f"{py:.3f}", f"{pcpu:.3f}", f"{args.images / py:,.0f}",
@@ -286,6 +294,32 @@ def main():
     print(f"speed-up vs cgf1_eval.py's procedure: {official / cpp:.1f}x wall, {ocpu / ccpu:.1f}x CPU; "
           f"vs the hand-tuned pycocotools.mask loop: {py / cpp:.1f}x wall, {pcpu / ccpu:.1f}x CPU (target >= 10x); "
           f"load average at the end: {os.getloadavg()[0]:.1f}; metrics agree to 1e-9: {'yes' if agree else 'NO'}")
+    return agree
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=5000)
+    ap.add_argument("--preds", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each path; the best time is reported")
+    ap.add_argument("--binary", default=str(Path(__file__).resolve().parents[1] / "build" / "chickenseg"))
+    ap.add_argument("--gt", default="rle,polygon", help="GT mask forms to time, comma-separated: rle, polygon")
+    ap.add_argument("--workdir", help="keep the generated files here (default: a temporary folder)")
+    args = ap.parse_args()
+
+    tmp = None
+    if args.workdir:
+        out_dir = Path(args.workdir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="eval_bench_")
+        out_dir = Path(tmp.name)
+    agree = True
+    for form in args.gt.split(","):
+        if form not in ("rle", "polygon"):
+            ap.error(f"--gt: expected rle and/or polygon, found {form!r}")
+        agree &= run_form(args, form, out_dir)
     if tmp:
         tmp.cleanup()
     return 0 if agree else 1
