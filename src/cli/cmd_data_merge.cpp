@@ -11,7 +11,7 @@ namespace {
 
 struct MergeOptions {
     std::string base, add, out, image_root, add_image_root;
-    std::string on_duplicate = "skip";
+    std::string on_duplicate = duplicate_policy_name(MergeParams{}.on_duplicate);
 };
 
 int run_merge(const MergeOptions& o) {
@@ -32,8 +32,11 @@ int run_merge(const MergeOptions& o) {
     std::printf("%-28s %10zu %12zu\n", "batch", s.batch_images, s.batch_annotations);
     std::printf("%-28s %10zu %12zu\n", "added", s.added_images, s.added_annotations);
     std::printf("%-28s %10zu %12zu\n", "skipped (already present)", s.skipped_images, s.skipped_annotations);
-    std::printf("%-28s %10zu %12zu\n", "merged", s.base_images + s.added_images,
-                s.base_annotations + s.added_annotations);
+    if (s.replaced_images)
+        std::printf(
+            "%-28s %10zu %12s\n", "replaced (corrections)", s.replaced_images,
+            ("-" + std::to_string(s.replaced_annotations) + " +" + std::to_string(s.replacing_annotations)).c_str());
+    std::printf("%-28s %10zu %12zu\n", "merged", s.base_images + s.added_images, merged_annotation_count(s));
     if (s.added_images)
         std::printf("added %zu positives and %zu negatives; new image ids from %lld, annotation ids from %lld\n",
                     s.added_positives, s.added_negatives, static_cast<long long>(s.first_new_image_id),
@@ -64,9 +67,10 @@ const CommandRegistrar kRegistrar({
         cmd.add_option("--add-image-root", o->add_image_root,
                        "Folder the batch's file_names are relative to (default: --image-root)");
         cmd.add_option("--on-duplicate", o->on_duplicate,
-                       "A batch image whose bytes are already present: skip it, or fail")
+                       "A batch image whose bytes are already present: skip it, fail, or replace the base's "
+                       "record of it (corrections: its annotations and flags)")
             ->default_val(o->on_duplicate)
-            ->check(CLI::IsMember({"skip", "error"}));
+            ->check(CLI::IsMember({"skip", "error", "replace"}));
         return [o] { return run_merge(*o); };
     },
 });

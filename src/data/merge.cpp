@@ -15,10 +15,22 @@ namespace chickenseg {
 
 namespace fs = std::filesystem;
 
+const char* duplicate_policy_name(DuplicatePolicy policy) {
+    switch (policy) {
+        case DuplicatePolicy::skip:
+            return "skip";
+        case DuplicatePolicy::error:
+            return "error";
+        case DuplicatePolicy::replace:
+            return "replace";
+    }
+    return "?";
+}
+
 DuplicatePolicy parse_duplicate_policy(const std::string& text) {
-    if (text == "skip") return DuplicatePolicy::skip;
-    if (text == "error") return DuplicatePolicy::error;
-    throw Error("--on-duplicate: expected skip or error, got '" + text + "'");
+    for (auto p : {DuplicatePolicy::skip, DuplicatePolicy::error, DuplicatePolicy::replace})
+        if (text == duplicate_policy_name(p)) return p;
+    throw Error("--on-duplicate: expected skip, error or replace, got '" + text + "'");
 }
 
 namespace {
@@ -168,11 +180,21 @@ public:
                     batch_file_);
     }
 
-    // Annotations follow their image: dropped with a skipped duplicate, renumbered otherwise.
+    // Annotations follow their image: dropped with a skipped duplicate, renumbered otherwise;
+    // a replaced image's base annotations make way for the batch's.
     void add_batch_annotations() {
+        remove_replaced_annotations();
         std::map<int64_t, size_t> positives;  // merged image id -> annotations added
         for (size_t i = 0; i < batch_.annotations.size(); ++i) {
             const auto& a = batch_.annotations[i];
+            if (auto r = replaced_.find(a.image_id); r != replaced_.end()) {
+                SacoAnnotation out = a;
+                out.id = next_id(last_annotation_id_, "annotation", json_key(json_index("annotations", i), "id"));
+                out.image_id = r->second;
+                result_.merged.annotations.push_back(std::move(out));
+                s_.replacing_annotations++;
+                continue;
+            }
             if (auto sk = skipped_image_.find(a.image_id); sk != skipped_image_.end()) {
                 s_.duplicates[sk->second].annotations_skipped++;
                 s_.skipped_annotations++;
@@ -224,7 +246,10 @@ private:
                         batch_file_, 0, json_key(path, "file_name"));
         auto dup = by_content_.find({h, im.text_input});
         if (dup != by_content_.end()) {
-            skip_duplicate(im, dup->second, h);
+            if (params_.on_duplicate == DuplicatePolicy::replace && dup->second.in_base)
+                replace_base_image(im, dup->second, path);
+            else
+                skip_duplicate(im, dup->second, h);
             return;
         }
         SacoImage out = im;
@@ -250,6 +275,36 @@ private:
                             "copy the batch's images under it, or pass an --image-root that holds both",
                         batch_file_, 0, json_key(path, "file_name"));
         return file_name;
+    }
+
+    // replace: the base record of these bytes takes the batch image's flags and fields (its
+    // id, file_name and recorded sha256 stay); its annotations are swapped afterwards.
+    void replace_base_image(const SacoImage& im, const Present& match, const std::string& path) {
+        for (const auto& [batch_id, base_id] : replaced_)
+            if (base_id == match.id)
+                throw Error("the batch holds the image " + match.file_name +
+                                " twice (same bytes; --on-duplicate replace cannot tell which is the correction)",
+                            batch_file_, 0, path);
+        auto it = std::find_if(result_.merged.images.begin(), result_.merged.images.end(),
+                               [&](const SacoImage& m) { return m.id == match.id; });
+        json extra = im.extra;
+        if (auto h = it->extra.find("sha256"); h != it->extra.end()) extra["sha256"] = *h;
+        it->is_instance_exhaustive = im.is_instance_exhaustive;
+        it->extra = std::move(extra);
+        replaced_[im.id] = match.id;
+        s_.replaced_images++;
+    }
+
+    void remove_replaced_annotations() {
+        if (replaced_.empty()) return;
+        std::set<int64_t> base_ids;
+        for (const auto& [batch_id, base_id] : replaced_) base_ids.insert(base_id);
+        auto& anns = result_.merged.annotations;
+        const size_t before = anns.size();
+        anns.erase(std::remove_if(anns.begin(), anns.end(),
+                                  [&](const SacoAnnotation& a) { return base_ids.count(a.image_id) > 0; }),
+                   anns.end());
+        s_.replaced_annotations = before - anns.size();
     }
 
     void skip_duplicate(const SacoImage& im, const Present& match, const std::string& h) {
@@ -280,6 +335,7 @@ private:
     int64_t last_image_id_ = 0, last_annotation_id_ = 0;
     std::unordered_map<int64_t, int64_t> new_id_;        // batch image id -> merged id
     std::unordered_map<int64_t, size_t> skipped_image_;  // batch image id -> index in s.duplicates
+    std::map<int64_t, int64_t> replaced_;                // batch image id -> the base image id it replaced
     std::set<int64_t> seen_batch_ids_;
 };
 
@@ -322,6 +378,10 @@ MergeSummary merge_saco_files(const fs::path& base, const fs::path& batch, const
     return r.summary;
 }
 
+size_t merged_annotation_count(const MergeSummary& s) {
+    return s.base_annotations + s.added_annotations - s.replaced_annotations + s.replacing_annotations;
+}
+
 json merge_summary_to_json(const MergeSummary& s) {
     json j;
     j["base"] = {{"images", s.base_images}, {"annotations", s.base_annotations}};
@@ -334,6 +394,9 @@ json merge_summary_to_json(const MergeSummary& s) {
                   {"first_annotation_id", s.first_new_annotation_id},
                   {"renamed_file_names", s.renamed_file_names}};
     j["skipped"] = {{"images", s.skipped_images}, {"annotations", s.skipped_annotations}};
+    j["replaced"] = {{"images", s.replaced_images},
+                     {"annotations_removed", s.replaced_annotations},
+                     {"annotations_added", s.replacing_annotations}};
     json dups = json::array();
     for (const auto& d : s.duplicates)
         dups.push_back({{"batch_image_id", d.add_image_id},
@@ -344,8 +407,7 @@ json merge_summary_to_json(const MergeSummary& s) {
                         {"sha256", d.sha256},
                         {"annotations_skipped", d.annotations_skipped}});
     j["duplicates"] = dups;
-    j["output"] = {{"images", s.base_images + s.added_images},
-                   {"annotations", s.base_annotations + s.added_annotations}};
+    j["output"] = {{"images", s.base_images + s.added_images}, {"annotations", merged_annotation_count(s)}};
     j["warnings"] = s.warnings;
     return j;
 }

@@ -7,10 +7,13 @@
 
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "test_support.h"
 #include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
+#include "chickenseg/core/sha256.h"
 #include "chickenseg/data/merge.h"
 #include "chickenseg/data/saco.h"
 
@@ -157,7 +160,54 @@ TEST(Merge, DuplicatePolicyErrorListsThem) {
         EXPECT_NE(w.find("base image 7 old/b.png"), std::string::npos) << w;
     }
     EXPECT_EQ(parse_duplicate_policy("skip"), DuplicatePolicy::skip);
-    EXPECT_THROW(parse_duplicate_policy("replace"), Error);
+    EXPECT_EQ(parse_duplicate_policy("replace"), DuplicatePolicy::replace);
+    EXPECT_THROW(parse_duplicate_policy("overwrite"), Error);
+}
+
+// Corrections: the batch's copy of base image 7 (new/b_copy.png, same bytes) carries the
+// annotator's two chickens where the base had one; image 3 of the base is corrected to "no
+// chicken". Each base record takes the batch's annotations and flags, keeps its id and name,
+// and nothing is duplicated.
+TEST(Merge, ReplaceSwapsTheBaseRecordOfACorrectedImage) {
+    Fixture f;
+    f.params.on_duplicate = DuplicatePolicy::replace;
+    write_image(f.root / "new/a_copy.png", "a");
+    SacoImage negative = image(5, "new/a_copy.png");
+    negative.extra["reviewed"] = "no chicken";
+    f.batch.images.push_back(negative);
+    f.batch.annotations.push_back(annotation(4, 3, 60));  // a second chicken on the copy of image 7
+    f.base.images[1].extra["sha256"] = sha256_hex("IMG:b");
+    MergeResult r = merge_saco(f.base, "base.json", f.batch, "batch.json", f.params);
+    EXPECT_EQ(r.summary.replaced_images, 2u);
+    EXPECT_EQ(r.summary.replaced_annotations, 2u);   // 5 (image 3) and 9 (image 7)
+    EXPECT_EQ(r.summary.replacing_annotations, 2u);  // the batch's two on the copy of image 7
+    EXPECT_TRUE(r.summary.duplicates.empty());
+    ASSERT_EQ(r.merged.images.size(), 4u);  // 3, 7 and the two new ones: no duplicate
+    EXPECT_EQ(r.merged.images[0].id, 3);
+    EXPECT_EQ(r.merged.images[0].file_name, "old/a.png");
+    EXPECT_EQ(r.merged.images[0].extra.value("reviewed", ""), "no chicken");
+    EXPECT_EQ(r.merged.images[1].extra.value("sha256", ""), sha256_hex("IMG:b"));  // the recorded bytes stay
+    std::map<int64_t, std::vector<double>> xs;  // image id -> x of each annotation's box
+    for (const auto& a : r.merged.annotations) xs[a.image_id].push_back(a.bbox[0]);
+    EXPECT_EQ(xs.count(3), 0u) << "image 3 is a negative now";
+    EXPECT_EQ(xs[7], (std::vector<double>{10, 60}));
+    EXPECT_EQ(r.merged.annotations.size(), merged_annotation_count(r.summary));
+    std::set<int64_t> ids;
+    for (const auto& a : r.merged.annotations) EXPECT_TRUE(ids.insert(a.id).second) << "duplicate id " << a.id;
+}
+
+TEST(Merge, ReplaceRefusesTheSameImageTwiceInTheBatch) {
+    Fixture f;
+    f.params.on_duplicate = DuplicatePolicy::replace;
+    write_image(f.root / "new/b_again.png", "b");
+    f.batch.images.push_back(image(4, "new/b_again.png"));
+    try {
+        merge_saco(f.base, "base.json", f.batch, "batch.json", f.params);
+        FAIL() << "expected an Error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("twice"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("images[3]"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Merge, DuplicatesInsideTheBatchAreSkippedToo) {

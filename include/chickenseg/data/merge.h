@@ -1,9 +1,12 @@
-// Appending a newly converted batch to an existing SA-Co dataset. The base is
-// never changed: its records come out byte-for-byte as they went in, and the
-// batch's images and annotations follow with ids continuing after the base's
-// largest. Images are compared by content (SHA-256 of the file bytes), so a
-// photo that is already in the dataset is not added twice, whatever its name,
-// and merging the same batch again adds nothing.
+// Appending a newly converted batch to an existing SA-Co dataset. The base's
+// records come out byte-for-byte as they went in, and the batch's images and
+// annotations follow with ids continuing after the base's largest. Images are
+// compared by content (SHA-256 of the file bytes), so a photo that is already in
+// the dataset is not added twice, whatever its name, and merging the same batch
+// again adds nothing. The one exception is `replace`, for corrections: a batch
+// image already in the base takes the place of its record there (annotations and
+// flags; the base's id and file_name stay), so a re-annotated image is corrected,
+// not duplicated, and one confirmed as "no chicken" becomes a negative.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +19,9 @@
 
 namespace chickenseg {
 
-enum class DuplicatePolicy { skip, error };
-// "skip" / "error"; throws Error for anything else.
+enum class DuplicatePolicy { skip, error, replace };
+const char* duplicate_policy_name(DuplicatePolicy policy);  // "skip" / "error" / "replace"
+// "skip" / "error" / "replace"; throws Error for anything else.
 DuplicatePolicy parse_duplicate_policy(const std::string& text);
 
 struct MergeParams {
@@ -52,8 +56,11 @@ struct MergeSummary {
     size_t added_negatives = 0;
     size_t skipped_images = 0;
     size_t skipped_annotations = 0;
-    size_t renamed_file_names = 0;   // batch file_names rewritten to be relative to image_root
-    int64_t first_new_image_id = 0;  // 0 when nothing was added
+    size_t replaced_images = 0;        // base images whose record the batch replaced (replace)
+    size_t replaced_annotations = 0;   // their base annotations, removed
+    size_t replacing_annotations = 0;  // the batch's annotations that took their place
+    size_t renamed_file_names = 0;     // batch file_names rewritten to be relative to image_root
+    int64_t first_new_image_id = 0;    // 0 when nothing was added
     int64_t first_new_annotation_id = 0;
     std::vector<MergeDuplicate> duplicates;
     std::vector<std::string> warnings;
@@ -72,7 +79,9 @@ struct MergeResult {
 //  - a batch image lies outside image_root (its file_name cannot be made relative to it);
 //  - a batch image's (rewritten) file_name equals one already present whose bytes differ;
 //  - a batch annotation names an image id the batch does not have;
-//  - on_duplicate is error and a duplicate is found (all duplicates are listed).
+//  - on_duplicate is error and a duplicate is found (all duplicates are listed);
+//  - on_duplicate is replace and the batch holds the same image twice (which one is the
+//    correction?).
 MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, const SacoDataset& batch,
                        const std::string& batch_file, const MergeParams& params);
 
@@ -82,6 +91,8 @@ MergeResult merge_saco(const SacoDataset& base, const std::string& base_file, co
 MergeSummary merge_saco_files(const std::filesystem::path& base, const std::filesystem::path& batch,
                               const std::filesystem::path& out, MergeParams params);
 
+// Annotations in the merged output (replace swaps some of the base's).
+size_t merged_annotation_count(const MergeSummary& s);
 json merge_summary_to_json(const MergeSummary& s);
 
 }  // namespace chickenseg
