@@ -9,7 +9,7 @@ namespace {
 
 struct VersionOptions {
     std::vector<std::string> datasets;
-    std::string image_root, remote;
+    std::string image_root, remote, tag;
     bool no_dvc = false;
 };
 
@@ -19,6 +19,7 @@ int run_version(const VersionOptions& o) {
     params.image_root = o.image_root;
     params.remote = o.remote;
     params.use_dvc = !o.no_dvc;
+    params.tag = o.tag;
     DatasetVersion v = version_dataset(params);
     if (global_options().json) {
         print_json(dataset_version_to_json(v));
@@ -38,6 +39,10 @@ int run_version(const VersionOptions& o) {
     }
     std::printf("  record    %s\n", v.record_path.c_str());
     std::printf("version_id %s\n", v.version_id.c_str());
+    if (!v.tag.empty())
+        std::printf("tag        %s%s\n", v.tag.c_str(),
+                    v.git_commit.empty() ? " (in the record; no git repository here to tag)"
+                                         : (" (git commit " + v.git_commit.substr(0, 12) + ", tagged)").c_str());
     return 0;
 }
 
@@ -53,6 +58,9 @@ const CommandRegistrar kRegistrar({
         cmd.add_option("--remote", o->remote,
                        "DVC remote (folder or URL such as s3://bucket/path); default: the repository's "
                        "default remote, else <dvc root>/.dvc-storage");
+        cmd.add_option("--tag", o->tag,
+                       "Name this version (e.g. v1.1): written into the record; in a git repository the "
+                       "version's files are committed and the commit tagged");
         cmd.add_flag("--no-dvc", o->no_dvc, "Write the content manifest even when DVC is installed");
         return [o] { return run_version(*o); };
     },

@@ -373,10 +373,16 @@ DatasetVersion version_dataset(const VersionParams& params) {
     for (const auto& d : params.datasets) ds_list.push_back(relative_path(d, record_dir));
     record["datasets"] = ds_list;
     record["image_root"] = relative_path(params.image_root, record_dir);
+    if (!params.tag.empty()) {
+        check_dataset_tag(params.tag, record_dir);
+        record["tag"] = v.tag = params.tag;
+    }
 
     std::optional<std::string> dvc = params.use_dvc ? find_dvc() : std::nullopt;
-    if (!dvc) return version_by_manifest(params, std::move(v), std::move(record), record_dir);
-    return version_by_dvc(params, *dvc, std::move(v), std::move(record), record_dir);
+    v = dvc ? version_by_dvc(params, *dvc, std::move(v), std::move(record), record_dir)
+            : version_by_manifest(params, std::move(v), std::move(record), record_dir);
+    if (!v.tag.empty()) v.git_commit = commit_and_tag_version(v.tag, v, record_dir);
+    return v;
 }
 
 json dataset_version_to_json(const DatasetVersion& v) {
@@ -384,6 +390,10 @@ json dataset_version_to_json(const DatasetVersion& v) {
     j["method"] = v.method;
     j["version_id"] = v.version_id;
     j["record"] = v.record_path.string();
+    if (!v.tag.empty()) {
+        j["tag"] = v.tag;
+        j["git_commit"] = v.git_commit.empty() ? json(nullptr) : json(v.git_commit);
+    }
     if (v.method == "manifest") {
         j["why"] = v.why_manifest;
         j["manifest"] = v.manifest_path.string();

@@ -183,3 +183,55 @@ def test_missing_image_is_a_clear_error(dataset, cs):
     assert not (tmp / "dataset" / "all.manifest.json").exists()
     usage = cs("data", "version", "--image-root", root)
     assert usage.returncode == 2
+
+
+GIT_ENV = dict(ENV, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.org", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env=GIT_ENV).stdout.strip()
+
+
+def test_tag_in_a_git_repository_commits_only_the_version_and_tags_it(dataset, cs, dvc):
+    tmp, ds, root = dataset
+    git(tmp, "init", "-q")
+    (tmp / "notes.txt").write_text("the user's own work, staged but not ours to commit\n")
+    git(tmp, "add", "notes.txt")
+    proc = cs("--json", "data", "version", "--dataset", ds, "--image-root", root, "--tag", "v1.1", env=GIT_ENV)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["method"] == "dvc" and out["tag"] == "v1.1" and len(out["git_commit"]) == 40
+    assert git(tmp, "rev-parse", "v1.1^{commit}") == out["git_commit"]
+    committed = set(git(tmp, "show", "--name-only", "--format=", "v1.1").splitlines())
+    assert {"dataset/all.version.json", "raw/labelme.dvc", "dataset/all.json.dvc"} <= committed, committed
+    assert "notes.txt" not in committed  # the user's staged file stays staged, uncommitted
+    assert "notes.txt" in git(tmp, "diff", "--cached", "--name-only")
+    assert load_json(ds.with_name("all.version.json"))["tag"] == "v1.1"
+    # The same name again is refused before any work, and the tag still names the first commit.
+    again = cs("data", "version", "--dataset", ds, "--image-root", root, "--tag", "v1.1", env=GIT_ENV)
+    assert again.returncode == 1 and "already exists" in again.stderr, again.stderr
+    assert git(tmp, "rev-parse", "v1.1^{commit}") == out["git_commit"]
+
+
+def test_tag_without_git_is_kept_in_the_record_and_read_by_the_trainer(dataset, cs, tmp_path):
+    from chickenseg_model.train.dataset_version import dataset_version
+    tmp, ds, root = dataset
+    val = ds.with_name("val.json")
+    shutil.copy(ds, val)
+    proc = cs("--json", "data", "version", "--dataset", ds, "--dataset", val, "--image-root", root, "--no-dvc",
+              "--tag", "v2", env=dict(GIT_ENV, GIT_CEILING_DIRECTORIES=str(tmp.parent)))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["tag"] == "v2" and out["git_commit"] is None
+    # What a training run records: the C++ tool's record (named after the first dataset, listing
+    # both), not the file hash: train and val both resolve to it.
+    v = dataset_version(ds, val)
+    for side in ("train", "val"):
+        assert v[side]["method"] == "manifest", v[side]
+        assert v[side]["version_id"] == out["version_id"] and v[side]["tag"] == "v2"
+        assert Path(v[side]["record"]) == ds.with_name("all.version.json")
+    for bad in ("-x", "v1..2", "a/b", "v1 2", "x" * 101, "v1.lock"):
+        r = cs("data", "version", "--dataset", ds, "--image-root", root, "--no-dvc", "--tag", bad)
+        assert r.returncode == 1 and "--tag" in r.stderr, (bad, r.stderr)

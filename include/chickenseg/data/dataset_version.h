@@ -25,6 +25,9 @@ struct VersionParams {
     // default remote if it has one, else the folder <dvc root>/.dvc-storage.
     std::string remote;
     bool use_dvc = true;  // false: always the manifest
+    // A name for this version (e.g. v1.1), written into the record; where the record lies in a
+    // git work tree, the version's files are committed and the commit tagged with it. Empty: none.
+    std::string tag;
 };
 
 // ---------- content manifest ----------
@@ -84,6 +87,9 @@ struct DatasetVersion {
     std::string dvc_init_mode;     // "git" (root is the git top level), "subdir", "no-scm"; "" when it existed
     std::string remote;            // the URL pushed to
     std::vector<DvcOutput> outputs;
+    // With a tag:
+    std::string tag;
+    std::string git_commit;  // the tagged commit; empty when the record is not in a git work tree
 };
 
 // Records the datasets (see the file comment). Throws Error when a dataset or
@@ -93,6 +99,14 @@ struct DatasetVersion {
 DatasetVersion version_dataset(const VersionParams& params);
 
 json dataset_version_to_json(const DatasetVersion& v);
+
+// --tag: throws Error for a name git or a file system would not take, or one the git
+// repository holding `record_dir` already has (checked before any work).
+void check_dataset_tag(const std::string& tag, const std::filesystem::path& record_dir);
+// Commits the version's files (only those) and tags the commit; returns its hash, or "" when
+// `record_dir` is not in a git work tree. Throws Error with git's message when git fails.
+std::string commit_and_tag_version(const std::string& tag, const DatasetVersion& v,
+                                   const std::filesystem::path& record_dir);
 
 // The record written beside a dataset, read back by later steps (train, export)
 // to store the version with a model; nullopt when the dataset has none.
