@@ -42,7 +42,12 @@ public:
 private:
     void emit(int u, int v) {
         constexpr double kScale = 5;
-        double xd = static_cast<double>(u < prev_u_ ? u : u - 1);
+        const int xi = u < prev_u_ ? u : u - 1;
+        // (xi + .5) / 5 - .5 = (xi - 2) / 5 is an integer exactly when 5 divides xi - 2 (in
+        // doubles too: the division is exact then, and at least 1/5 off an integer otherwise),
+        // so four of five points leave here, before the floating-point test maskApi makes.
+        if ((xi - 2) % 5 != 0) return;
+        double xd = static_cast<double>(xi);
         xd = (xd + .5) / kScale - .5;
         if (std::floor(xd) != xd || xd < 0 || xd > static_cast<double>(w_) - 1) return;
         double yd = static_cast<double>(v < prev_v_ ? v : prev_v_);
@@ -84,10 +89,48 @@ void walk_edge(int xs, int ys, int xe, int ye, BoundaryCollector& out) {
     }
 }
 
+// Sorts the toggle positions (maskApi: qsort). They come in outline order, where each
+// stretch of the outline moving right (or left) gives an ascending (or descending) run, so
+// a polygon is a few long runs: the descending ones are reversed and neighbours merged, which
+// is linear for a convex outline. Outlines with many runs take a plain sort.
+void sort_outline_positions(std::vector<uint64_t>& a) {
+    constexpr size_t kMaxRuns = 64;
+    std::vector<size_t> bounds{0};
+    for (size_t i = 0, n = a.size(); i < n;) {
+        size_t j = i + 1;
+        if (j < n && a[j] < a[i]) {
+            while (j < n && a[j] < a[j - 1]) ++j;
+            std::reverse(a.begin() + static_cast<ptrdiff_t>(i), a.begin() + static_cast<ptrdiff_t>(j));
+        } else {
+            while (j < n && a[j] >= a[j - 1]) ++j;
+        }
+        bounds.push_back(j);
+        i = j;
+        if (bounds.size() > kMaxRuns + 1) {
+            std::sort(a.begin(), a.end());
+            return;
+        }
+    }
+    std::vector<uint64_t> merged(a.size());
+    while (bounds.size() > 2) {  // pairs of neighbouring runs, until one is left
+        std::vector<size_t> next{0};
+        for (size_t r = 0; r + 1 < bounds.size(); r += 2) {
+            const auto lo = a.begin() + static_cast<ptrdiff_t>(bounds[r]);
+            const auto mid = a.begin() + static_cast<ptrdiff_t>(bounds[r + 1]);
+            const size_t hi_index = r + 2 < bounds.size() ? bounds[r + 2] : bounds[r + 1];
+            std::merge(lo, mid, mid, a.begin() + static_cast<ptrdiff_t>(hi_index),
+                       merged.begin() + static_cast<ptrdiff_t>(bounds[r]));
+            next.push_back(hi_index);
+        }
+        a.swap(merged);
+        bounds.swap(next);
+    }
+}
+
 // Turns sorted toggle positions into run lengths, as the end of rleFrPoly: two
 // toggles at the same position cancel, merging the run after them into the one before.
 std::vector<uint32_t> toggles_to_counts(std::vector<uint64_t>& a) {
-    std::sort(a.begin(), a.end());
+    sort_outline_positions(a);
     uint64_t prev = 0;
     for (auto& x : a) {
         uint64_t t = x;
