@@ -31,7 +31,13 @@ public:
     BoundaryCollector(uint32_t h, uint32_t w) : h_(h), w_(w) {}
 
     void add(int u, int v) {
-        if (have_prev_ && u != prev_u_) emit(u, v);
+        if (have_prev_ && u != prev_u_) emit(prev_u_, prev_v_, u, v);
+        set_last(u, v);
+    }
+
+    // The step from point (pu, pv) to (u, v), u != pu, of a stretch the caller walks itself.
+    void step(int pu, int pv, int u, int v) { emit(pu, pv, u, v); }
+    void set_last(int u, int v) {
         prev_u_ = u;
         prev_v_ = v;
         have_prev_ = true;
@@ -40,9 +46,9 @@ public:
     std::vector<uint64_t>& positions() { return positions_; }
 
 private:
-    void emit(int u, int v) {
+    void emit(int pu, int pv, int u, int v) {
         constexpr double kScale = 5;
-        const int xi = u < prev_u_ ? u : u - 1;
+        const int xi = u < pu ? u : u - 1;
         // (xi + .5) / 5 - .5 = (xi - 2) / 5 is an integer exactly when 5 divides xi - 2 (in
         // doubles too: the division is exact then, and at least 1/5 off an integer otherwise),
         // so four of five points leave here, before the floating-point test maskApi makes.
@@ -50,7 +56,7 @@ private:
         double xd = static_cast<double>(xi);
         xd = (xd + .5) / kScale - .5;
         if (std::floor(xd) != xd || xd < 0 || xd > static_cast<double>(w_) - 1) return;
-        double yd = static_cast<double>(v < prev_v_ ? v : prev_v_);
+        double yd = static_cast<double>(v < pv ? v : pv);
         yd = (yd + .5) / kScale - .5;
         if (yd < 0)
             yd = 0;
@@ -77,10 +83,18 @@ void walk_edge(int xs, int ys, int xe, int ye, BoundaryCollector& out) {
     }
     double s = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
     if (dx >= dy) {
-        for (int d = 0; d <= dx; ++d) {
-            int t = flip ? dx - d : d;
-            out.add(t + xs, truncate_to_int(ys + s * t + .5));
-        }
+        // u moves by one at every point, so every step emits, and only the steps whose
+        // smaller u is 2 modulo 5 can land on a pixel column: those are the only ones computed.
+        auto point_v = [&](int d) { return truncate_to_int(ys + s * (flip ? dx - d : d) + .5); };
+        auto point_u = [&](int d) { return (flip ? dx - d : d) + xs; };
+        out.add(point_u(0), point_v(0));  // may continue the previous edge
+        const int u0 = point_u(0);
+        // Increasing u: the smaller of steps d-1, d is u0 + d - 1; decreasing: u0 - d.
+        int first = flip ? (u0 - 2) % 5 : (3 - u0) % 5;
+        first = (first + 5) % 5;
+        if (first == 0) first = 5;
+        for (int d = first; d <= dx; d += 5) out.step(point_u(d - 1), point_v(d - 1), point_u(d), point_v(d));
+        if (dx > 0) out.set_last(point_u(dx), point_v(dx));
     } else {
         for (int d = 0; d <= dy; ++d) {
             int t = flip ? dy - d : d;
