@@ -93,6 +93,10 @@ Segmentation segmentation_from_json(const json& seg, uint32_t height, uint32_t w
                                 json_index(ppath, k));
                 p.push_back(v);
             }
+            if (p.size() % 2)
+                throw Error(
+                    "expected x, y pairs (an even number of values), found " + std::to_string(p.size()) + " values",
+                    file, 0, ppath);
             out.polygons.push_back(std::move(p));
         }
         return out;

@@ -124,6 +124,7 @@ SacoAnnotation read_annotation(JsonScanner& sc, size_t index, std::vector<Pendin
                         if (std::abs(v) > kMaxPolygonCoordinate) throw GiveUp{};
                         p.push_back(v);
                     });
+                    if (p.size() % 2) throw GiveUp{};  // not x, y pairs: the general reader names it
                     a.segmentation.polygons.push_back(std::move(p));
                 });
             } else {  // RLE with string counts; list counts go to the general reader

@@ -277,12 +277,16 @@ void evaluate_image(const SacoDataset& gt, const PredictionSet& preds, const Pre
             rle_from_string(pred.mask.counts(), pred.mask.h, pred.mask.w, decoded_dt[k]);
             dt.push_back(&decoded_dt[k]);
         }
+        // Without a kept prediction nothing is matched and the GT masks are not read (the
+        // reader has checked them): an image where the model kept nothing is not rasterised.
         for (size_t k = 0; k < out.gt_annotations.size(); ++k) {
             const Segmentation& seg = gt.annotations[out.gt_annotations[k]].segmentation;
-            if (seg.is_rle)
-                rle_from_string(seg.rle.counts(), seg.rle.h, seg.rle.w, decoded_gt[k]);
-            else
-                decoded_gt[k] = rle_from_polygons(seg.polygons, im.height, im.width);
+            if (!dt.empty()) {
+                if (seg.is_rle)
+                    rle_from_string(seg.rle.counts(), seg.rle.h, seg.rle.w, decoded_gt[k]);
+                else
+                    decoded_gt[k] = rle_from_polygons(seg.polygons, im.height, im.width);
+            }
             gts.push_back(&decoded_gt[k]);
         }
         out.segm = PairTypeResult{match_masks(std::span<const Rle* const>(dt), std::span<const Rle* const>(gts))};

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace chickenseg {
@@ -21,14 +23,26 @@ TEST(ParallelFor, RunsEveryItemOnce) {
 }
 
 TEST(ParallelFor, RethrowsTheFirstExceptionAndStops) {
+    // One thread: exactly the items up to the failing one run.
     std::atomic<size_t> ran{0};
-    EXPECT_THROW(parallel_for(100000, 4,
+    EXPECT_THROW(parallel_for(100000, 1,
                               [&](size_t i) {
                                   ++ran;
                                   if (i == 10) throw std::runtime_error("item 10");
                               }),
                  std::runtime_error);
-    EXPECT_LT(ran.load(), 100000u);  // the rest were skipped
+    EXPECT_EQ(ran.load(), 11u);
+    // Four threads: the rest are skipped. Each item takes a while, so that the thread holding
+    // item 10 being descheduled on a loaded machine cannot let the others finish everything.
+    ran = 0;
+    EXPECT_THROW(parallel_for(100000, 4,
+                              [&](size_t i) {
+                                  ++ran;
+                                  if (i == 10) throw std::runtime_error("item 10");
+                                  std::this_thread::sleep_for(std::chrono::microseconds(100));
+                              }),
+                 std::runtime_error);
+    EXPECT_LT(ran.load(), 100000u);
 }
 
 }  // namespace

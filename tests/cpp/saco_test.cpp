@@ -123,6 +123,10 @@ TEST(SacoScanner, LeavesUnusualFilesToTheGeneralReader) {
              {file(image, R"({"id": 1, "image_id": 1, "iscrowd": 4294967297,
                               "segmentation": {"size": [3, 4], "counts": [0, 6, 6]}})"),
               "annotations[0].iscrowd: expected 0 or 1, found 4294967297"},
+             // Polygons are x, y pairs: eval skips rasterising where nothing is matched, so an odd
+             // list must be caught here, not only when a mask happens to be needed.
+             {file(image, R"({"id": 1, "image_id": 1, "segmentation": [[1, 1, 3, 1, 3]]})"),
+              "annotations[0].segmentation[0]: expected x, y pairs (an even number of values), found 5"},
              {file(image, "") + ",", "malformed JSON"}}) {
         EXPECT_FALSE(detail::scan_saco(bad.text).has_value()) << bad.text;
         try {
