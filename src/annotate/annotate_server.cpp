@@ -86,7 +86,8 @@ json images_json(const AnnotateFolder& folder) {
                         {"negative", im.negative}});
         done += im.reviewed;
     }
-    return {{"images", std::move(list)}, {"done", done}, {"total", list.size()}};
+    const size_t total = list.size();
+    return {{"images", std::move(list)}, {"done", done}, {"total", total}};
 }
 
 json polygons_json(const Rle& mask) {
