@@ -2,7 +2,9 @@
 #include "chickenseg/annotate/annotate_server.h"
 
 #include <httplib.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +21,8 @@ namespace chickenseg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int g_stop_pipe = -1;  // written by the signal handler of AnnotateServer::run
 
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -302,18 +306,27 @@ void AnnotateServer::run(bool until_signal) {
         impl_->server.listen_after_bind();
         return;
     }
-    // SIGINT/SIGTERM are blocked in this thread and the request threads it starts, and taken by
-    // a watcher that stops the server (stopping it from a signal handler would not be safe).
-    sigset_t signals, previous;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, &previous);
+    // SIGINT/SIGTERM may arrive on any thread (LibTorch's included), so the handler only writes a
+    // byte to a pipe, and a watcher thread stops the server (stopping it from a handler would
+    // not be safe).
+    int fds[2];
+    if (pipe(fds) != 0) throw Error("annotate: cannot make a pipe for the stop signal");
+    g_stop_pipe = fds[1];
+    struct sigaction action {};
+    action.sa_handler = [](int) {
+        const char byte = 1;
+        [[maybe_unused]] const auto n = write(g_stop_pipe, &byte, 1);
+    };
+    sigemptyset(&action.sa_mask);
+    struct sigaction old_int {
+    }, old_term{};
+    sigaction(SIGINT, &action, &old_int);
+    sigaction(SIGTERM, &action, &old_term);
     std::atomic<bool> done{false};
     std::thread watcher([&] {
-        const timespec wait{0, 200'000'000};
+        pollfd p{fds[0], POLLIN, 0};
         while (!done) {
-            if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+            if (poll(&p, 1, 200) > 0) {
                 stop();
                 return;
             }
@@ -322,7 +335,10 @@ void AnnotateServer::run(bool until_signal) {
     impl_->server.listen_after_bind();
     done = true;
     watcher.join();
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 }  // namespace chickenseg

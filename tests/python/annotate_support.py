@@ -1,5 +1,6 @@
-"""Shared by the annotator's tests: a tiny model package whose masks are clear blobs, a folder to
-annotate, and `chickenseg annotate` started on a free port of 127.0.0.1 and driven over HTTP."""
+"""Shared by the annotator's tests: folders to annotate from the trained tiny model's validation
+images (test_predict.py's `trained`: bright discs are its chickens), pre-filled LabelMe files, and
+`chickenseg annotate` started on a free port of 127.0.0.1 and driven over HTTP."""
 import http.client
 import json
 import os
@@ -25,23 +26,26 @@ def tool(*args, check=True):
     return proc
 
 
-def blob_package(tmp_path_factory):
-    """The tiny model with presence forced high and its mask embedding scaled up, so that every
-    query's mask is a clear blob (test_predict.py's `present` package)."""
-    from test_predict import forced_presence_package
+def val_images(trained):
+    """The trained model's validation images (bright discs = chickens): file name -> the discs'
+    boxes [x, y, w, h] (none for a negative)."""
+    val = json.loads(Path(trained["dataset"]).read_text())
+    boxes = {im["id"]: (im["file_name"], []) for im in val["images"]}
+    for a in val["annotations"]:
+        boxes[a["image_id"]][1].append(a["bbox"])
+    return dict(sorted(boxes.values()))
 
-    return forced_presence_package(tmp_path_factory, 8.0, "annotate_pkg")[1]
 
-
-def sample_folder(root: Path, count=3):
-    """`count` sample barn images (PNG and JPEG) without their LabelMe files: a folder to annotate."""
-    tool("data", "sample", "--out", root / "raw", "--images", "8", "--size", "160x120", "--seed", "5")
-    folder = root / "to_annotate"
-    folder.mkdir()
-    images = sorted(p for p in (root / "raw" / "labelme").iterdir() if p.suffix in (".png", ".jpg"))[:count]
-    for i, p in enumerate(images):
-        shutil.copy(p, folder / f"img{i}{p.suffix}")
+def copy_images(trained, folder: Path, names, prefix=""):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(Path(trained["images"]) / name, folder / (prefix + name))
     return folder
+
+
+def in_box(point, box):
+    x, y = point
+    return box[0] <= x + 0.5 <= box[0] + box[2] and box[1] <= y + 0.5 <= box[1] + box[3]
 
 
 def square(x, y, size=6):

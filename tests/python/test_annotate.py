@@ -1,34 +1,57 @@
-"""`chickenseg annotate` through its HTTP API, without a browser: the token, the path checks, the
-request size limit, click-to-mask from the model's candidate masks, saves (exactly what was sent,
-atomic, two at once), a confirmed negative that `data convert` keeps as a negative, bad input."""
+"""`chickenseg annotate` with the trained tiny model (test_predict.py's `trained`: bright discs are
+its chickens), through its HTTP API: the token, the path checks, the request size limit,
+click-to-mask from the model's candidate masks, saves (exactly what was sent, atomic, two at once),
+a confirmed negative that `data convert` keeps as a negative, bad input; and the page in a real
+browser (tests/browser/annotate_page.mjs: Playwright on Debian's chromium), checked on disk."""
 import json
 import os
+import shutil
+import subprocess
 import threading
 import urllib.parse
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from pycocotools import mask as mask_utils
 
-from annotate_support import (TOKEN, Server, blob_package, far_corners, polygons_contain, sample_folder, tool,
+from annotate_support import (TOKEN, Server, copy_images, far_corners, in_box, polygons_contain, tool, val_images,
                               write_prefill)
+from test_predict import trained  # noqa: F401 (a fixture, built once here)
 
 pytestmark = pytest.mark.model
 
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    return blob_package(tmp_path_factory)
+BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def served(package, tmp_path_factory):
+def package(trained):
+    return trained["package"]
+
+
+@pytest.fixture(scope="module")
+def discs(trained):
+    return val_images(trained)
+
+
+def single_disc(discs):
+    """Images with exactly one chicken (disc)."""
+    return [f for f, boxes in discs.items() if len(boxes) == 1]
+
+
+@pytest.fixture(scope="module")
+def served(trained, discs, package, tmp_path_factory):
     root = tmp_path_factory.mktemp("annotate")
-    folder = sample_folder(root)
+    negatives = [f for f, boxes in discs.items() if not boxes]
+    singles = single_disc(discs)
+    folder = copy_images(trained, root / "to_annotate", singles[:4] + negatives[:2])
     (root / "secret.png").write_bytes(sorted(folder.iterdir())[0].read_bytes())
     os.symlink(root / "secret.png", folder / "escape.png")  # a link that leads out of the folder
     server = Server(folder, package)
-    yield {"server": server, "folder": folder, "root": root}
+    # Which image each test writes: the others' files stay as they were.
+    yield {"server": server, "folder": folder, "root": root, "save": singles[2], "untouched": singles[3],
+           "negative": negatives[0], "concurrent": negatives[1]}
     code, err = server.stop()
     assert code == 0, err
 
@@ -58,12 +81,14 @@ def test_lists_the_folder_and_starts_at_zero_done(served):
 
 def test_a_missing_or_wrong_token_is_refused(served):
     s = served["server"]
-    for path in ("/", "/api/images", "/api/annotation?file=img0.png", "/api/image/img0.png"):
+    file = served["untouched"]
+    for path in ("/", "/api/images", "/api/annotation?file=" + file, "/api/image/" + file):
         assert s.get(path, token=None)[0] == 403, path
         assert s.get(path, token="x" * len(TOKEN))[0] == 403, path
         assert s.get(path, token=TOKEN[:-1])[0] == 403, path
-    assert s.post("/api/save", {"file": "img0.png", "shapes": [], "flags": {}}, token=None)[0] == 403
-    assert not (served["folder"] / "img0.json").exists()
+    assert s.post("/api/save", {"file": file, "shapes": [], "flags": {}}, token=None)[0] == 403
+    assert s.post("/api/click", {"file": file, "x": 1, "y": 1}, token="wrong")[0] == 403
+    assert not (served["folder"] / (Path(file).stem + ".json")).exists()
     status, page = s.get("/?token=" + TOKEN, token=None)
     assert status == 200 and b"chickenseg annotate" in page
     assert b"http://" not in page and b"https://" not in page  # nothing fetched from elsewhere
@@ -92,33 +117,57 @@ def test_paths_outside_the_folder_are_refused_in_posts(served):
 
 
 def test_an_oversize_body_is_refused(served):
-    big = json.dumps({"file": "img0.png", "shapes": [], "flags": {}, "pad": "x" * (5 << 20)}).encode()
+    file = served["untouched"]
+    big = json.dumps({"file": file, "shapes": [], "flags": {}, "pad": "x" * (5 << 20)}).encode()
     status, _ = served["server"].request("POST", "/api/save", raw_body=big)
     assert status == 413
-    assert not (served["folder"] / "img0.json").exists()
+    assert not (served["folder"] / (Path(file).stem + ".json")).exists()
 
 
-def test_a_click_returns_the_mask_of_the_clicked_pixel(served):
+def test_a_click_on_a_chicken_returns_its_mask(served, discs):
     s = served["server"]
-    file = "img1.jpg" if (served["folder"] / "img1.jpg").exists() else sorted(images(served))[1]
+    file = single_disc(discs)[0]
+    box = discs[file][0]
     width, height = size_of(served["folder"], file)
+    # The point comes from the model's own candidates (so that some mask must answer it); it lies
+    # on the chicken.
     cand = s.best_candidate(file)
     x, y = cand["point"]
+    assert in_box((x, y), box)
     status, r = s.post("/api/click", {"file": file, "x": x + 0.5, "y": y + 0.5})
     assert status == 200, r
     assert r["found"] and r["cached"]  # the candidates request computed the features
     assert r["query"] == cand["query"] and r["score"] == pytest.approx(cand["score"])
     assert r["label"] == "chicken" and r["polygons"]
     assert polygons_contain(r["polygons"], x, y, width, height)
-    # A pixel no candidate covers: nothing is invented.
-    status, r2 = s.post("/api/click", {"file": file, "x": 0, "y": 0})
-    assert status == 200 and (not r2["found"] or polygons_contain(r2["polygons"], 0, 0, width, height))
+    # The chicken's mask, not the image: about the disc's area, inside its box (with a margin).
+    rles = mask_utils.frPyObjects([list(map(float, p)) for p in r["polygons"]], height, width)
+    area = float(mask_utils.area(mask_utils.merge(rles)))
+    assert 0.4 * box[2] * box[3] <= area <= 1.5 * box[2] * box[3]
+    bx, by, bw, bh = mask_utils.toBbox(mask_utils.merge(rles)).tolist()
+    assert bx >= box[0] - 3 and by >= box[1] - 3 and bx + bw <= box[0] + box[2] + 3 and by + bh <= box[1] + box[3] + 3
+    # A second click on the image reuses its features.
+    status, r2 = s.post("/api/click", {"file": file, "x": x, "y": y})
+    assert status == 200 and r2["cached"] and r2["query"] == r["query"]
+
+
+def test_a_click_where_no_candidate_mask_is_adds_nothing(served, discs):
+    s = served["server"]
+    file = single_disc(discs)[1]
+    width, height = size_of(served["folder"], file)
+    box = discs[file][0]
+    # The image corner farthest from the chicken: background, which the trained model's masks leave out.
+    corners = [(0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)]
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    x, y = max(corners, key=lambda c: (c[0] - cx) ** 2 + (c[1] - cy) ** 2)
+    status, r = s.post("/api/click", {"file": file, "x": x, "y": y})
+    assert status == 200 and r["found"] is False and "polygons" not in r and not r["cached"]
 
 
 def test_a_click_outside_the_image_or_malformed_is_a_bad_request(served):
-    s = served["server"]
-    for body in ({"file": "img0.png", "x": -1, "y": 2}, {"file": "img0.png", "x": 1e9, "y": 2},
-                 {"file": "img0.png", "x": "3", "y": 2}, {"file": "img0.png"}, {"x": 1, "y": 1}):
+    s, file = served["server"], served["untouched"]
+    for body in ({"file": file, "x": -1, "y": 2}, {"file": file, "x": 1e9, "y": 2},
+                 {"file": file, "x": "3", "y": 2}, {"file": file}, {"x": 1, "y": 1}):
         status, r = s.post("/api/click", body)
         assert status == 400 and r["error"], body
     status, r = s.request("POST", "/api/click", raw_body=b"{not json")
@@ -127,7 +176,7 @@ def test_a_click_outside_the_image_or_malformed_is_a_bad_request(served):
 
 def test_save_writes_exactly_the_labelme_file_sent(served):
     s, folder = served["server"], served["folder"]
-    file = "img2.png" if (folder / "img2.png").exists() else sorted(images(served))[2]
+    file = served["save"]
     width, height = size_of(folder, file)
     shapes = [{"label": "chicken", "group_id": None, "description": "click (query 3)", "flags": {},
                "polygons": [[10, 10, 40, 10, 40, 30, 10, 30]]},
@@ -152,7 +201,7 @@ def test_save_writes_exactly_the_labelme_file_sent(served):
 
 def test_bad_saves_are_refused_and_leave_the_file(served):
     s, folder = served["server"], served["folder"]
-    file = sorted(f for f in images(served) if f != "escape.png")[0]
+    file = served["negative"]
     before = (folder / (Path(file).stem + ".json"))
     existed = before.read_bytes() if before.exists() else None
     bad = [{"file": file, "shapes": [{"label": "chicken", "polygons": [[0, 0, 1e6, 0, 5, 5]]}], "flags": {}},
@@ -169,7 +218,7 @@ def test_bad_saves_are_refused_and_leave_the_file(served):
 
 def test_no_chicken_is_a_negative_that_data_convert_keeps(served, tmp_path):
     s, folder = served["server"], served["folder"]
-    file = sorted(f for f in images(served) if f != "escape.png")[0]
+    file = served["negative"]
     status, r = s.post("/api/save", {"file": file, "shapes": [], "flags": {"confirmed_negative": True}})
     assert status == 200 and r["negative"], r
     saved = json.loads((folder / (Path(file).stem + ".json")).read_text())
@@ -188,7 +237,7 @@ def test_no_chicken_is_a_negative_that_data_convert_keeps(served, tmp_path):
 
 def test_two_concurrent_saves_leave_one_whole_file(served):
     s, folder = served["server"], served["folder"]
-    file = sorted(f for f in images(served) if f != "escape.png")[1]
+    file = served["concurrent"]
     bodies = [{"file": file, "flags": {"writer": w == 0},
                "shapes": [{"label": "chicken", "description": f"writer {w} save {k}",
                            "polygons": [[1 + k, 1, 20 + w, 1, 20 + w, 20, 1 + k, 20]] * (1 + w * 40)}]}
@@ -215,10 +264,10 @@ def test_two_concurrent_saves_leave_one_whole_file(served):
     assert not [p for p in folder.iterdir() if ".tmp." in p.name]  # no temporary left behind
 
 
-def test_pre_filled_masks_are_read_grouped(served, package, tmp_path):
+def test_pre_filled_masks_are_read(served, package, tmp_path):
     folder = tmp_path / "f"
     folder.mkdir()
-    src = served["folder"] / sorted(f for f in images(served) if f != "escape.png")[0]
+    src = served["folder"] / served["untouched"]
     (folder / src.name).write_bytes(src.read_bytes())
     width, height = size_of(folder, src.name)
     write_prefill(folder / (src.stem + ".json"), src.name, width, height, far_corners((0, 0), width, height))
@@ -260,3 +309,62 @@ def test_a_bad_image_is_reported_not_a_crash(package, tmp_path):
     finally:
         code, _ = server.stop()
         assert code == 0
+
+
+def test_the_page_in_chromium(trained, discs, package, tmp_path):
+    """Playwright drives chromium (tests/browser/annotate_page.mjs): click on a chicken, a mask
+    containing the clicked pixel appears; delete a pre-filled mask; accept; mark the next image
+    "no chicken". The LabelMe files on disk are what the page showed."""
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), \
+        f"playwright-core is not installed: run `npm ci` in {BROWSER_DIR} (scripts/test does)"
+    assert Path(CHROMIUM).exists(), "chromium not found: apt-get install chromium (scripts/test does)"
+    chicken = single_disc(discs)[0]
+    negative = next(f for f, boxes in discs.items() if not boxes)
+    folder = tmp_path / "to_annotate"
+    copy_images(trained, folder, [chicken], prefix="a_")
+    copy_images(trained, folder, [negative], prefix="b_")
+    copy_images(trained, folder, [single_disc(discs)[1]], prefix="c_")
+    first, second, third = sorted(p.name for p in folder.iterdir())
+    width, height = size_of(folder, first)
+
+    # Where to click: the model's own candidate mask (so that a mask must answer), on the chicken;
+    # the pre-filled masks (false positives to delete or keep) sit in corners away from it.
+    probe = Server(folder, package)
+    try:
+        point = tuple(probe.best_candidate(first)["point"])
+    finally:
+        probe.stop()
+    assert in_box(point, discs[chicken][0])
+    squares = far_corners(point, width, height)
+    write_prefill(folder / (Path(first).stem + ".json"), first, width, height, squares)
+
+    server = Server(folder, package)
+    try:
+        config = {"url": server.url, "chromium": CHROMIUM,
+                  "first": {"file": first, "click": list(point), "prefilled": [[q[0] + 3, q[1] + 3] for q in squares]},
+                  "second": {"file": second}}
+        r = subprocess.run(["node", str(BROWSER_DIR / "annotate_page.mjs"), json.dumps(config)],
+                           capture_output=True, text=True, timeout=240, cwd=BROWSER_DIR)
+        assert r.returncode == 0, r.stdout + r.stderr
+        page = json.loads(r.stdout.strip().splitlines()[-1])
+    finally:
+        code, err = server.stop()
+    assert code == 0, err
+
+    assert page["progress_after_accept"] == "1 of 3 done" and page["progress"] == "2 of 3 done"
+    # First image: the pre-filled mask not deleted, then the clicked chicken, as on the page.
+    saved = json.loads((folder / (Path(first).stem + ".json")).read_text())
+    assert saved["flags"] == {"unstable_mask": True, "reviewed": True}
+    assert saved["imagePath"] == first
+    polygons = [[c for pt in q["points"] for c in pt] for q in saved["shapes"]]
+    on_page = [p for q in page["first_shapes"] for p in q["polygons"]]
+    assert [len(p) for p in on_page] == [len(p) for p in polygons]
+    assert all(abs(a - b) <= 0.006 for p, q in zip(on_page, polygons) for a, b in zip(p, q))  # 1/100 px rounding
+    assert polygons[0] == squares[1] and squares[0] not in polygons  # the first square was deleted
+    clicked = polygons[1:]
+    assert clicked and polygons_contain(clicked, *point, width, height)
+    assert all(q["description"].startswith("click") for q in saved["shapes"][1:])
+    # Second image: no chicken, a confirmed negative with no shapes.
+    marked = json.loads((folder / (Path(second).stem + ".json")).read_text())
+    assert marked["shapes"] == [] and marked["flags"] == {"confirmed_negative": True, "reviewed": True}
+    assert not (folder / (Path(third).stem + ".json")).exists()  # never saved
