@@ -272,6 +272,12 @@ AnnotateServer::AnnotateServer(const Engine& engine, const std::filesystem::path
         throw Error("port " + std::to_string(params.port) + ": expected 0 (any free port) to 65535");
     const size_t threads = static_cast<size_t>(std::max(1, params.threads));
     s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // cpp-httplib's default also sets SO_REUSEPORT, with which a second server binds the same port
+    // and the kernel splits the requests between the two: reuse the address only.
+    s.server.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     s.routes();
     if (params.port == 0) {
         s.port = s.server.bind_to_any_port(params.host);

@@ -368,3 +368,9 @@ def test_the_page_in_chromium(trained, discs, package, tmp_path):
     marked = json.loads((folder / (Path(second).stem + ".json")).read_text())
     assert marked["shapes"] == [] and marked["flags"] == {"confirmed_negative": True, "reviewed": True}
     assert not (folder / (Path(third).stem + ".json")).exists()  # never saved
+
+
+def test_a_port_in_use_is_refused_not_shared(served, package):
+    r = tool("annotate", served["folder"], "--package", package, "--port", served["server"].port, check=False)
+    assert r.returncode == 1 and "cannot listen on 127.0.0.1:" in r.stderr
+    assert served["server"].get("/api/images")[0] == 200  # the first server still answers
