@@ -68,6 +68,8 @@ def size_of(folder, file):
 
 
 def test_lists_the_folder_and_starts_at_zero_done(served):
+    assert served["server"].url.startswith("http://127.0.0.1:")  # localhost unless told otherwise
+    assert served["server"].url.endswith("/?token=" + TOKEN)
     listed = images(served)
     assert {f for f in listed if not f.startswith("escape")} == {p.name for p in served["folder"].iterdir()
                                                                  if p.name != "escape.png"}
