@@ -247,9 +247,12 @@ std::vector<ImageDetections> Engine::detect(const EncodedBatch& batch, size_t pr
     const Impl& s = *impl_;
     const EncodedBatch::Impl& b = s.check(batch);
     s.check_prompt(prompt);
-    const double score_threshold = resolve(params.score_threshold, s.package.score_threshold);
+    // All queries: a threshold no score falls below (scores are products of sigmoids, >= 0).
+    const double score_threshold =
+        params.all_queries ? -1.0 : resolve(params.score_threshold, s.package.score_threshold);
     const auto presence_threshold =
-        static_cast<float>(resolve(params.presence_threshold, s.package.presence_threshold));
+        params.all_queries ? 0.0f
+                           : static_cast<float>(resolve(params.presence_threshold, s.package.presence_threshold));
     const auto mask_threshold = static_cast<float>(resolve(params.mask_threshold, s.package.mask_threshold));
 
     DecodeResult decoded = s.backend->decode(*b.features, prompt);

@@ -57,6 +57,10 @@ struct DetectParams {
     // > 0: each kept mask's stability score (Detection::stability) with this offset in logit
     // space; 0: not computed.
     double stability_delta = 0;
+    // Every query is a detection, whatever its score and the image's presence (the score and
+    // presence thresholds are ignored, nothing is gated): the candidates an annotator's click
+    // chooses from (annotate/click_mask.h), which may lie below the keep threshold.
+    bool all_queries = false;
 };
 DetectParams detect_default_params();
 
