@@ -230,7 +230,7 @@ def test_no_chicken_is_a_negative_that_data_convert_keeps(served, tmp_path):
     convert_in.mkdir()
     for p in (folder / file, folder / (Path(file).stem + ".json")):
         (convert_in / p.name).write_bytes(p.read_bytes())
-    tool("data", "convert", convert_in, "-o", tmp_path / "ds.json")
+    tool("data", "convert", convert_in, "--out", tmp_path / "ds.json")
     ds = json.loads((tmp_path / "ds.json").read_text())
     ids = [im["id"] for im in ds["images"] if im["file_name"] == file]
     assert len(ids) == 1
