@@ -17,6 +17,7 @@ struct ConvertOptions {
     std::string input, output, image_root, label_map, classes, concept_name;
     std::string format = input_format_name(ConvertParams{}.format);
     std::string unknown_labels = unknown_label_policy_name(ConvertParams{}.unknown_labels);
+    std::string reviewed = reviewed_policy_name(ConvertParams{}.reviewed);
     bool dry_run = false;
     bool verbose = false;
 };
@@ -54,6 +55,9 @@ void print_table(const ConvertReport& r) {
         std::printf(")");
     }
     std::printf("\n  %-12s %8zu\n", "warnings", r.diagnostics.warning_count());
+    if (r.reviewed_only)
+        std::printf("  only reviewed LabelMe files counted (flag reviewed: true); %zu not reviewed left out\n",
+                    r.excluded.count("not_reviewed") ? r.excluded.at("not_reviewed") : size_t{0});
     if (!r.labels.empty()) {
         size_t width = 5;
         // Labels come from the user's files: printed through terminal_safe (no raw escapes).
@@ -95,6 +99,11 @@ CommandRegistrar registrar{{
                        "exclude (drop their images)")
             ->check(CLI::IsMember({"error", "background", "exclude"}))
             ->capture_default_str();
+        cmd.add_option("--reviewed", o->reviewed,
+                       "LabelMe files that count: only (flag reviewed: true, what `annotate` saves), any, or auto "
+                       "(only in a folder written by `mine`, any elsewhere)")
+            ->check(CLI::IsMember({"auto", "only", "any"}))
+            ->capture_default_str();
         cmd.add_flag("--dry-run", o->dry_run, "Check and report; write nothing");
         cmd.add_flag("-v,--verbose", o->verbose, "Show every warning (default: the first 10)");
         return [o]() {
@@ -111,6 +120,7 @@ CommandRegistrar registrar{{
             params.label_map = o->label_map;
             params.classes = o->classes;
             params.unknown_labels = *unknown_label_policy_from_name(o->unknown_labels);
+            params.reviewed = *reviewed_policy_from_name(o->reviewed);
             params.dry_run = o->dry_run;
             params.show_progress = !global_options().quiet && !global_options().json;
             ConvertReport report = convert_dataset(params);

@@ -63,6 +63,24 @@ std::optional<UnknownLabelPolicy> unknown_label_policy_from_name(std::string_vie
     return std::nullopt;
 }
 
+const char* reviewed_policy_name(ReviewedPolicy policy) {
+    switch (policy) {
+        case ReviewedPolicy::auto_detect:
+            return "auto";
+        case ReviewedPolicy::only:
+            return "only";
+        case ReviewedPolicy::any:
+            return "any";
+    }
+    return "auto";
+}
+
+std::optional<ReviewedPolicy> reviewed_policy_from_name(std::string_view name) {
+    for (auto p : {ReviewedPolicy::auto_detect, ReviewedPolicy::only, ReviewedPolicy::any})
+        if (name == reviewed_policy_name(p)) return p;
+    return std::nullopt;
+}
+
 InputFormat detect_input_format(const fs::path& input) {
     std::error_code ec;
     if (fs::is_regular_file(input, ec)) {
@@ -260,8 +278,14 @@ public:
     }
 
     void add(Item& item) {
-        Mapped mapped = map_labels(item);
         ConvertReport& report = result_.report;
+        if (report.reviewed_only && !item.reviewed) {
+            report.excluded["not_reviewed"]++;
+            report.excluded_images.push_back(
+                {item.file_name, "not reviewed (its LabelMe file has no flag `reviewed: true`)"});
+            return;
+        }
+        Mapped mapped = map_labels(item);
         if (mapped.concept_in_negative)
             report.diagnostics.warn("image is in a not_" + concept_name_ + " folder but has " +
                                         std::to_string(mapped.concept_in_negative) +
@@ -429,6 +453,14 @@ ConvertResult build_saco_dataset(const ConvertParams& params) {
     if (!params.output.empty())
         embedded_dir = params.output.parent_path() / (params.output.stem().string() + "_embedded_images");
     Context ctx = make_context(params, format, report.diagnostics, embedded_dir);
+    std::error_code ec;
+    bool mined = format == InputFormat::labelme && fs::is_regular_file(params.input / kMinedStateFile, ec);
+    if (params.reviewed == ReviewedPolicy::only && format != InputFormat::labelme)
+        throw Error("--reviewed only applies to LabelMe folders (the flag `reviewed` is a LabelMe flag)",
+                    params.input.string());
+    report.reviewed_only =
+        params.reviewed == ReviewedPolicy::only || (params.reviewed == ReviewedPolicy::auto_detect && mined);
+    if (mined) ctx.skip.push_back(params.input / "mining.json");  // mine's report, not a label file
     std::vector<Item> items = collect_items(ctx, format);
     sort_by_file_name(items, report.diagnostics);
 
@@ -477,6 +509,7 @@ json ConvertReport::to_json(size_t max_warnings) const {
     json ex_list = json::array();
     for (const auto& e : excluded_images) ex_list.push_back({{"file_name", e.file_name}, {"reason", e.reason}});
     j["excluded_images"] = ex_list;
+    j["reviewed_only"] = reviewed_only;
     json labs = json::array();
     for (const auto& l : labels)
         labs.push_back({{"label", l.label},

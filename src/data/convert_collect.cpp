@@ -298,6 +298,7 @@ private:
                 check_declared_size(*lm.image_width, *lm.image_height, info, {display, 0, "imageWidth/imageHeight"},
                                     "imageWidth x imageHeight", ctx_.diagnostics);
             item.objects = labelme_to_source_objects(lm, item.width, item.height, display, ctx_.diagnostics);
+            item.reviewed = lm.reviewed;
         }
         items_.push_back(std::move(item));
     }

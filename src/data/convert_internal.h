@@ -23,6 +23,7 @@ struct Item {
     uint32_t width = 0, height = 0;
     std::vector<SourceObject> objects;
     std::optional<std::vector<uint8_t>> embedded;  // LabelMe imageData of a missing image file
+    bool reviewed = false;                         // LabelMe: its label file has flags.reviewed == true
 };
 
 struct Context {

@@ -194,6 +194,10 @@ LabelMeFile parse_labelme(const json& doc, const std::string& file, Diagnostics&
         else
             out.image_data = d->get<std::string>();
     }
+    if (auto f = doc.find("flags"); f != doc.end() && f->is_object()) {
+        auto r = f->find("reviewed");
+        out.reviewed = r != f->end() && r->is_boolean() && r->get<bool>();
+    }
     auto shapes = doc.find("shapes");
     if (shapes == doc.end()) {
         diagnostics.error("missing required field (a LabelMe file lists its shapes there)", {file, 0, "shapes"});

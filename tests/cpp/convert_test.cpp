@@ -321,6 +321,49 @@ TEST(ConvertLabelMe, OutputInsideTheInputFolderIsNotReadBack) {
     EXPECT_TRUE(again.ok()) << all(messages(again, Severity::error));
 }
 
+// A folder `mine` wrote (mined.jsonl at its root) counts only the files an annotator saved
+// (flag reviewed: true); pre-filled files and images without one are excluded, listed.
+TEST(ConvertLabelMe, MinedFolderTakesOnlyReviewedFiles) {
+    TempDir d;
+    auto flagged = [](const std::string& image, const std::string& shapes, const std::string& flags) {
+        std::string j = shapes_json(image, shapes);
+        return j.replace(j.find(R"("flags": {})"), 11, R"("flags": )" + flags);
+    };
+    for (const char* name : {"a", "b", "c", "d"}) write_test_png(d / "ds" / (std::string(name) + ".png"), 64, 48);
+    write_text(d / "ds/a.json", flagged("a.png", poly("chicken"), R"({"unstable_mask": true, "reviewed": true})"));
+    write_text(d / "ds/b.json", flagged("b.png", poly("chicken"), R"({"unstable_mask": true})"));  // pre-filled
+    write_text(d / "ds/c.json", flagged("c.png", "", R"({"confirmed_negative": true, "reviewed": true})"));
+    write_text(d / "ds/mined.jsonl", "{}\n");
+    write_text(d / "ds/mining.json", R"({"chosen": []})");  // mine's report: not a label file
+
+    ConvertResult r = build_saco_dataset(params_for(d / "ds", d / "out.json"));
+    ASSERT_TRUE(r.report.ok()) << all(messages(r.report, Severity::error));
+    EXPECT_TRUE(r.report.reviewed_only);
+    ASSERT_EQ(r.dataset.images.size(), 2u);
+    EXPECT_EQ(r.dataset.images[0].file_name, "a.png");
+    EXPECT_EQ(r.dataset.images[1].file_name, "c.png");
+    EXPECT_EQ(r.dataset.annotations.size(), 1u);
+    EXPECT_EQ(r.report.excluded.at("not_reviewed"), 2u);
+    ASSERT_EQ(r.report.excluded_images.size(), 2u);
+    EXPECT_EQ(r.report.excluded_images[0].file_name, "b.png");
+    EXPECT_EQ(r.report.excluded_images[1].file_name, "d.png");
+
+    ConvertParams any = params_for(d / "ds", d / "out.json");
+    any.reviewed = ReviewedPolicy::any;
+    ConvertResult all_files = build_saco_dataset(any);
+    EXPECT_FALSE(all_files.report.reviewed_only);
+    EXPECT_EQ(all_files.dataset.images.size(), 4u);
+
+    fs::remove(d / "ds/mined.jsonl");
+    fs::remove(d / "ds/mining.json");
+    EXPECT_EQ(build_saco_dataset(params_for(d / "ds", d / "out.json")).dataset.images.size(), 4u);
+    ConvertParams only = params_for(d / "ds", d / "out.json");
+    only.reviewed = ReviewedPolicy::only;
+    EXPECT_EQ(build_saco_dataset(only).dataset.images.size(), 2u);
+    EXPECT_EQ(reviewed_policy_from_name("only"), ReviewedPolicy::only);
+    EXPECT_FALSE(reviewed_policy_from_name("maybe"));
+}
+
 TEST(ConvertLabelMe, NeverOverwritesAnInput) {
     TempDir d;
     write_test_png(d / "ds/a.png", 64, 48);

@@ -40,6 +40,18 @@ std::optional<UnknownLabelPolicy> unknown_label_policy_from_name(std::string_vie
 // when it cannot tell (pass --format then).
 InputFormat detect_input_format(const std::filesystem::path& input);
 
+// Which LabelMe files count. `auto_detect`: a folder written by `chickenseg mine` (it has
+// mine's state file `mined.jsonl` at its root) is read as `only`, any other as `any`.
+// `only`: an image counts only if its LabelMe file has the flag `reviewed: true` (what the
+// annotator's saves write); the others (pre-filled by mine and never saved, or without a
+// label file) are excluded, reason "not_reviewed". LabelMe input only.
+enum class ReviewedPolicy { auto_detect, only, any };
+const char* reviewed_policy_name(ReviewedPolicy policy);
+std::optional<ReviewedPolicy> reviewed_policy_from_name(std::string_view name);
+// The name of mine's state file, whose presence marks a mined folder (= kMineStateFile of
+// chickenseg/mine/mine.h; the data library does not depend on mine).
+inline constexpr const char* kMinedStateFile = "mined.jsonl";
+
 struct ConvertParams {
     std::filesystem::path input;       // dataset folder, or the COCO JSON file
     std::filesystem::path output;      // the SA-Co JSON to write
@@ -51,6 +63,7 @@ struct ConvertParams {
     std::filesystem::path classes;    // YOLO class names (classes.txt or data.yaml); default:
                                       // found at the input folder's root
     UnknownLabelPolicy unknown_labels = UnknownLabelPolicy::error;
+    ReviewedPolicy reviewed = ReviewedPolicy::auto_detect;
     bool dry_run = false;  // check and report; write nothing
     bool show_progress = true;
 };
@@ -86,6 +99,7 @@ struct ConvertReport {
     size_t annotations = 0;
     std::map<std::string, size_t> excluded;  // reason kind ("ambiguous_label", "unknown_label") -> images
     std::vector<ExcludedImage> excluded_images;
+    bool reviewed_only = false;       // the ReviewedPolicy resolved: only reviewed LabelMe files counted
     std::vector<LabelCount> labels;   // sorted by label
     std::string embedded_images_dir;  // where imageData images go (empty when there are none)
     size_t embedded_images = 0;

@@ -42,6 +42,7 @@ struct LabelMeFile {
     std::optional<uint32_t> image_width, image_height;
     std::string image_data;  // base64 imageData, not decoded; empty when absent or null
     std::vector<LabelMeShape> shapes;
+    bool reviewed = false;  // flags.reviewed is true: an annotator saved it (`chickenseg annotate`)
 };
 
 // Checks types and point counts. Every problem adds an error naming file and
