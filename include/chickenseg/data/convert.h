@@ -48,8 +48,8 @@ InputFormat detect_input_format(const std::filesystem::path& input);
 enum class ReviewedPolicy { auto_detect, only, any };
 const char* reviewed_policy_name(ReviewedPolicy policy);
 std::optional<ReviewedPolicy> reviewed_policy_from_name(std::string_view name);
-// The name of mine's state file, whose presence marks a mined folder (= kMineStateFile of
-// chickenseg/mine/mine.h; the data library does not depend on mine).
+// The name of mine's state file, whose presence marks a mined folder. Defined here, in the
+// lower layer, and used by mine (chickenseg/mine/mine.h's kMineStateFile is this).
 inline constexpr const char* kMinedStateFile = "mined.jsonl";
 
 struct ConvertParams {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "chickenseg/core/json_file.h"
+#include "chickenseg/data/convert.h"
 #include "chickenseg/mine/scoring.h"
 #include "chickenseg/mine/shard.h"
 #include "chickenseg/runtime/engine.h"
@@ -29,7 +30,7 @@
 namespace chickenseg {
 
 inline constexpr const char* kMineScoresFile = "mine-scores.jsonl";
-inline constexpr const char* kMineStateFile = "mined.jsonl";
+inline constexpr const char* kMineStateFile = kMinedStateFile;  // its presence marks a mined folder for convert
 inline constexpr const char* kMineReportFile = "mining.json";
 inline constexpr const char* kMineHtmlFile = "mining.html";
 
