@@ -23,6 +23,7 @@ FrameGrabber::FrameGrabber(const FrameGrabberParams& params, const std::atomic<b
     live_ = source_is_live(source_kind(params_.source.url));
     source_ = std::make_unique<VideoSource>(params_.source, [this] { return halted(); });
     description_ = source_->description();
+    fps_ = source_->fps();
     thread_ = std::thread([this] { run(); });
 }
 

@@ -21,8 +21,8 @@ using Clock = std::chrono::steady_clock;
 // One run: the outputs, the tracker and the counters, advanced one frame at a time.
 class StreamRun {
 public:
-    StreamRun(const Engine& engine, const StreamParams& params, const StreamLog& log)
-        : engine_(engine), params_(params), log_(log) {
+    StreamRun(const Engine& engine, const StreamParams& params, double fps, const StreamLog& log)
+        : engine_(engine), params_(params), log_(log), fps_(fps) {
         const ModelPackage& pkg = engine.package();
         prompt_ = params.prompt.empty() ? 0 : engine.prompt_index(params.prompt);
         concept_ = pkg.prompts.at(prompt_);
@@ -52,6 +52,7 @@ private:
     const Engine& engine_;
     const StreamParams& params_;
     const StreamLog& log_;
+    double fps_ = 0;  // the source's nominal rate, for the MP4's header
     size_t prompt_ = 0;
     std::string concept_;
     DetectParams detect_;
@@ -113,7 +114,7 @@ void StreamRun::write_video(VideoFrame& in, const StreamFrame& out) {
         vp.width = in.image.width;
         vp.height = in.image.height;
         vp.codec = params_.video_codec;
-        vp.fps = 25;
+        vp.fps = fps_ > 0 ? fps_ : 25;
         video_ = std::make_unique<VideoWriter>(vp);
         summary_.video_codec = video_->codec();
     }
@@ -203,7 +204,7 @@ StreamSummary run_stream(const Engine& engine, FrameGrabber& grabber, const Stre
                          const std::atomic<bool>& stop, const StreamLog& log) {
     check_stream_params(params);
     if (!params.keyframes_dir.empty()) check_writable_folder(params.keyframes_dir, "key frames");
-    StreamRun run(engine, params, log);
+    StreamRun run(engine, params, grabber.fps(), log);
     const auto collect = [&] {
         const FrameGrabberStats g = grabber.stats();
         StreamSummary& s = run.summary();

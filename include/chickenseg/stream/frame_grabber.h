@@ -52,6 +52,7 @@ public:
     // Stops the decoding thread (frames not taken yet are neither processed nor dropped).
     void halt();
     const std::string& description() const { return description_; }  // the source as first opened
+    double fps() const { return fps_; }                              // its nominal frame rate, 0 when it does not say
     bool live() const { return live_; }
     FrameGrabberStats stats() const;
 
@@ -67,6 +68,7 @@ private:
     bool live_ = false;
     std::unique_ptr<VideoSource> source_;
     std::string description_;
+    double fps_ = 0;
     std::atomic<bool> halt_{false};
 
     mutable std::mutex mutex_;
