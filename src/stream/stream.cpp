@@ -61,7 +61,7 @@ private:
     std::unique_ptr<VideoWriter> video_;
     bool present_ = false;
     double last_detection_time_ = 0;
-    int64_t since_detection_ = 0;
+    int64_t last_detection_processed_ = 0;  // frames processed before the last detection frame
     StreamSummary summary_;
     Clock::time_point started_ = Clock::now();
     Clock::time_point last_progress_ = Clock::now();
@@ -69,7 +69,7 @@ private:
 
 bool StreamRun::detection_due(const VideoFrame& in) const {
     if (summary_.detection_frames == 0) return true;
-    if (params_.detect_every > 0) return since_detection_ >= params_.detect_every;
+    if (params_.detect_every > 0) return summary_.processed - last_detection_processed_ >= params_.detect_every;
     // Half a microsecond of slack: timestamps of a 25 fps stream do not add up exactly.
     return in.time - last_detection_time_ >= 1.0 / params_.detect_hz - 5e-7;
 }
@@ -81,7 +81,7 @@ void StreamRun::detect(const VideoFrame& in, StreamFrame& out) {
     out.presence = found.presence;
     ++summary_.detection_frames;
     last_detection_time_ = in.time;
-    since_detection_ = 0;
+    last_detection_processed_ = summary_.processed;
     if (found.gated) {
         ++summary_.gated_frames;
         present_ = false;
@@ -133,7 +133,6 @@ void StreamRun::process(VideoFrame& in) {
     if (detection_due(in)) {
         detect(in, out);
     } else {
-        ++since_detection_;
         out.tracks = tracker_.predict(in.time);
         if (!present_) out.tracks.clear();
     }

@@ -10,7 +10,8 @@
 namespace chickenseg {
 namespace {
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+// Divided by the integer scale, so the result is the double nearest the short decimal.
+double round_to(double v, double scale) { return std::round(v * scale) / scale; }
 
 // Distinct colours for neighbouring ids.
 const std::array<Rgb, 8> kPalette = {{{230, 25, 75},
@@ -41,20 +42,20 @@ json stream_frame_to_json(const StreamFrame& f, bool masks) {
     for (const auto& t : f.tracks) {
         const BoxXywh b = clip_box(t.box, f.width, f.height);
         json j = {{"id", t.id},
-                  {"bbox", {round_to(b[0], 0.01), round_to(b[1], 0.01), round_to(b[2], 0.01), round_to(b[3], 0.01)}},
-                  {"score", round_to(t.score, 1e-4)},
+                  {"bbox", {round_to(b[0], 100), round_to(b[1], 100), round_to(b[2], 100), round_to(b[3], 100)}},
+                  {"score", round_to(t.score, 1e4)},
                   {"detected", t.detected}};
         if (masks && t.detected && t.mask && !t.mask->counts.empty())
             j["segmentation"] = {{"size", {t.mask->h, t.mask->w}}, {"counts", rle_to_string(*t.mask)}};
         tracks.push_back(std::move(j));
     }
-    json line = {{"frame", f.index}, {"time", round_to(f.time, 1e-6)}, {"detection", f.detection}};
-    if (f.detection) line["presence"] = round_to(f.presence, 1e-4);
+    json line = {{"frame", f.index}, {"time", round_to(f.time, 1e6)}, {"detection", f.detection}};
+    if (f.detection) line["presence"] = round_to(f.presence, 1e4);
     line["present"] = f.present;
     line["count"] = f.tracks.size();
     line["tracks"] = std::move(tracks);
     if (f.dropped_before > 0) line["dropped_before"] = f.dropped_before;
-    if (f.gap_before > 0) line["gap"] = round_to(f.gap_before, 1e-3);
+    if (f.gap_before > 0) line["gap"] = round_to(f.gap_before, 1e3);
     return line;
 }
 

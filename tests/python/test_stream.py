@@ -73,7 +73,7 @@ def read_lines(path):
 def test_a_file_is_processed_frame_for_frame(present_package, video, tmp_path):
     r = tool("--json", "stream", "--package", present_package, "--input", video, "--out", tmp_path / "e.jsonl",
              "--masks", "--video-out", tmp_path / "o.mp4", "--keyframes", tmp_path / "kf", "--keyframe-every", "2",
-             "--detect-every", "5", "--threads", "1")
+             "--detect-every", "5", "--threads", "1", "--min-score", "0.3")  # the tiny model's scores are low
     summary = json.loads(r.stdout)
     lines = read_lines(tmp_path / "e.jsonl")
     assert len(lines) == 40 == summary["processed"] == summary["decoded"]
@@ -126,7 +126,7 @@ def test_sigint_leaves_a_playable_mp4_and_whole_jsonl(present_package, tmp_path)
     out = tmp_path / "e.jsonl"
     proc = subprocess.Popen([str(chickenseg_bin()), "--json", "stream", "--package",
                              str(present_package), "--input", str(long_video), "--out", str(out), "--video-out",
-                             str(tmp_path / "o.mp4"), "--detect-every", "1", "--threads", "1"],
+                             str(tmp_path / "o.mp4"), "--detect-every", "1", "--threads", "1", "--min-score", "0.3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
@@ -178,7 +178,7 @@ def test_rtsp_camera_restart_is_survived_with_the_gap_reported(present_package, 
     url = f"rtsp://127.0.0.1:{port}/barn"
     stream = subprocess.Popen([str(chickenseg_bin()), "--json", "stream", "--package", str(present_package),
                                "--input", url, "--out", str(out), "--timeout", "3", "--max-reconnects", "20",
-                               "--detect-hz", "1", "--threads", "1"],
+                               "--detect-hz", "1", "--threads", "1", "--min-score", "0.3"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = lambda: out.read_text().count("\n") if out.exists() else 0  # noqa: E731
     try:
