@@ -69,10 +69,6 @@ void print_summary(const StreamSummary& s, const StreamParams& p) {
 
 int run_stream_command(StreamOptions& o) {
     StreamParams& p = o.params;
-    if (!video_support_available())
-        throw Error(
-            "stream: chickenseg was built without FFmpeg (install libavformat-dev libavcodec-dev "
-            "libswscale-dev libavutil-dev libavdevice-dev and rebuild)");
     if (!o.presence_band.empty()) {
         p.keyframe_presence_low = o.presence_band.at(0);
         p.keyframe_presence_high = o.presence_band.at(1);
@@ -82,6 +78,10 @@ int run_stream_command(StreamOptions& o) {
     if (global_options().quiet || global_options().json) p.progress_seconds = 0;
     check_stream_params(p);
     check_stream_outputs(p);
+    if (!video_support_available())
+        throw Error(
+            "stream: chickenseg was built without FFmpeg (install libavformat-dev libavcodec-dev "
+            "libswscale-dev libavutil-dev libavdevice-dev and rebuild)");
     catch_stop_signals();
     const auto log = [](const std::string& line) { std::cerr << line << std::endl; };
     // The source first: a bad one is reported before the engine (LibTorch) loads.

@@ -37,6 +37,15 @@ TEST(CliStream, UsageErrorsExit2) {
     EXPECT_EQ(run_chickenseg("stream --input x.mp4 --out " + (dir / "e.jsonl")).code, 2);  // no --package
 }
 
+#ifndef CHICKENSEG_WITH_FFMPEG
+TEST(CliStream, ABuildWithoutFfmpegSaysSo) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "pkg");
+    CliResult r = run_chickenseg("stream --package " + (dir / "pkg") + " --input x.mp4 --out " + (dir / "e.jsonl"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("built without FFmpeg"), std::string::npos) << r.out;
+}
+#else
 TEST(CliStream, BadInputsAreOneLineAndExit1) {
     TempDir dir;
     std::filesystem::create_directories(dir.path / "pkg");  // not a package: never opened by these
@@ -56,6 +65,8 @@ TEST(CliStream, BadInputsAreOneLineAndExit1) {
     EXPECT_EQ(lines(r.out), 1u) << r.out;
     EXPECT_NE(r.out.find("error: " + silent.url() + ": no answer within 1 s"), std::string::npos) << r.out;
 }
+
+#endif
 
 TEST(CliStream, OutputsAreCheckedBeforeTheSource) {
     TempDir dir;
