@@ -21,9 +21,15 @@ struct Match {
     size_t detection = 0;  // index into the candidate detections
 };
 
-// Optimal assignment of tracks to detections by 1 - IoU, keeping pairs with IoU >= min_iou.
-std::vector<Match> associate(const std::vector<BoxXywh>& tracks, const std::vector<BoxXywh>& detections,
-                             double min_iou) {
+// The box grown by `buffer` x its width on the left and on the right, x its height above and below.
+BoxXywh buffered(const BoxXywh& b, double buffer) {
+    return {b[0] - buffer * b[2], b[1] - buffer * b[3], b[2] * (1 + 2 * buffer), b[3] * (1 + 2 * buffer)};
+}
+
+// Optimal assignment of tracks to detections by 1 - IoU of the buffered boxes, keeping pairs with
+// IoU >= min_iou.
+std::vector<Match> associate(const std::vector<BoxXywh>& tracks, const std::vector<BoxXywh>& detections, double min_iou,
+                             double buffer) {
     std::vector<Match> matches;
     if (tracks.empty() || detections.empty()) return matches;
     std::vector<double> iou(tracks.size() * detections.size());
@@ -31,7 +37,7 @@ std::vector<Match> associate(const std::vector<BoxXywh>& tracks, const std::vect
     for (size_t t = 0; t < tracks.size(); ++t)
         for (size_t d = 0; d < detections.size(); ++d) {
             const size_t i = t * detections.size() + d;
-            iou[i] = box_iou(tracks[t], detections[d]);
+            iou[i] = box_iou(buffered(tracks[t], buffer), buffered(detections[d], buffer));
             cost[i] = iou[i] >= min_iou && iou[i] > 0 ? 1 - iou[i] : kInfeasibleCost;
         }
     for (const auto& pair : hungarian_minimize(cost, tracks.size(), detections.size()))
@@ -86,12 +92,12 @@ std::vector<TrackedObject> ByteTracker::update(double time, std::vector<TrackerD
         else if (detections[d].score >= params_.low_threshold)
             low.push_back(d);
     }
-    auto match_stage = [&](std::vector<size_t>& pool, std::vector<size_t>& dets, double min_iou) {
+    auto match_stage = [&](std::vector<size_t>& pool, std::vector<size_t>& dets, double min_iou, double buffer) {
         std::vector<BoxXywh> track_boxes, det_boxes;
         for (size_t t : pool) track_boxes.push_back(tracks_[t].filter.box());
         for (size_t d : dets) det_boxes.push_back(detections[d].box);
         std::vector<bool> track_used(pool.size()), det_used(dets.size());
-        for (const Match& m : associate(track_boxes, det_boxes, min_iou)) {
+        for (const Match& m : associate(track_boxes, det_boxes, min_iou, buffer)) {
             Track& t = tracks_[pool[m.track]];
             TrackerDetection& d = detections[dets[m.detection]];
             t.filter.update(d.box);
@@ -114,12 +120,12 @@ std::vector<TrackedObject> ByteTracker::update(double time, std::vector<TrackerD
     // Stage 1: high-score detections against every track, tracked or lost.
     std::vector<size_t> pool(tracks_.size());
     for (size_t t = 0; t < tracks_.size(); ++t) pool[t] = t;
-    match_stage(pool, high, params_.first_match_iou);
+    match_stage(pool, high, params_.first_match_iou, params_.first_match_buffer);
     // Stage 2: low-score detections against the tracks that were tracked until now.
     std::vector<size_t> tracked_left;
     for (size_t t : pool)
         if (!tracks_[t].lost) tracked_left.push_back(t);
-    match_stage(tracked_left, low, params_.second_match_iou);
+    match_stage(tracked_left, low, params_.second_match_iou, 0);
     for (auto& t : tracks_)
         if (t.detection < 0) t.lost = true;
     // Births: the high-score detections nothing claimed.

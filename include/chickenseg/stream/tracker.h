@@ -31,7 +31,11 @@ struct TrackerParams {
     float new_track_threshold = 0.6f;  // an unmatched detection at least this sure starts a track
     double first_match_iou = 0.2;      // ByteTrack's match_thresh 0.8 as a cost (1 - IoU)
     double second_match_iou = 0.5;     // ByteTrack's second-stage cost limit 0.5
-    double max_age = 2.0;              // seconds a track may go unseen before it dies
+    // First stage: both boxes grown by this share of their size on each side before the IoU
+    // (C-BIoU, Yang et al., WACV 2023), so that a chicken that moved further than its predicted
+    // box still overlaps it, as happens when detection runs every N frames.
+    double first_match_buffer = 0.3;
+    double max_age = 2.0;  // seconds a track may go unseen before it dies
     KalmanBoxParams motion = kalman_box_default_params();
 };
 TrackerParams tracker_default_params();
