@@ -50,8 +50,8 @@ void check_stream_outputs(const StreamParams& p) {
         check_writable_folder(dir.empty() ? "." : dir, "output");
     }
     if (!p.keyframes_dir.empty()) check_writable_folder(p.keyframes_dir, "key frames");
-    if (p.jsonl.empty() && p.video_out.empty() && p.keyframes_dir.empty())
-        throw Error("give at least one output: --out (JSONL events), --video-out or --keyframes");
+    if (p.jsonl.empty() && p.video_out.empty() && p.keyframes_dir.empty() && p.preview_port < 0)
+        throw Error("give at least one output: --out (JSONL events), --video-out, --keyframes or --preview");
 }
 
 void print_summary(const StreamSummary& s, const StreamParams& p) {
@@ -111,6 +111,9 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--video-out", p.video_out, "Overlay MP4 (H.264 when FFmpeg has libx264, else MPEG-4)");
         cmd.add_option("--video-codec", p.video_codec, "Encoder of --video-out (default: libx264, else mpeg4)");
         cmd.add_option("--keyframes", p.keyframes_dir, "Folder for key frames (JPEG) to feed chickenseg mine");
+        cmd.add_option("--preview", p.preview_port,
+                       "Live preview for a browser: MJPEG on http://127.0.0.1:PORT/ (0 = any free port)")
+            ->check(CLI::Range(0, 65535));
         cmd.add_option("--keyframe-every", p.keyframe_every, "Every M-th detection frame is a key frame")
             ->capture_default_str();
         cmd.add_option("--presence-band", o->presence_band,

@@ -10,6 +10,7 @@
 #include "chickenseg/core/jsonl_file.h"
 #include "chickenseg/core/text_format.h"
 #include "chickenseg/runtime/predict.h"
+#include "chickenseg/stream/mjpeg_preview.h"
 #include "chickenseg/stream/video_writer.h"
 #include "stream/stream_frame.h"
 
@@ -34,8 +35,12 @@ public:
         tracker_ = ByteTracker(tp);
         detect_ = params.detect;
         detect_.score_threshold = tp.low_threshold;  // the second stage needs the unsure ones
-        detect_.masks = params.masks || !params.video_out.empty();
+        detect_.masks = params.masks || !params.video_out.empty() || params.preview_port >= 0;
         if (!params.jsonl.empty()) jsonl_.emplace(params.jsonl, false);
+        if (params.preview_port >= 0) {
+            preview_ = std::make_unique<MjpegPreview>(params.preview_port);
+            log_("stream: preview at " + preview_->url());
+        }
     }
 
     void process(VideoFrame& in);
@@ -46,7 +51,7 @@ private:
     bool detection_due(const VideoFrame& in) const;
     void detect(const VideoFrame& in, StreamFrame& out);
     void keep_keyframe(const VideoFrame& in, const StreamFrame& out);
-    void write_video(VideoFrame& in, const StreamFrame& out);
+    void draw_outputs(VideoFrame& in, const StreamFrame& out);
     void report_progress();
 
     const Engine& engine_;
@@ -59,6 +64,7 @@ private:
     ByteTracker tracker_;
     std::optional<JsonlWriter> jsonl_;
     std::unique_ptr<VideoWriter> video_;
+    std::unique_ptr<MjpegPreview> preview_;
     bool present_ = false;
     double last_detection_time_ = 0;
     int64_t last_detection_processed_ = 0;  // frames processed before the last detection frame
@@ -106,7 +112,11 @@ void StreamRun::keep_keyframe(const VideoFrame& in, const StreamFrame& out) {
     ++summary_.keyframes;
 }
 
-void StreamRun::write_video(VideoFrame& in, const StreamFrame& out) {
+// The overlay, drawn once for the MP4 and the preview.
+void StreamRun::draw_outputs(VideoFrame& in, const StreamFrame& out) {
+    if (params_.video_out.empty() && !preview_) return;
+    draw_stream_overlay(in.image, out, concept_);
+    if (preview_) preview_->publish(in.image);
     if (params_.video_out.empty()) return;
     if (!video_) {
         VideoWriterParams vp;
@@ -118,7 +128,6 @@ void StreamRun::write_video(VideoFrame& in, const StreamFrame& out) {
         video_ = std::make_unique<VideoWriter>(vp);
         summary_.video_codec = video_->codec();
     }
-    draw_stream_overlay(in.image, out, concept_);
     video_->write(in.image, in.time);
 }
 
@@ -141,7 +150,7 @@ void StreamRun::process(VideoFrame& in) {
     summary_.tracks = tracker_.ids_issued();
     if (jsonl_) jsonl_->write(stream_frame_to_json(out, params_.masks));
     keep_keyframe(in, out);
-    write_video(in, out);
+    draw_outputs(in, out);
     report_progress();
 }
 

@@ -23,7 +23,7 @@ TEST(CliStream, HelpListsTheOptions) {
     for (const char* flag :
          {"--package", "--input", "--out", "--masks", "--video-out", "--keyframes", "--keyframe-every",
           "--presence-band", "--detect-every", "--detect-hz", "--min-score", "--low-score", "--max-age",
-          "--rtsp-transport", "--timeout", "--max-reconnects", "--backend", "--device", "--threads"})
+          "--rtsp-transport", "--timeout", "--max-reconnects", "--backend", "--device", "--threads", "--preview"})
         EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 

@@ -3,10 +3,12 @@ scenes (panned across frame by frame, encoded with the ffmpeg tool) is tracked f
 with every frame processed, one flushed JSONL line each, an overlay MP4 that ffprobe decodes,
 key frames for `chickenseg mine`, and a SIGINT mid-run that still leaves a playable MP4 and a
 complete JSONL file."""
+import io
 import json
 import signal
 import subprocess
 import time
+import urllib.request
 
 import pytest
 from PIL import Image
@@ -122,12 +124,22 @@ def test_no_chicken_frames_carry_no_tracks(absent_package, video, tmp_path):
 
 
 def test_sigint_leaves_a_playable_mp4_and_whole_jsonl(present_package, tmp_path):
+    """Also the live preview: the newest overlay frame as a JPEG from 127.0.0.1 while it runs."""
     long_video = barn_video(tmp_path / "v", 400)
     out = tmp_path / "e.jsonl"
     proc = subprocess.Popen([str(chickenseg_bin()), "--json", "stream", "--package",
                              str(present_package), "--input", str(long_video), "--out", str(out), "--video-out",
-                             str(tmp_path / "o.mp4"), "--detect-every", "1", "--threads", "1", "--min-score", "0.3"],
+                             str(tmp_path / "o.mp4"), "--detect-every", "1", "--threads", "1", "--min-score", "0.3",
+                             "--preview", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    assert first.startswith("stream: preview at http://127.0.0.1:"), first
+    url = first.split(" at ")[1].strip()
+    wait_for(lambda: out.exists() and out.read_text().count("\n") >= 2, 120, "the first frames")
+    with urllib.request.urlopen(url + "frame.jpg", timeout=10) as reply:
+        assert reply.headers["Content-Type"] == "image/jpeg"
+        with Image.open(io.BytesIO(reply.read())) as im:
+            assert im.size == (160, 120)
     deadline = time.time() + 120
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
         time.sleep(0.1)

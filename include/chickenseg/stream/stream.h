@@ -34,6 +34,7 @@ struct StreamParams {
     std::filesystem::path video_out;      // overlay MP4 ("" = none)
     std::string video_codec;              // "" = libx264 when present, else mpeg4
     std::filesystem::path keyframes_dir;  // JPEGs for chickenseg mine ("" = none)
+    int preview_port = -1;                // MJPEG preview on 127.0.0.1:port (0: any free port; -1: none)
     int keyframe_every = 10;              // every M-th detection frame is a key frame
     double keyframe_presence_low = 0.4;   // and every detection frame whose presence is in
     double keyframe_presence_high = 0.6;  // this band (the "ambiguous" band of mine)
