@@ -114,8 +114,16 @@ void FrameGrabber::run() {
         std::string why;
         try {
             VideoFrame frame;
-            while (!halted() && source_->read(frame))
+            for (;;) {
+                const auto started = Clock::now();
+                if (halted() || !source_->read(frame)) break;
+                const double ms = 1000 * seconds_since(started);
+                {
+                    std::lock_guard lock(mutex_);
+                    stats_.decode_ms += ms;
+                }
                 if (!push(std::move(frame))) break;
+            }
             why = "the stream ended";
         } catch (const Error& e) {
             why = e.what();

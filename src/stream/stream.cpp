@@ -19,6 +19,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Adds the milliseconds since `started` to `total`.
+void add_ms(double& total, Clock::time_point started) {
+    total += std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+}
+
 // One run: the outputs, the tracker and the counters, advanced one frame at a time.
 class StreamRun {
 public:
@@ -81,8 +86,11 @@ bool StreamRun::detection_due(const VideoFrame& in) const {
 }
 
 void StreamRun::detect(const VideoFrame& in, StreamFrame& out) {
+    auto started = Clock::now();
     const EngineInput input = prepare_engine_input(in.image, engine_.package());
     ImageDetections found = engine_.predict({&input, 1}, prompt_, detect_, &summary_.timings).at(0);
+    add_ms(summary_.detect_ms, started);
+    started = Clock::now();
     out.detection = true;
     out.presence = found.presence;
     ++summary_.detection_frames;
@@ -92,12 +100,14 @@ void StreamRun::detect(const VideoFrame& in, StreamFrame& out) {
         ++summary_.gated_frames;
         present_ = false;
         tracker_.lose_all(in.time);
+        add_ms(summary_.track_ms, started);
         return;
     }
     std::vector<TrackerDetection> detections;
     for (auto& d : found.detections) detections.push_back({d.bbox, d.score, std::move(d.mask)});
     present_ = true;
     out.tracks = tracker_.update(in.time, std::move(detections));
+    add_ms(summary_.track_ms, started);
 }
 
 void StreamRun::keep_keyframe(const VideoFrame& in, const StreamFrame& out) {
@@ -108,15 +118,20 @@ void StreamRun::keep_keyframe(const VideoFrame& in, const StreamFrame& out) {
     if (!every && !ambiguous) return;
     char name[48];
     std::snprintf(name, sizeof name, "frame_%09lld.jpg", static_cast<long long>(in.index));
+    const auto started = Clock::now();
     write_jpeg(params_.keyframes_dir / name, in.image, 92);
+    add_ms(summary_.encode_ms, started);
     ++summary_.keyframes;
 }
 
 // The overlay, drawn once for the MP4 and the preview.
 void StreamRun::draw_outputs(VideoFrame& in, const StreamFrame& out) {
     if (params_.video_out.empty() && !preview_) return;
+    auto started = Clock::now();
     draw_stream_overlay(in.image, out, concept_);
     if (preview_) preview_->publish(in.image);
+    add_ms(summary_.draw_ms, started);
+    started = Clock::now();
     if (params_.video_out.empty()) return;
     if (!video_) {
         VideoWriterParams vp;
@@ -129,6 +144,7 @@ void StreamRun::draw_outputs(VideoFrame& in, const StreamFrame& out) {
         summary_.video_codec = video_->codec();
     }
     video_->write(in.image, in.time);
+    add_ms(summary_.encode_ms, started);
 }
 
 void StreamRun::process(VideoFrame& in) {
@@ -142,13 +158,19 @@ void StreamRun::process(VideoFrame& in) {
     if (detection_due(in)) {
         detect(in, out);
     } else {
+        const auto started = Clock::now();
         out.tracks = tracker_.predict(in.time);
         if (!present_) out.tracks.clear();
+        add_ms(summary_.track_ms, started);
     }
     out.present = present_;
     ++summary_.processed;
     summary_.tracks = tracker_.ids_issued();
-    if (jsonl_) jsonl_->write(stream_frame_to_json(out, params_.masks));
+    if (jsonl_) {
+        const auto started = Clock::now();
+        jsonl_->write(stream_frame_to_json(out, params_.masks));
+        add_ms(summary_.jsonl_ms, started);
+    }
     keep_keyframe(in, out);
     draw_outputs(in, out);
     report_progress();
@@ -192,7 +214,17 @@ void check_stream_params(const StreamParams& p) {
 }
 
 json stream_summary_to_json(const StreamSummary& s) {
-    return {{"source", s.source},
+    const auto per_frame = [&](double ms) { return s.processed > 0 ? ms / s.processed : 0.0; };
+    const auto per_decoded = [&](double ms) { return s.decoded > 0 ? ms / s.decoded : 0.0; };
+    return {{"ms_per_frame",
+             {{"decode", per_decoded(s.decode_ms)},
+              {"detect", per_frame(s.detect_ms)},
+              {"track", per_frame(s.track_ms)},
+              {"jsonl", per_frame(s.jsonl_ms)},
+              {"draw", per_frame(s.draw_ms)},
+              {"encode", per_frame(s.encode_ms)}}},
+            {"ms_per_detection", s.detection_frames > 0 ? s.detect_ms / s.detection_frames : 0.0},
+            {"source", s.source},
             {"decoded", s.decoded},
             {"processed", s.processed},
             {"dropped", s.dropped},
@@ -221,6 +253,7 @@ StreamSummary run_stream(const Engine& engine, FrameGrabber& grabber, const Stre
         s.dropped = g.dropped;
         s.reconnects = g.reconnects;
         s.gap_seconds = g.gap_seconds;
+        s.decode_ms = g.decode_ms;
         s.stopped = stop.load();
     };
     try {

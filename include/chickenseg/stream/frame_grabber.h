@@ -34,6 +34,7 @@ struct FrameGrabberStats {
     int64_t dropped = 0;     // of them, replaced by a newer one before the model took them
     int reconnects = 0;      // successful reopenings
     double gap_seconds = 0;  // wall time without a stream, summed over the reconnects
+    double decode_ms = 0;    // time spent reading and decoding frames
 };
 
 class FrameGrabber {

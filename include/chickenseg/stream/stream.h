@@ -60,6 +60,15 @@ struct StreamSummary {
     double fps = 0;        // processed / seconds
     bool stopped = false;  // ended by a stop request, not by the end of the source
     EngineTimings timings;
+    // Milliseconds summed over the run, per stage: decoding (in the decoding thread), detection
+    // (pre-processing and the engine), tracking, the JSONL line, drawing, encoding (MP4 and key
+    // frames). stream_summary_to_json also gives them per frame.
+    double decode_ms = 0;
+    double detect_ms = 0;
+    double track_ms = 0;
+    double jsonl_ms = 0;
+    double draw_ms = 0;
+    double encode_ms = 0;
 };
 json stream_summary_to_json(const StreamSummary& summary);
 
