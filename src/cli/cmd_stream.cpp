@@ -126,6 +126,10 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--detect-hz", p.detect_hz, "Run the detector this often per second of video (default)")
             ->capture_default_str()
             ->excludes(every);
+        cmd.add_option("--early-detect", p.early_uncertainty,
+                       "Detect before its turn when a track's centre is this unsure (standard deviation in "
+                       "units of its height; 0 = never)")
+            ->capture_default_str();
         cmd.add_option("--prompt", p.prompt, "Concept prompt of the package (default: its first)");
         cmd.add_option("--min-score", p.detect.score_threshold,
                        "Tracker's high threshold (default: the package's thresholds.score)")

@@ -53,7 +53,7 @@ public:
     StreamSummary& summary() { return summary_; }
 
 private:
-    bool detection_due(const VideoFrame& in) const;
+    bool detection_due(const VideoFrame& in);
     void detect(const VideoFrame& in, StreamFrame& out);
     void keep_keyframe(const VideoFrame& in, const StreamFrame& out);
     void draw_outputs(VideoFrame& in, const StreamFrame& out);
@@ -78,8 +78,15 @@ private:
     Clock::time_point last_progress_ = Clock::now();
 };
 
-bool StreamRun::detection_due(const VideoFrame& in) const {
+bool StreamRun::detection_due(const VideoFrame& in) {
     if (summary_.detection_frames == 0) return true;
+    if (params_.early_uncertainty > 0 && present_) {
+        tracker_.predict(in.time);  // the doubt at this frame (predicting twice to one time moves nothing)
+        if (tracker_.max_position_uncertainty() > params_.early_uncertainty) {
+            ++summary_.early_detections;
+            return true;
+        }
+    }
     if (params_.detect_every > 0) return summary_.processed - last_detection_processed_ >= params_.detect_every;
     // Half a microsecond of slack: timestamps of a 25 fps stream do not add up exactly.
     return in.time - last_detection_time_ >= 1.0 / params_.detect_hz - 5e-7;
@@ -210,6 +217,8 @@ void check_stream_params(const StreamParams& p) {
         throw Error("--max-reconnects " + std::to_string(p.input.max_reconnects) + ": expected N >= 0");
     if (!(p.input.source.open_timeout > 0) || !(p.input.source.read_timeout > 0))
         throw Error("--timeout: expected seconds > 0");
+    if (!(p.early_uncertainty >= 0 && std::isfinite(p.early_uncertainty)))
+        throw Error("--early-detect " + std::to_string(p.early_uncertainty) + ": expected a value >= 0 (0 = off)");
     check_tracker_params(p.tracker);
 }
 
@@ -230,6 +239,7 @@ json stream_summary_to_json(const StreamSummary& s) {
             {"dropped", s.dropped},
             {"detection_frames", s.detection_frames},
             {"gated_frames", s.gated_frames},
+            {"early_detections", s.early_detections},
             {"tracks", s.tracks},
             {"keyframes", s.keyframes},
             {"reconnects", s.reconnects},

@@ -164,6 +164,17 @@ size_t ByteTracker::tracked_count() const {
     return static_cast<size_t>(std::count_if(tracks_.begin(), tracks_.end(), [](const Track& t) { return !t.lost; }));
 }
 
+double ByteTracker::max_position_uncertainty() const {
+    double worst = 0;
+    for (const auto& t : tracks_) {
+        if (t.lost) continue;
+        const auto& p = t.filter.covariance();
+        const double h = std::max(t.filter.mean()[3], 1.0);
+        worst = std::max(worst, std::sqrt(p[0] + p[9]) / h);
+    }
+    return worst;
+}
+
 size_t ByteTracker::lost_count() const { return tracks_.size() - tracked_count(); }
 
 Rle move_mask(const Rle& mask, const BoxXywh& from, const BoxXywh& to) {

@@ -151,6 +151,23 @@ TEST(ByteTracker, LoseAllHidesTracksUntilADetectionFindsThem) {
     EXPECT_EQ(tracks[0].id, 2);
 }
 
+TEST(ByteTracker, UncertaintyGrowsWhileOnlyPredictingAndFallsOnADetection) {
+    ByteTracker tracker;
+    EXPECT_EQ(tracker.max_position_uncertainty(), 0);
+    tracker.update(0, {det(100, 100, 40, 40)});
+    const double fresh = tracker.max_position_uncertainty();
+    tracker.predict(0.5);
+    const double half = tracker.max_position_uncertainty();
+    tracker.predict(1.0);
+    const double one = tracker.max_position_uncertainty();
+    EXPECT_GT(half, fresh);
+    EXPECT_GT(one, half);
+    tracker.update(1.0, {det(100, 100, 40, 40)});
+    EXPECT_LT(tracker.max_position_uncertainty(), one);
+    tracker.update(1.1, {});  // lost: not counted
+    EXPECT_EQ(tracker.max_position_uncertainty(), 0);
+}
+
 TEST(ByteTracker, BadParametersAreRefused) {
     TrackerParams p;
     p.low_threshold = 0.7f;  // above high

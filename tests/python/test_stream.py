@@ -258,3 +258,15 @@ def test_memory_stays_flat_over_5000_frames(present_package, tmp_path):
     assert warm and late, samples
     print(f"\nresident memory: {max(warm) / 1024:.1f} MiB after warm-up, {max(late) / 1024:.1f} MiB at the end")
     assert max(late) < 1.05 * max(warm)
+
+
+def test_early_detection_when_the_tracker_is_unsure(present_package, video, tmp_path):
+    common = ["--json", "stream", "--package", present_package, "--input", video, "--out", tmp_path / "e.jsonl",
+              "--detect-every", "20", "--threads", "1", "--min-score", "0.3"]
+    scheduled = json.loads(tool(*common).stdout)
+    assert scheduled["detection_frames"] == 2 and scheduled["early_detections"] == 0
+    early = json.loads(tool(*common, "--early-detect", "0.3").stdout)
+    lines = read_lines(tmp_path / "e.jsonl")
+    assert early["early_detections"] > 0
+    assert early["detection_frames"] == sum(line["detection"] for line in lines) > 2
+    assert any(line["detection"] and line["frame"] % 20 for line in lines)  # off the schedule

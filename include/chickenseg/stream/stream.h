@@ -27,8 +27,11 @@ struct StreamParams {
     // -1 takes the package's. Queries down to tracker.low_threshold are kept for the second stage.
     DetectParams detect = detect_default_params();
     TrackerParams tracker = tracker_default_params();
-    int detect_every = 0;                 // > 0: run the detector on every N-th processed frame
-    double detect_hz = 1.0;               // otherwise: when 1 / detect_hz seconds of stream time have passed
+    int detect_every = 0;    // > 0: run the detector on every N-th processed frame
+    double detect_hz = 1.0;  // otherwise: when 1 / detect_hz seconds of stream time have passed
+    // > 0: run the detector early, before its turn, when the tracker's doubt
+    // (ByteTracker::max_position_uncertainty) exceeds this; 0 = never early.
+    double early_uncertainty = 0;
     bool masks = false;                   // the masks as COCO RLE in the JSONL lines of detection frames
     std::filesystem::path jsonl;          // one line per processed frame ("" = none)
     std::filesystem::path video_out;      // overlay MP4 ("" = none)
@@ -51,8 +54,9 @@ struct StreamSummary {
     int64_t processed = 0;    // frames with a JSONL line (decoded - dropped, unless stopped)
     int64_t dropped = 0;      // live source: frames replaced by newer ones
     int64_t detection_frames = 0;
-    int64_t gated_frames = 0;  // detection frames gated as "no <concept>"
-    int64_t tracks = 0;        // ids issued
+    int64_t early_detections = 0;  // of them, run early because the tracker was unsure
+    int64_t gated_frames = 0;      // detection frames gated as "no <concept>"
+    int64_t tracks = 0;            // ids issued
     int64_t keyframes = 0;
     int reconnects = 0;
     double gap_seconds = 0;

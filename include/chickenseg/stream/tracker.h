@@ -78,6 +78,10 @@ public:
     size_t tracked_count() const;
     size_t lost_count() const;
     int64_t ids_issued() const { return next_id_ - 1; }
+    // The tracker's doubt: over the tracked tracks, the largest standard deviation of the
+    // filter's centre (the root of the x and y variances' sum) in units of the track's height;
+    // 0 without tracks. It grows while tracks are only predicted, fastest for new ones.
+    double max_position_uncertainty() const;
 
 private:
     struct Track {
