@@ -21,9 +21,10 @@ TEST(CliStream, HelpListsTheOptions) {
     CliResult r = run_chickenseg("stream --help");
     EXPECT_EQ(r.code, 0) << r.out;
     for (const char* flag :
-         {"--package", "--input", "--out", "--masks", "--video-out", "--keyframes", "--keyframe-every",
-          "--presence-band", "--detect-every", "--detect-hz", "--min-score", "--low-score", "--max-age",
-          "--rtsp-transport", "--timeout", "--max-reconnects", "--backend", "--device", "--threads", "--preview"})
+         {"--package",        "--input",          "--out",          "--masks",          "--video-out", "--keyframes",
+          "--keyframe-every", "--presence-band",  "--detect-every", "--detect-hz",      "--min-score", "--low-score",
+          "--max-age",        "--rtsp-transport", "--timeout",      "--max-reconnects", "--backend",   "--device",
+          "--threads",        "--preview",        "--early-detect"})
         EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 
