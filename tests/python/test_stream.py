@@ -270,3 +270,26 @@ def test_early_detection_when_the_tracker_is_unsure(present_package, video, tmp_
     assert early["early_detections"] > 0
     assert early["detection_frames"] == sum(line["detection"] for line in lines) > 2
     assert any(line["detection"] and line["frame"] % 20 for line in lines)  # off the schedule
+
+
+def test_rtsp_over_udp(present_package, tmp_path):
+    """A live source runs at its own pace: the served frames must outlast the engine's loading."""
+    barn_video(tmp_path / "v", 100)
+    port = free_port()
+    server = start_rtsp_server(port, tmp_path / "v" / "frames")
+    out = tmp_path / "e.jsonl"
+    stream = subprocess.Popen([str(chickenseg_bin()), "--json", "stream", "--package", str(present_package),
+                               "--input", f"rtsp://127.0.0.1:{port}/barn", "--rtsp-transport", "udp",
+                               "--out", str(out), "--timeout", "3", "--max-reconnects", "0", "--threads", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: stream.poll() is not None or (out.exists() and out.read_text().count("\n") >= 5), 120,
+                 "frames over RTSP/UDP")
+    finally:
+        stream.send_signal(signal.SIGINT)
+        stdout, stderr = stream.communicate(timeout=60)
+        server.terminate()
+        server.wait(timeout=10)
+    assert stream.returncode == 0, stderr
+    assert "rtsp" in json.loads(stdout)["source"]
+    assert len(read_lines(out)) >= 5
