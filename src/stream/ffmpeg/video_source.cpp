@@ -1,0 +1,253 @@
+#include "chickenseg/stream/video_source.h"
+
+extern "C" {
+#include <libavdevice/avdevice.h>
+#include <libavutil/imgutils.h>
+}
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+#include "chickenseg/core/error.h"
+#include "stream/ffmpeg/ffmpeg_support.h"
+
+namespace chickenseg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The extension of the first picture of a folder (sorted), for image2's glob pattern.
+std::string sequence_pattern(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+    if (ec) throw Error(dir.string() + ": cannot list the folder (" + ec.message() + ")");
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::string ext = f.extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp")
+            return (dir / ("*" + f.extension().string())).string();
+    }
+    throw Error(dir.string() + ": no .jpg, .jpeg, .png or .bmp pictures in the folder (expected an image sequence)");
+}
+
+}  // namespace
+
+namespace ffmpeg {
+void quiet_logs() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        av_log_set_level(AV_LOG_QUIET);
+        avdevice_register_all();
+    });
+}
+}  // namespace ffmpeg
+
+bool video_support_available() { return true; }
+
+struct VideoSource::Impl {
+    VideoSourceParams params;
+    SourceKind kind = SourceKind::file;
+    std::function<bool()> stop;
+    Clock::time_point deadline = Clock::time_point::max();
+    bool timed_out = false;
+
+    AVFormatContext* format = nullptr;
+    ffmpeg::CodecContextPtr codec;
+    ffmpeg::FramePtr frame{av_frame_alloc()};
+    ffmpeg::PacketPtr packet{av_packet_alloc()};
+    ffmpeg::SwsPtr sws;
+    int stream = -1;
+    AVRational time_base{1, 1};
+    double fps = 0;
+    int64_t decoded = 0;
+    int64_t first_pts = AV_NOPTS_VALUE;
+    bool draining = false;
+    int read_error = 0;  // a live source's failed read, reported once the decoder is drained
+    uint32_t width = 0, height = 0;
+
+    ~Impl() {
+        if (format) avformat_close_input(&format);
+    }
+
+    static int interrupt(void* opaque) {
+        auto* self = static_cast<Impl*>(opaque);
+        if (self->stop && self->stop()) return 1;
+        if (Clock::now() > self->deadline) {
+            self->timed_out = true;
+            return 1;
+        }
+        return 0;
+    }
+    void arm(double seconds) {
+        timed_out = false;
+        deadline = seconds > 0 ? Clock::now() +
+                                     std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))
+                               : Clock::time_point::max();
+    }
+    [[noreturn]] void fail(const std::string& what, int code) const;
+    void open_input();
+    void open_decoder();
+    bool receive(VideoFrame& out);
+    void convert(VideoFrame& out);
+};
+
+void VideoSource::Impl::fail(const std::string& what, int code) const {
+    if (stop && stop()) throw Error(params.url + ": stopped");
+    if (timed_out)
+        throw Error(
+            params.url + ": no answer within " +
+            std::to_string(static_cast<int>(std::ceil(what == "open" ? params.open_timeout : params.read_timeout))) +
+            " s (expected a video stream)");
+    if (what == "open" && (code == AVERROR_INVALIDDATA || code == AVERROR(EINVAL)))
+        throw Error(params.url + ": not a video (FFmpeg: " + ffmpeg::error_text(code) + ")");
+    throw Error(params.url + ": cannot " + what + " (" + ffmpeg::error_text(code) + ")");
+}
+
+void VideoSource::Impl::open_input() {
+    std::string url = params.url;
+    const AVInputFormat* input = nullptr;
+    AVDictionary* opts = nullptr;
+    if (kind == SourceKind::rtsp) av_dict_set(&opts, "rtsp_transport", params.rtsp_transport.c_str(), 0);
+    if (kind == SourceKind::image_sequence) {
+        input = av_find_input_format("image2");
+        if (std::filesystem::is_directory(url)) {
+            url = sequence_pattern(url);
+            av_dict_set(&opts, "pattern_type", "glob", 0);
+        }
+    }
+    if (kind == SourceKind::device) input = av_find_input_format("video4linux2");
+    if (kind == SourceKind::file && !std::filesystem::exists(url)) {
+        av_dict_free(&opts);
+        throw Error(url + ": no such file (expected a video file)");
+    }
+    format = avformat_alloc_context();
+    format->interrupt_callback = {&Impl::interrupt, this};
+    arm(params.open_timeout);
+    int rc = avformat_open_input(&format, url.c_str(), input, &opts);
+    av_dict_free(&opts);
+    if (rc < 0) {
+        format = nullptr;  // freed by avformat_open_input
+        fail("open", rc);
+    }
+    // FFmpeg shows a text file as a video of its characters (the tty demuxer): not a video here.
+    if (std::string(format->iformat->name) == "tty") fail("open", AVERROR_INVALIDDATA);
+    if ((rc = avformat_find_stream_info(format, nullptr)) < 0) fail("open", rc);
+}
+
+void VideoSource::Impl::open_decoder() {
+    const AVCodec* decoder = nullptr;
+    stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
+    if (stream < 0)
+        throw Error(params.url + ": not a video (no video stream in the " + format->iformat->name + " input)");
+    if (!decoder) throw Error(params.url + ": no decoder for its video codec in this FFmpeg build");
+    AVStream* s = format->streams[stream];
+    codec.reset(avcodec_alloc_context3(decoder));
+    avcodec_parameters_to_context(codec.get(), s->codecpar);
+    codec->thread_count = 0;  // FFmpeg's choice
+    int rc = avcodec_open2(codec.get(), decoder, nullptr);
+    if (rc < 0) fail("open the decoder", rc);
+    time_base = s->time_base;
+    const AVRational rate = av_guess_frame_rate(format, s, nullptr);
+    fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
+    width = static_cast<uint32_t>(codec->width);
+    height = static_cast<uint32_t>(codec->height);
+}
+
+void VideoSource::Impl::convert(VideoFrame& out) {
+    const auto w = static_cast<uint32_t>(frame->width), h = static_cast<uint32_t>(frame->height);
+    if (decoded > 0 && (w != width || h != height))
+        throw Error(params.url + ": the frame size changed from " + std::to_string(width) + "x" +
+                    std::to_string(height) + " to " + std::to_string(w) + "x" + std::to_string(h) + " at frame " +
+                    std::to_string(decoded) + " (expected one size for the whole stream)");
+    width = w;
+    height = h;
+    sws.reset(sws_getCachedContext(sws.release(), frame->width, frame->height,
+                                   static_cast<AVPixelFormat>(frame->format), frame->width, frame->height,
+                                   AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
+    if (!sws) throw Error(params.url + ": cannot convert its pixel format to RGB");
+    out.image.width = w;
+    out.image.height = h;
+    out.image.pixels.resize(static_cast<size_t>(w) * h * 3);
+    uint8_t* dst[4] = {out.image.pixels.data(), nullptr, nullptr, nullptr};
+    int dst_stride[4] = {static_cast<int>(w * 3), 0, 0, 0};
+    sws_scale(sws.get(), frame->data, frame->linesize, 0, frame->height, dst, dst_stride);
+    int64_t pts = frame->best_effort_timestamp;
+    if (pts != AV_NOPTS_VALUE && first_pts == AV_NOPTS_VALUE) first_pts = pts;
+    out.time = pts != AV_NOPTS_VALUE ? static_cast<double>(pts - first_pts) * av_q2d(time_base)
+                                     : (fps > 0 ? static_cast<double>(decoded) / fps : static_cast<double>(decoded));
+    out.index = decoded++;
+    out.dropped_before = 0;
+    out.gap_before = 0;
+}
+
+// One decoded frame from the packets; false at the end of the stream. A read that fails first
+// drains the frames the decoder still holds, then throws.
+bool VideoSource::Impl::receive(VideoFrame& out) {
+    for (;;) {
+        int rc = avcodec_receive_frame(codec.get(), frame.get());
+        if (rc == 0) {
+            convert(out);
+            av_frame_unref(frame.get());
+            return true;
+        }
+        if (rc != AVERROR_EOF && rc != AVERROR(EAGAIN)) fail("decode", rc);
+        if (rc == AVERROR_EOF || draining) {
+            if (read_error != 0) fail("read", read_error);
+            return false;
+        }
+        arm(source_is_live(kind) ? params.read_timeout : 0);
+        rc = av_read_frame(format, packet.get());
+        if (rc < 0) {
+            if (stop && stop()) fail("read", rc);
+            // The end (or a broken rest) of the input: the decoder gives what it holds first.
+            if (rc != AVERROR_EOF && source_is_live(kind)) read_error = rc;
+            draining = true;
+            avcodec_send_packet(codec.get(), nullptr);
+            continue;
+        }
+        if (packet->stream_index == stream) {
+            rc = avcodec_send_packet(codec.get(), packet.get());
+            if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA) {
+                av_packet_unref(packet.get());
+                fail("decode", rc);
+            }
+        }
+        av_packet_unref(packet.get());
+    }
+}
+
+VideoSource::VideoSource(const VideoSourceParams& params, std::function<bool()> stop)
+    : impl_(std::make_unique<Impl>()) {
+    ffmpeg::quiet_logs();
+    impl_->params = params;
+    impl_->kind = source_kind(params.url);
+    impl_->stop = std::move(stop);
+    if (params.rtsp_transport != "tcp" && params.rtsp_transport != "udp")
+        throw Error("rtsp transport '" + params.rtsp_transport + "': expected tcp or udp");
+    impl_->open_input();
+    impl_->open_decoder();
+}
+
+VideoSource::~VideoSource() = default;
+
+bool VideoSource::read(VideoFrame& frame) { return impl_->receive(frame); }
+uint32_t VideoSource::width() const { return impl_->width; }
+uint32_t VideoSource::height() const { return impl_->height; }
+double VideoSource::fps() const { return impl_->fps; }
+SourceKind VideoSource::kind() const { return impl_->kind; }
+
+std::string VideoSource::description() const {
+    char fps[32];
+    std::snprintf(fps, sizeof fps, "%.3g", impl_->fps);
+    return std::string(impl_->codec->codec->name) + " " + std::to_string(impl_->width) + "x" +
+           std::to_string(impl_->height) + " " + fps + " fps (" + impl_->format->iformat->name + ")";
+}
+
+}  // namespace chickenseg

@@ -1,0 +1,86 @@
+// `chickenseg stream` without a model: the parser, and the bad inputs and outputs that are
+// refused with one line before the engine loads (the end-to-end runs on a tiny model are in
+// tests/python/test_stream.py).
+#include <gtest/gtest.h>
+
+#include "cli_support.h"
+#include "video_fixtures.h"
+
+namespace chickenseg {
+namespace {
+
+using namespace chickenseg::test;
+
+size_t lines(const std::string& s) {
+    size_t n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+TEST(CliStream, HelpListsTheOptions) {
+    CliResult r = run_chickenseg("stream --help");
+    EXPECT_EQ(r.code, 0) << r.out;
+    for (const char* flag :
+         {"--package",        "--input",          "--out",          "--masks",          "--video-out", "--keyframes",
+          "--keyframe-every", "--presence-band",  "--detect-every", "--detect-hz",      "--min-score", "--low-score",
+          "--max-age",        "--rtsp-transport", "--timeout",      "--max-reconnects", "--backend",   "--device",
+          "--threads",        "--preview",        "--early-detect"})
+        EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+TEST(CliStream, UsageErrorsExit2) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "pkg");
+    const std::string base = "stream --package " + (dir / "pkg") + " --input x.mp4 --out " + (dir / "e.jsonl");
+    EXPECT_EQ(run_chickenseg(base + " --detect-every 5 --detect-hz 2").code, 2);
+    EXPECT_EQ(run_chickenseg(base + " --rtsp-transport sctp").code, 2);
+    EXPECT_EQ(run_chickenseg(base + " --detect-every 0").code, 2);
+    EXPECT_EQ(run_chickenseg("stream --input x.mp4 --out " + (dir / "e.jsonl")).code, 2);  // no --package
+}
+
+#ifndef CHICKENSEG_WITH_FFMPEG
+TEST(CliStream, ABuildWithoutFfmpegSaysSo) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "pkg");
+    CliResult r = run_chickenseg("stream --package " + (dir / "pkg") + " --input x.mp4 --out " + (dir / "e.jsonl"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("built without FFmpeg"), std::string::npos) << r.out;
+}
+#else
+TEST(CliStream, BadInputsAreOneLineAndExit1) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "pkg");  // not a package: never opened by these
+    write_file_atomic(dir.path / "notes.txt", "not a video\n");
+    const std::string pkg = " --package " + (dir / "pkg") + " --out " + (dir / "e.jsonl");
+    CliResult r = run_chickenseg("stream --input " + (dir / "notes.txt") + pkg);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(lines(r.out), 1u) << r.out;
+    EXPECT_NE(r.out.find("error: " + (dir / "notes.txt") + ": not a video"), std::string::npos) << r.out;
+    r = run_chickenseg("stream --input " + (dir / "none.mp4") + pkg);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("none.mp4: no such file"), std::string::npos) << r.out;
+
+    LocalHttpServer silent("", 1, /*silent=*/true);
+    r = run_chickenseg("stream --timeout 1 --input " + silent.url() + pkg);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(lines(r.out), 1u) << r.out;
+    EXPECT_NE(r.out.find("error: " + silent.url() + ": no answer within 1 s"), std::string::npos) << r.out;
+}
+
+#endif
+
+TEST(CliStream, OutputsAreCheckedBeforeTheSource) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "pkg");
+    std::filesystem::create_directories(dir.path / "taken");
+    const std::string base = "stream --package " + (dir / "pkg") + " --input " + (dir / "none.mp4");
+    CliResult r = run_chickenseg(base);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("give at least one output"), std::string::npos) << r.out;
+    r = run_chickenseg(base + " --out " + (dir / "taken"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("is a folder"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace chickenseg
