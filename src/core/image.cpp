@@ -7,6 +7,7 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <memory>
@@ -38,18 +39,33 @@ uint32_t load_be32(const uint8_t* p) {
     return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
 
-// The PNG without its empty IDAT chunks, or an empty vector when it has none. An empty IDAT
-// is valid PNG (libpng and Pillow skip it) but stb_image copies its 0 bytes into a buffer it
-// has not allocated yet: memcpy(nullptr, ..., 0), undefined behaviour (UBSan, found by
-// fuzz/fuzz_image_header). Dropping the chunk changes no pixel: the image data is the
-// concatenation of the IDAT chunks. stb checks no CRC, so nothing else needs rewriting.
-std::vector<uint8_t> png_without_empty_idat(std::span<const uint8_t> bytes) {
+// The chunk type for a message: its four bytes, or '?' for those that are not letters.
+std::string chunk_type_text(const uint8_t* p) {
+    std::string t;
+    for (int i = 0; i < 4; ++i) t += std::isalpha(p[i]) ? static_cast<char>(p[i]) : '?';
+    return t;
+}
+
+// Two things stb_image gets wrong, both found by fuzz/fuzz_image_header, handled before it
+// reads the PNG:
+// - A chunk that declares more bytes than the file has left is an Error here: stb would first
+//   grow its buffer to the declared size (2 GiB from a 100-byte file) and only then find the
+//   data missing.
+// - Empty IDAT chunks are dropped (the result; an empty vector when there is none): valid PNG,
+//   which libpng and Pillow skip, but stb copies their 0 bytes into a buffer it has not
+//   allocated yet, memcpy(nullptr, ..., 0), undefined behaviour. Dropping one changes no pixel
+//   (the image data is the concatenation of the IDAT chunks); stb checks no CRC.
+std::vector<uint8_t> png_checked_for_stb(std::span<const uint8_t> bytes, const std::string& name) {
     std::vector<uint8_t> out;
     size_t off = 8;  // after the signature
     size_t copied = 0;
     while (off + 12 <= bytes.size()) {
         const uint32_t length = load_be32(&bytes[off]);
-        if (length > bytes.size() - off - 12) break;  // cut short: stb reports it
+        if (length > bytes.size() - off - 12)
+            throw Error("corrupt PNG: the " + chunk_type_text(&bytes[off + 4]) + " chunk at byte " +
+                            std::to_string(off) + " declares " + std::to_string(length) + " bytes; the file has " +
+                            std::to_string(bytes.size() - off - 12) + " left",
+                        name);
         const bool empty_idat = length == 0 && std::memcmp(&bytes[off + 4], "IDAT", 4) == 0;
         if (empty_idat) {
             if (out.empty()) out.reserve(bytes.size());
@@ -68,7 +84,7 @@ std::vector<uint8_t> png_without_empty_idat(std::span<const uint8_t> bytes) {
 RgbImage stb_decode_rgb(std::span<const uint8_t> bytes, const ImageInfo& info, const std::string& name) {
     std::vector<uint8_t> cleaned;
     if (info.format == ImageFormat::png) {
-        cleaned = png_without_empty_idat(bytes);
+        cleaned = png_checked_for_stb(bytes, name);
         if (!cleaned.empty()) bytes = cleaned;
     }
     if (bytes.size() > INT_MAX) throw Error("file is larger than 2 GiB, which stb_image cannot decode", name);

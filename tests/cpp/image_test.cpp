@@ -981,6 +981,26 @@ TEST_F(ImageFiles, JpegErrorsNameTheFile) {
 // null buffer). The minimised input, kept in fuzz/corpus/image_header/crash-empty-idat.png:
 // a 7x5 IHDR, one empty IDAT (CRC 0), then the bytes of an IEND chunk without its length, which
 // stb reads as a chunk of type 0 (its failure reason then is an empty string).
+// Found by fuzz/fuzz_image_header (a 2 GiB allocation from a 100-byte file: stb_image grows its
+// image-data buffer to a chunk's declared length before reading it). Input kept in
+// fuzz/corpus/image_header/crash-oversized-chunk.png. A chunk longer than what is left of
+// the file is refused before stb reads it, naming the chunk.
+TEST(DecodeImage, AChunkLongerThanTheFileIsRefusedBeforeStbAllocatesIt) {
+    // After the first IDAT (read_image_info walks the chunks up to it), a second one that
+    // declares 2 GiB, then the IEND the header check wants at the end.
+    const Bytes png = encoded_png(gradient_image(8, 6));
+    Bytes bad(png.begin(), png.end() - 12);
+    const size_t at = bad.size();
+    put_be32(bad, 0x7FFFFFF0u);
+    append(bad, to_bytes("IDATxx"));
+    append(bad, png_chunk("IEND", {}));
+    EXPECT_NO_THROW(read_image_info(bad, "big.png"));
+    EXPECT_EQ(decode_error(bad, "big.png"), "big.png: corrupt PNG: the IDAT chunk at byte " + std::to_string(at) +
+                                                " declares 2147483632 bytes; the file has " +
+                                                std::to_string(bad.size() - at - 12) + " left");
+    EXPECT_NO_THROW(decode_image(png, "ok.png"));
+}
+
 TEST(DecodeImage, EmptyIdatChunksAreSkippedAsLibpngDoes) {
     const Bytes fuzz_input = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
                               0x44, 0x52, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x08, 0x02, 0x00, 0x00,
