@@ -33,7 +33,7 @@ def ffprobe_frames(path):
 def barn_video(root, frames, size=(160, 120)):
     """The sample generator's first scenes, each panned across for a while: chickens that move
     and leave, negatives between them."""
-    tool("data", "sample", "--out", root / "sample", "--images", "6", "--size", "320x240", "--seed", "5")
+    tool("data", "sample", "--out", root / "sample", "--count", "6", "--size", "320x240", "--seed", "5")
     scenes = sorted((root / "sample" / "labelme").glob("barn_*.*"))
     scenes = [p for p in scenes if p.suffix in (".png", ".jpg")]
     (root / "frames").mkdir()
