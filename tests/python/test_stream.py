@@ -5,6 +5,7 @@ key frames for `chickenseg mine`, and a SIGINT mid-run that still leaves a playa
 complete JSONL file."""
 import io
 import json
+import statistics
 import signal
 import subprocess
 import time
@@ -256,8 +257,12 @@ def test_memory_stays_flat_over_5000_frames(present_package, tmp_path):
     warm = [rss for frames, rss in samples if 500 <= frames < 1000 and rss]
     late = [rss for frames, rss in samples if frames >= 4000 and rss]
     assert warm and late, samples
-    print(f"\nresident memory: {max(warm) / 1024:.1f} MiB after warm-up, {max(late) / 1024:.1f} MiB at the end")
-    assert max(late) < 1.05 * max(warm)
+    # Medians of each window: a leak moves the whole late window up, while a single sample can
+    # catch a moment's peak (the allocator taking another arena on a loaded machine).
+    w, late_median = statistics.median(warm), statistics.median(late)
+    print(f"\nresident memory: median {w / 1024:.1f} MiB after warm-up (max {max(warm) / 1024:.1f}), "
+          f"median {late_median / 1024:.1f} MiB from frame 4000 (max {max(late) / 1024:.1f})")
+    assert late_median < 1.05 * w
 
 
 def test_early_detection_when_the_tracker_is_unsure(present_package, video, tmp_path):
