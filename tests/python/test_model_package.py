@@ -15,7 +15,7 @@ from PIL import Image
 from chickenseg_model.loading import load_model
 from chickenseg_model.tiny import build_tiny_model
 from conftest import chickenseg_bin
-from tests_python_support import package_with_flipped_byte
+from tests_python_support import ctrl_c_as_in_a_terminal, package_with_flipped_byte
 
 
 def test_tiny_model_is_reproducible():
@@ -143,14 +143,6 @@ def test_predict_checks_both_outputs_before_the_work_and_writes_neither_alone(cs
     assert not out.exists() and not presence.exists()
 
 
-def _ctrl_c_as_in_a_terminal():
-    # A job started in the background of a non-interactive shell (`pytest ... &` in a CI script)
-    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the child
-    # would shrug off the Ctrl-C below and finish with exit 0. A terminal's foreground job has
-    # the default disposition, which is what this test is about.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_ctrl_c_is_one_line_and_the_tool_reaps_its_python(cs, tmp_path):
     # Work that outlasts the 6 s below on any machine (a fast one predicted 40 images in 0.7 s):
     # the 40 images listed 100 times over, under distinct ids.
@@ -162,7 +154,7 @@ def test_ctrl_c_is_one_line_and_the_tool_reaps_its_python(cs, tmp_path):
     proc = subprocess.Popen([str(chickenseg_bin()), "model", "predict", "--model", "tiny", "--device", "cpu",
                              "--dataset", str(val), "--out", str(tmp_path / "p.json"), "--batch-size", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=_ctrl_c_as_in_a_terminal)
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     time.sleep(6)  # Python and torch loading, or the images: either way the child is running
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     _, err = proc.communicate(timeout=120)

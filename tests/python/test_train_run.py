@@ -5,13 +5,15 @@ validation metrics come from `chickenseg eval`, DDP (torchrun, 2 CPU processes) 
 submitit path run, and out-of-memory gives advice."""
 import json
 import math
+import os
+import signal
 import subprocess
 
 import pytest
 import torch
 
-from conftest import ROOT
-from tests_python_support import run_tool
+from conftest import ROOT, chickenseg_bin
+from tests_python_support import ctrl_c_as_in_a_terminal, run_tool
 from chickenseg_model.train.synthetic import make_synthetic_dataset
 
 CONFIG = ROOT / "configs" / "train_tiny.yaml"
@@ -143,6 +145,28 @@ def test_a_corrupt_image_fails_before_the_first_step(data, tmp_path):
     assert f"{victim}: cannot decode image" in r.stderr and "data.check_images" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().strip()  # no step ran
+
+
+def test_ctrl_c_mid_training_is_one_line_and_reaps_every_process(data, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group: the tool, its Python, the data loader's worker
+    processes) once the first step has run: one line, exit 130, and no process left behind."""
+    args = overrides(data, tmp_path / "run", **{"train.max_epochs": 1000, "data.num_workers": 2,
+                                                "logging.wandb": "disabled", "logging.tensorboard": "false"})
+    proc = subprocess.Popen([str(chickenseg_bin()), "train", "-c", str(CONFIG), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
+    seen = []
+    for line in proc.stderr:  # the child is training once a step is logged
+        seen.append(line)
+        if " step 2/" in line:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    err = "".join(seen) + proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted (Ctrl-C)"), err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # the tool waited for its Python and the workers
+        os.killpg(proc.pid, 0)
 
 
 def test_ddp_with_two_processes(data, tmp_path):

@@ -1,5 +1,6 @@
 """Helpers for module-scoped fixtures (pytest fixtures of session scope cannot be used there)."""
 import shutil
+import signal
 import subprocess
 
 from conftest import chickenseg_bin
@@ -17,3 +18,11 @@ def package_with_flipped_byte(package, file_name, dest):
     data[len(data) // 2] ^= 0x01
     (dest / file_name).write_bytes(bytes(data))
     return dest
+
+
+def ctrl_c_as_in_a_terminal():
+    # A job started in the background of a non-interactive shell (`pytest ... &` in a CI script)
+    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the child
+    # would shrug off the Ctrl-C below and finish with exit 0. A terminal's foreground job has
+    # the default disposition, which is what this test is about.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

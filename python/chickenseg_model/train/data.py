@@ -16,6 +16,8 @@ is `present` when any instance, crowd regions included, is visible. Crowd region
 the per-query classification loss (its queries there are neither right nor wrong).
 """
 import os
+import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,3 +269,19 @@ def collate(samples: list[Sample]) -> dict:
         "has_crowd": [s.has_crowd for s in samples],
         "prompts": [s.prompt for s in samples],
     }
+
+
+def worker_init(_worker_id: int) -> None:
+    """Ctrl-C is the main process's to handle: it reports it in one line and shuts the loader's
+    workers down. A worker left to the default handler dies mid-batch; and the thread that hands
+    tensors' file descriptors to the main process (multiprocessing.resource_sharer, which reports
+    its errors through sys.excepthook) prints a BrokenPipeError traceback when the main process
+    stops in the middle of that handshake."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    default_hook = sys.excepthook
+
+    def quiet_when_the_reader_left(exc_type, exc, tb):
+        if not issubclass(exc_type, (BrokenPipeError, ConnectionResetError, EOFError)):
+            default_hook(exc_type, exc, tb)
+
+    sys.excepthook = quiet_when_the_reader_left

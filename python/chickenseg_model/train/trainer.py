@@ -29,7 +29,7 @@ from chickenseg_model.io import write_json_atomic
 from chickenseg_model.loading import LoadedModel, load_model, pick_device
 from chickenseg_model.train import checkpoint as ckpt_io
 from chickenseg_model.train.config import Config, monitor_mode
-from chickenseg_model.train.data import Augment, SacoTrainSet, check_images, collate, read_saco
+from chickenseg_model.train.data import Augment, SacoTrainSet, check_images, collate, read_saco, worker_init
 from chickenseg_model.train.dataset_version import dataset_version
 from chickenseg_model.train.detector import (Detector, TextCache, count_parameters, enable_gradient_checkpointing,
                                              set_trainable)
@@ -309,7 +309,7 @@ class Trainer:
         # Its own generator: a DataLoader otherwise draws its base seed from the global RNG, and a
         # loader made mid-epoch on resume would shift every later dropout mask.
         loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches[start:], collate_fn=collate,
-                                             num_workers=cfg["data.num_workers"],
+                                             num_workers=cfg["data.num_workers"], worker_init_fn=worker_init,
                                              generator=torch.Generator().manual_seed(cfg["seed"] + epoch))
         sums: dict = {}
         clip = cfg["trainer.gradient_clip_val"]
