@@ -16,6 +16,8 @@ inline void add_engine_options(CLI::App& cmd, EngineParams& engine) {
         ->check(CLI::IsMember({"auto", "torchscript", "aoti"}))
         ->capture_default_str();
     cmd.add_option("--device", engine.device, "cpu, cuda, cuda:N (default: the package's)");
+    cmd.add_flag("--cuda-graphs", engine.cuda_graphs,
+                 "Replay the vision encoder and decoder as CUDA graphs, captured once per batch size (CUDA)");
 }
 
 inline void add_batching_options(CLI::App& cmd, size_t& batch_size, unsigned& threads) {

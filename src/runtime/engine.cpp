@@ -199,6 +199,7 @@ Engine::Engine(const std::filesystem::path& package, const EngineParams& params)
     bp.format = choose_format(s.package, params.backend, bp.device, plugin.runtime_version);
     bp.threads = params.threads;
     bp.profile = params.profile;
+    bp.cuda_graphs = params.cuda_graphs;
     s.backend.reset(plugin.create(&s.package, &bp));
 }
 

@@ -202,6 +202,14 @@ def test_batch_size_and_threads_do_not_change_the_results(present, sample, tmp_p
     assert sorted(p1) == sorted(p4) and max(abs(p1[k] - p4[k]) for k in p1) <= 1e-6
 
 
+def test_cuda_graphs_on_a_cpu_package_are_refused_before_any_work(present, sample, tmp_path):
+    # CUDA graphs are measured on a GPU (bench/gpu_runtime.sh); here: the refusal, one line.
+    _, package = present
+    r = runtime(package, sample["dataset"], sample["images"], tmp_path / "p.json", "--cuda-graphs", check=False)
+    assert r.returncode == 1 and r.stderr.strip() == "error: --cuda-graphs needs a CUDA device, not cpu", r.stderr
+    assert not (tmp_path / "p.json").exists()
+
+
 def test_predict_equals_the_reference_on_real_photos(exported, chicken_egg_yolo, tmp_path):
     """The shared chicken-egg-yolo photos: all JPEG bytes (173 of 270 named .png), odd sizes,
     decoded by libjpeg-turbo with Pillow's settings on both sides."""

@@ -25,7 +25,7 @@ namespace chickenseg {
 
 // Bumped whenever this header changes in a way a plugin must be rebuilt for: a plugin built
 // from another version is refused with a message instead of crashing.
-inline constexpr int kBackendAbiVersion = 2;
+inline constexpr int kBackendAbiVersion = 3;
 
 // Tensors held on the backend's device (features of a batch, a decoder's state).
 class DeviceTensors {
@@ -35,10 +35,11 @@ public:
 };
 
 struct BackendParams {
-    std::string format;    // "torchscript" or "aoti": which of the package's artefacts to run
-    std::string device;    // "cpu", "cuda", "cuda:N"
-    int threads = 0;       // CPU intra-op threads; 0 leaves the library's default
-    bool profile = false;  // wait for the device after each stage so that stage times are exact
+    std::string format;        // "torchscript" or "aoti": which of the package's artefacts to run
+    std::string device;        // "cpu", "cuda", "cuda:N"
+    int threads = 0;           // CPU intra-op threads; 0 leaves the library's default
+    bool profile = false;      // wait for the device after each stage so that stage times are exact
+    bool cuda_graphs = false;  // replay the encoder and decoder as CUDA graphs (CUDA devices only)
 };
 
 // Milliseconds of one call, split where the backend can tell (with profile off, asynchronous

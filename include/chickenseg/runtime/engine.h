@@ -41,7 +41,10 @@ struct EngineParams {
     std::string device;
     int threads = 0;       // CPU intra-op threads of the backend; 0 = the library's default
     bool profile = false;  // wait for the device after each stage (exact stage times, slower)
-    bool verify = true;    // check every file's SHA-256 before loading (open_model_package)
+    // Capture the vision encoder and the decoder as CUDA graphs, once per batch size, and replay
+    // them (CUDA devices only; docs/runtime.md says when it pays).
+    bool cuda_graphs = false;
+    bool verify = true;  // check every file's SHA-256 before loading (open_model_package)
     // Where the backend plugin (libchickenseg-torch.so) is; "" = $CHICKENSEG_PLUGIN_DIR, then
     // the running program's folder, then <that folder>/../lib/chickenseg.
     std::filesystem::path plugin_dir;

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <mutex>
 
-#if defined(CHICKENSEG_TORCH_CUDA_STATS)
+#if defined(CHICKENSEG_TORCH_CUDA_HEADERS)
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
@@ -90,6 +90,13 @@ public:
             graphs_.push_back(format_ == kFormatAoti ? load_aoti_graph(path, device_)
                                                      : load_torchscript_graph(path, device_));
         }
+        // The mask decoder runs on the images with kept detections only, a batch size that
+        // changes from call to call and would mean a capture (and its memory) for each.
+        if (params.cuda_graphs)
+            for (size_t g : {size_t{0}, size_t{1}})
+                graphs_[g] = replay_as_cuda_graphs(
+                    std::move(graphs_[g]), device_,
+                    package.artefact(g == 0 ? kGraphVisionEncoder : kGraphDecoder, format_).string());
     }
 
     std::string format() const override { return format_; }
@@ -231,7 +238,7 @@ public:
     }
 
     long long peak_device_bytes() const override {
-#if defined(CHICKENSEG_TORCH_CUDA_STATS)
+#if defined(CHICKENSEG_TORCH_CUDA_HEADERS)
         if (device_.is_cuda()) {
             // allocated_bytes[0]: the aggregate over all pools (StatType::AGGREGATE).
             auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
@@ -242,7 +249,7 @@ public:
     }
 
     void reset_peak_device_bytes() const override {
-#if defined(CHICKENSEG_TORCH_CUDA_STATS)
+#if defined(CHICKENSEG_TORCH_CUDA_HEADERS)
         if (device_.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device_.index());
 #endif
     }

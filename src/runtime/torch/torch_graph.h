@@ -24,6 +24,12 @@ public:
 std::unique_ptr<TorchGraph> load_torchscript_graph(const std::filesystem::path& path, const c10::Device& device);
 std::unique_ptr<TorchGraph> load_aoti_graph(const std::filesystem::path& path, const c10::Device& device);
 
+// `graph` replayed as a CUDA graph captured once per input shape (inputs that cannot be
+// captured run without one, with a warning naming `name`). Throws Error on a non-CUDA device
+// or in a build without CUDA's headers.
+std::unique_ptr<TorchGraph> replay_as_cuda_graphs(std::unique_ptr<TorchGraph> graph, const c10::Device& device,
+                                                  const std::string& name);
+
 // The kind of device an AOTInductor package was compiled for ("cpu", "cuda"), read from its
 // metadata without loading it.
 std::string aoti_compiled_device(const std::filesystem::path& path);
