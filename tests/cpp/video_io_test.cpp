@@ -71,6 +71,48 @@ TEST(VideoSource, ReadsBackEveryFrameWithItsTimestamp) {
     }
 }
 
+// --hwaccel auto uses a device where FFmpeg opens one and otherwise decodes in software with a
+// note; it never fails for want of a device. Where it fell back (this CPU machine) the frames are
+// the same bytes as --hwaccel none; on a device, the same picture up to the colour conversion.
+TEST(VideoSource, HardwareDecodingFallsBackToSoftwareCleanly) {
+    TempDir dir;
+    const auto path = dir.path / "v.mp4";
+    test::write_synthetic_video(path, 12, 10);
+    VideoSourceParams none{path.string()}, aut{path.string()};
+    aut.hwaccel = "auto";
+    VideoSource a(none), b(aut);
+    EXPECT_EQ(a.hwaccel(), "");
+    EXPECT_EQ(a.hwaccel_note(), "");
+    EXPECT_FALSE(b.hwaccel_note().empty());
+    if (b.hwaccel().empty()) {
+        EXPECT_NE(b.hwaccel_note().find("decoding in software"), std::string::npos) << b.hwaccel_note();
+    }
+    VideoFrame fa, fb;
+    int n = 0;
+    while (a.read(fa)) {
+        ASSERT_TRUE(b.read(fb)) << n;
+        EXPECT_EQ(fa.time, fb.time);
+        if (b.hwaccel().empty()) {
+            EXPECT_EQ(fa.image.pixels, fb.image.pixels) << n;
+        } else {
+            EXPECT_NEAR(mean_at(fa.image, 14, 24, 14), mean_at(fb.image, 14, 24, 14), 4) << n;
+        }
+        ++n;
+    }
+    EXPECT_FALSE(b.read(fb));
+    EXPECT_EQ(n, 12);
+    // A device type this machine lacks falls back too; an unknown name is an error.
+    VideoSourceParams vaapi{path.string()};
+    vaapi.hwaccel = "vaapi";
+    EXPECT_NO_THROW(VideoSource{vaapi});
+    EXPECT_EQ(check_hwaccel_name("auto"), "");
+    EXPECT_EQ(check_hwaccel_name("cuda"), "");
+    EXPECT_NE(check_hwaccel_name("warp9").find("unknown hardware decoder 'warp9'"), std::string::npos);
+    VideoSourceParams bad{path.string()};
+    bad.hwaccel = "warp9";
+    EXPECT_NE(error_of([&] { VideoSource s(bad); }).find("--hwaccel: unknown hardware decoder"), std::string::npos);
+}
+
 TEST(VideoSource, ImageSequencesFromAFolderOrAPattern) {
     TempDir dir;
     std::filesystem::create_directories(dir.path / "seq");
