@@ -40,12 +40,12 @@ int run_sample_video(const SampleOptions& o) {
         return 0;
     }
     std::printf("sample video written to %s\n", s.out_dir.c_str());
-    std::printf("  %-26s %d at %g fps%s\n", "frames", s.frames, s.fps, params.pictures ? "" : " (ground truth only)");
-    std::printf("  %-26s %d (at most %d at once)\n", "chickens", s.chickens, s.max_chickens_at_once);
-    std::printf("  %-26s %d\n", "frames without a chicken", s.frames_without_chicken);
-    std::printf("  %-26s %d\n", "frames with overlapping", s.frames_with_overlap);
-    std::printf("  %-26s %d of %d\n", "chickens less than half seen", s.occluded_boxes, s.chicken_boxes);
-    for (const auto& [what, n] : s.negatives) std::printf("  %-26s %d\n", (what + " (most at once)").c_str(), n);
+    std::printf("  %-30s %d at %g fps%s\n", "frames", s.frames, s.fps, params.pictures ? "" : " (ground truth only)");
+    std::printf("  %-30s %d (at most %d at once)\n", "chickens", s.chickens, s.max_chickens_at_once);
+    std::printf("  %-30s %d\n", "frames without a chicken", s.frames_without_chicken);
+    std::printf("  %-30s %d\n", "frames where chickens overlap", s.frames_with_overlap);
+    std::printf("  %-30s %d of %d\n", "chicken boxes mostly hidden", s.occluded_boxes, s.chicken_boxes);
+    for (const auto& [what, n] : s.negatives) std::printf("  %-30s %d\n", (what + "s (most at once)").c_str(), n);
     if (params.pictures)
         std::printf("next: chickenseg stream --package PKG --input %s/img1 --out tracks.jsonl\n", o.out.c_str());
     return 0;
