@@ -204,6 +204,36 @@ TEST(FrameGrabber, AFileGivesEveryFrameInOrder) {
 
 // A live source read by a slow consumer drops, counted; when the server's stream ends it is
 // reconnected, the gap is reported on the first frame after it and the numbering goes on.
+// --realtime: a file released at its frame rate, as a camera would deliver it; a model slower
+// than the rate loses frames (counted), and every frame carries the time it arrived.
+TEST(FrameGrabber, ARealtimeFileKeepsItsPaceAndDropsWhenBehind) {
+    TempDir dir;
+    test::write_synthetic_video(dir.path / "v.mp4", 20, 20);  // 1 s
+    std::atomic<bool> stop{false};
+    FrameGrabberParams p;
+    p.source.url = dir / "v.mp4";
+    p.realtime = true;
+    const auto started = std::chrono::steady_clock::now();
+    FrameGrabber g(p, stop, [](const std::string&) {});
+    VideoFrame f;
+    int taken = 0;
+    int64_t dropped = 0;
+    double last_arrived = 0;
+    while (g.next(f)) {
+        ++taken;
+        dropped += f.dropped_before;
+        EXPECT_GT(f.arrived, last_arrived);
+        last_arrived = f.arrived;
+        std::this_thread::sleep_for(std::chrono::milliseconds(120));  // a model at about 8 fps
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_GE(seconds, 0.9);  // not read as fast as it decodes
+    EXPECT_GT(g.stats().dropped, 0);
+    EXPECT_EQ(taken + g.stats().dropped, 20);
+    EXPECT_EQ(dropped, g.stats().dropped);
+    EXPECT_LT(taken, 20);
+}
+
 TEST(FrameGrabber, ALiveSourceDropsWhenBehindAndReconnects) {
     TempDir dir;
     test::write_synthetic_video(dir.path / "v.ts", 60);
