@@ -81,6 +81,7 @@ def test_a_file_is_processed_frame_for_frame(present_package, video, tmp_path):
     lines = read_lines(tmp_path / "e.jsonl")
     assert len(lines) == 40 == summary["processed"] == summary["decoded"]
     assert summary["dropped"] == 0 and summary["stopped"] is False
+    assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p95"]
     assert [line["frame"] for line in lines] == list(range(40))
     assert [line["time"] for line in lines] == pytest.approx([i / FPS for i in range(40)], abs=1e-3)
     assert [line["detection"] for line in lines] == [i % 5 == 0 for i in range(40)]
