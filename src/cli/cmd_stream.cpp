@@ -149,6 +149,15 @@ const CommandRegistrar kRegistrar{CommandSpec{
         cmd.add_option("--rtsp-transport", p.input.source.rtsp_transport, "tcp or udp")
             ->check(CLI::IsMember({"tcp", "udp"}))
             ->capture_default_str();
+        cmd.add_flag("--realtime", p.input.realtime,
+                     "Read a file at its frame rate, as a camera would deliver it (drops frames when behind)");
+        // An unknown name is a usage error (exit 2); a known device that is missing here is not an
+        // error at all: decoding falls back to software with a line on stderr.
+        cmd.add_option("--hwaccel", p.input.source.hwaccel,
+                       "Hardware decoding: none, auto (the first device FFmpeg opens here, else software) or a "
+                       "device type (cuda, vaapi, qsv...)")
+            ->capture_default_str()
+            ->check(CLI::Validator([](std::string& v) { return check_hwaccel_name(v); }, "NAME"));
         cmd.add_option("--timeout", p.input.source.open_timeout,
                        "Seconds to connect, and that a live source may stay silent")
             ->capture_default_str();

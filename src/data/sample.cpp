@@ -17,12 +17,14 @@
 #include "chickenseg/core/parallel.h"
 #include "chickenseg/core/progress.h"
 #include "sample_canvas.h"
+#include "sample_output.h"
 
 namespace chickenseg {
 
 namespace fs = std::filesystem;
 using sample_detail::mix_seed;
 using sample_detail::SampleRng;
+using namespace sample_detail;
 
 void check_sample_params(const SampleParams& p) {
     if (p.images < 1 || p.images > 100000)
@@ -195,35 +197,29 @@ SceneFiles scene_files(const SampleScene& scene) {
     return out;
 }
 
-bool is_previous_sample(const fs::path& dir) {
+bool is_previous_output(const fs::path& dir, const SampleOutputKind& kind) {
     std::error_code ec;
-    fs::path marker = dir / "sample.json";
+    fs::path marker = dir / kind.marker;
     if (!fs::is_regular_file(marker, ec)) return false;
     try {
         json j = read_json_file(marker);
-        return j.is_object() && j.value("schema", "") == kSampleSchema;
+        return j.is_object() && j.value("schema", "") == kind.schema;
     } catch (const Error&) {
         return false;
     }
 }
 
-// A file in a previous sample folder that the sample did not write (a converted
+// A file in a previous output folder that the generator did not write (a converted
 // dataset, a .dvc folder, notes...), or "" when there is none: replacing the
 // folder would delete it, so the caller refuses instead.
-std::string foreign_file_in_sample(const fs::path& dir) {
-    std::set<std::string> ours{"sample.json", "README.md",        "label_map.yaml", "labelme",
-                               "yolo",        "yolo/classes.txt", "yolo/images",    "yolo/labels"};
+std::string foreign_file_in_output(const fs::path& dir, const SampleOutputKind& kind) {
+    std::set<std::string> ours;
     try {
-        json meta = read_json_file(dir / "sample.json");
-        for (const auto& scene : meta.at("scenes")) {
-            std::string file = scene.at("file_name").get<std::string>();
-            std::string stem = fs::path(file).stem().string();
-            ours.insert({"labelme/" + file, "labelme/" + stem + ".json", "yolo/images/" + file,
-                         "yolo/labels/" + stem + ".txt"});
-        }
+        ours = kind.files(read_json_file(dir / kind.marker));
     } catch (const std::exception&) {
-        return "sample.json";  // unreadable: cannot tell what is ours
+        return kind.marker;  // unreadable: cannot tell what is ours
     }
+    ours.insert(kind.marker);
     for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
         std::string rel = fs::relative(it->path(), dir).generic_string();
         if (!ours.count(rel)) return rel;
@@ -231,28 +227,65 @@ std::string foreign_file_in_sample(const fs::path& dir) {
     return {};
 }
 
-// An existing --out folder is replaced only when it holds a previous sample and nothing
-// else; returns whether there is one to replace.
-bool check_out_dir(const fs::path& out_dir, const fs::path& out_dir_arg) {
+}  // namespace
+
+bool sample_detail::check_sample_out_dir(const fs::path& out_dir, const fs::path& out_dir_arg,
+                                         const SampleOutputKind& kind) {
     std::error_code ec;
     if (!fs::exists(out_dir, ec)) return false;
     if (!fs::is_directory(out_dir, ec)) throw Error("exists and is not a folder", out_dir_arg.string());
     bool empty = fs::is_empty(out_dir, ec);
-    if (!empty && !is_previous_sample(out_dir))
-        throw Error(
-            "folder is not empty and holds no previous chickenseg sample (no sample.json): "
-            "choose a new --out folder (nothing is deleted)",
-            out_dir_arg.string());
+    if (!empty && !is_previous_output(out_dir, kind))
+        throw Error(std::string("folder is not empty and holds no previous chickenseg ") + kind.what + " (no " +
+                        kind.marker + "): choose a new --out folder (nothing is deleted)",
+                    out_dir_arg.string());
     if (!empty) {
-        std::string foreign = foreign_file_in_sample(out_dir);
+        std::string foreign = foreign_file_in_output(out_dir, kind);
         if (!foreign.empty())
-            throw Error("holds a previous sample and also " + foreign +
-                            ", which the sample did not write: replacing the folder would delete it. Move "
+            throw Error(std::string("holds a previous ") + kind.what + " and also " + foreign + ", which the " +
+                            kind.what +
+                            " did not write: replacing the folder would delete it. Move "
                             "it away or choose a new --out folder (nothing is deleted)",
                         out_dir_arg.string());
     }
     return true;
 }
+
+fs::path sample_detail::sample_staging_dir(const fs::path& out_dir) {
+    return out_dir.parent_path() / ("." + out_dir.filename().string() + ".partial-" + std::to_string(::getpid()));
+}
+
+// The finished staging folder takes the place of the output (and of a previous sample).
+void sample_detail::sample_swap_in(const fs::path& staging, const fs::path& out_dir, bool replace) {
+    std::error_code ec;
+    if (replace) {
+        fs::path old =
+            out_dir.parent_path() / ("." + out_dir.filename().string() + ".old-" + std::to_string(::getpid()));
+        fs::remove_all(old, ec);
+        fs::rename(out_dir, old);
+        fs::rename(staging, out_dir);
+        fs::remove_all(old, ec);
+    } else {
+        fs::rename(staging, out_dir);
+    }
+}
+
+namespace {
+
+// What a still sample folder holds: every scene's files (listed in sample.json) and the rest.
+std::set<std::string> sample_files(const json& meta) {
+    std::set<std::string> ours{"README.md",        "label_map.yaml", "labelme",    "yolo",
+                               "yolo/classes.txt", "yolo/images",    "yolo/labels"};
+    for (const auto& scene : meta.at("scenes")) {
+        std::string file = scene.at("file_name").get<std::string>();
+        std::string stem = fs::path(file).stem().string();
+        ours.insert(
+            {"labelme/" + file, "labelme/" + stem + ".json", "yolo/images/" + file, "yolo/labels/" + stem + ".txt"});
+    }
+    return ours;
+}
+
+const SampleOutputKind kStillSample{"sample.json", kSampleSchema, "sample", sample_files};
 
 // Renders and writes every scene, in parallel; each scene's counts and record go to its own
 // slot so that the result does not depend on which thread finished first.
@@ -324,31 +357,15 @@ void write_sample_files(const fs::path& staging, const SampleParams& params, con
     write_json_file(staging / "sample.json", meta);
 }
 
-// The finished staging folder takes the place of the output (and of a previous sample).
-void swap_in(const fs::path& staging, const fs::path& out_dir, bool replace) {
-    std::error_code ec;
-    if (replace) {
-        fs::path old =
-            out_dir.parent_path() / ("." + out_dir.filename().string() + ".old-" + std::to_string(::getpid()));
-        fs::remove_all(old, ec);
-        fs::rename(out_dir, old);
-        fs::rename(staging, out_dir);
-        fs::remove_all(old, ec);
-    } else {
-        fs::rename(staging, out_dir);
-    }
-}
-
 }  // namespace
 
 SampleSummary write_sample_dataset(const fs::path& out_dir_arg, const SampleParams& params) {
     check_sample_params(params);
     fs::path out_dir = fs::absolute(out_dir_arg).lexically_normal();
     if (out_dir.filename().empty()) out_dir = out_dir.parent_path();
-    bool replace = check_out_dir(out_dir, out_dir_arg);
+    bool replace = check_sample_out_dir(out_dir, out_dir_arg, kStillSample);
     // Build everything beside the target, then swap it in: a crash never leaves half a sample.
-    std::string tag = "." + out_dir.filename().string() + ".partial-" + std::to_string(::getpid());
-    fs::path staging = out_dir.parent_path() / tag;
+    fs::path staging = sample_staging_dir(out_dir);
     std::error_code ec;
     fs::remove_all(staging, ec);
 
@@ -360,7 +377,7 @@ SampleSummary write_sample_dataset(const fs::path& out_dir_arg, const SamplePara
         std::vector<json> scene_records = write_scenes(params, kinds, staging, per_scene);
         json scenes_json = add_up_scenes(kinds, per_scene, scene_records, summary);
         write_sample_files(staging, params, summary, scenes_json);
-        swap_in(staging, out_dir, replace);
+        sample_swap_in(staging, out_dir, replace);
     } catch (const fs::filesystem_error& e) {
         fs::remove_all(staging, ec);
         throw Error(std::string("cannot write the sample: ") + e.code().message(), e.path1().string());

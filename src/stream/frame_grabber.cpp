@@ -14,6 +14,8 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+double steady_seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
 }  // namespace
 
 FrameGrabberParams frame_grabber_default_params() { return FrameGrabberParams{}; }
@@ -24,6 +26,7 @@ FrameGrabber::FrameGrabber(const FrameGrabberParams& params, const std::atomic<b
     source_ = std::make_unique<VideoSource>(params_.source, [this] { return halted(); });
     description_ = source_->description();
     fps_ = source_->fps();
+    if (!source_->hwaccel_note().empty()) log_("stream: " + source_->hwaccel_note());
     thread_ = std::thread([this] { run(); });
 }
 
@@ -50,7 +53,7 @@ bool FrameGrabber::push(VideoFrame&& frame) {
     last_time_ = frame.time;
     std::unique_lock lock(mutex_);
     ++stats_.decoded;
-    if (live_) {
+    if (live_ || params_.realtime) {  // a paced file drops like a camera
         // The newest frame replaces the one the model has not taken yet.
         while (!queue_.empty()) {
             pending_drops_ += 1 + queue_.front().dropped_before;
@@ -122,6 +125,8 @@ void FrameGrabber::run() {
                     std::lock_guard lock(mutex_);
                     stats_.decode_ms += ms;
                 }
+                if (params_.realtime && !live_ && !wait_until_due(frame.time)) break;
+                frame.arrived = steady_seconds();
                 if (!push(std::move(frame))) break;
             }
             why = "the stream ended";
@@ -137,6 +142,17 @@ void FrameGrabber::run() {
     std::lock_guard lock(mutex_);
     finished_ = true;
     changed_.notify_all();
+}
+
+// Paced reading: waits until the frame's time has passed since the first frame; false when halted.
+bool FrameGrabber::wait_until_due(double frame_time) {
+    if (!paced_start_) paced_start_ = steady_seconds() - frame_time;
+    const double due = *paced_start_ + frame_time;
+    std::unique_lock lock(mutex_);
+    // In short steps: the stop flag is set by a signal handler, which cannot notify.
+    while (!halted() && steady_seconds() < due)
+        changed_.wait_for(lock, std::chrono::duration<double>(std::min(0.05, due - steady_seconds())));
+    return !halted();
 }
 
 bool FrameGrabber::next(VideoFrame& frame) {

@@ -64,6 +64,45 @@ TEST(CliDataSample, JsonSummaryAndUsageErrors) {
     EXPECT_EQ(read_file(t.path / "mine/keep.txt"), "x");
 }
 
+// --video: the animated barn with its ground truth; its options need it, --count excludes it.
+TEST(CliDataSample, VideoWritesFramesAndGroundTruth) {
+    TempDir t;
+    const std::string out = (t.path / "v").string();
+    CliResult r = run_chickenseg("--json data sample --video --out " + out + " --frames 12 --fps 6 --size 96x64");
+    ASSERT_EQ(r.code, 0) << r.out;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["frames"], 12);
+    EXPECT_GT(j["chickens"].get<int>(), 0);
+    EXPECT_TRUE(fs::exists(t.path / "v/img1/000012.jpg"));
+    EXPECT_TRUE(fs::exists(t.path / "v/gt/gt.txt"));
+    ImageInfo info = read_image_info(t.path / "v/img1/000001.jpg");
+    EXPECT_EQ(info.width, 96u);
+    EXPECT_EQ(info.height, 64u);
+    CliResult gt = run_chickenseg("-q data sample --video --gt-only --out " + (t.path / "g").string() +
+                                  " --frames 12 --fps 6 --size 96x64");
+    ASSERT_EQ(gt.code, 0) << gt.out;
+    EXPECT_FALSE(fs::exists(t.path / "g/img1"));
+    EXPECT_EQ(read_file(t.path / "g/gt/gt.txt"), read_file(t.path / "v/gt/gt.txt"));
+
+    const std::string x = " --out " + (t.path / "x").string();
+    EXPECT_EQ(run_chickenseg("data sample --video --count 3" + x).code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --frames 3" + x).code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --gt-only" + x).code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --video --frames 0" + x).code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --video --fps 0" + x).code, 2);
+    EXPECT_EQ(run_chickenseg("data sample --video --fps fast" + x).code, 2);
+    CliResult small = run_chickenseg("data sample --video --size 10x10" + x);
+    EXPECT_EQ(small.code, 1);
+    EXPECT_NE(small.out.find("64x64"), std::string::npos) << small.out;
+    EXPECT_FALSE(fs::exists(t.path / "x"));
+    // A still sample is not a sample video: never replaced by one.
+    ASSERT_EQ(run_chickenseg("-q data sample --out " + (t.path / "s").string() + " --count 2 --size 96x64").code, 0);
+    CliResult refused = run_chickenseg("data sample --video --out " + (t.path / "s").string() + " --frames 2");
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.out.find("no previous chickenseg sample video (no video.json)"), std::string::npos)
+        << refused.out;
+}
+
 // The demo path: sample -> convert. Both annotation forms give the same dataset:
 // ambiguous scenes excluded, hard negatives kept as negatives, every positive scene a
 // positive image, and the same masks (YOLO is normalised to 6 decimals: IoU ~ 1).

@@ -24,7 +24,7 @@ TEST(CliStream, HelpListsTheOptions) {
          {"--package",        "--input",          "--out",          "--masks",          "--video-out", "--keyframes",
           "--keyframe-every", "--presence-band",  "--detect-every", "--detect-hz",      "--min-score", "--low-score",
           "--max-age",        "--rtsp-transport", "--timeout",      "--max-reconnects", "--backend",   "--device",
-          "--threads",        "--preview",        "--early-detect"})
+          "--threads",        "--preview",        "--early-detect", "--hwaccel"})
         EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 
@@ -36,6 +36,11 @@ TEST(CliStream, UsageErrorsExit2) {
     EXPECT_EQ(run_chickenseg(base + " --rtsp-transport sctp").code, 2);
     EXPECT_EQ(run_chickenseg(base + " --detect-every 0").code, 2);
     EXPECT_EQ(run_chickenseg("stream --input x.mp4 --out " + (dir / "e.jsonl")).code, 2);  // no --package
+    // An unknown hardware decoder is a usage error naming the choices; a known one is not (it
+    // falls back to software where the device is missing).
+    CliResult hw = run_chickenseg(base + " --hwaccel warp9");
+    EXPECT_EQ(hw.code, 2) << hw.out;
+    EXPECT_NE(hw.out.find("unknown hardware decoder 'warp9' (expected auto, none"), std::string::npos) << hw.out;
 }
 
 #ifndef CHICKENSEG_WITH_FFMPEG

@@ -71,6 +71,48 @@ TEST(VideoSource, ReadsBackEveryFrameWithItsTimestamp) {
     }
 }
 
+// --hwaccel auto uses a device where FFmpeg opens one and otherwise decodes in software with a
+// note; it never fails for want of a device. Where it fell back (this CPU machine) the frames are
+// the same bytes as --hwaccel none; on a device, the same picture up to the colour conversion.
+TEST(VideoSource, HardwareDecodingFallsBackToSoftwareCleanly) {
+    TempDir dir;
+    const auto path = dir.path / "v.mp4";
+    test::write_synthetic_video(path, 12, 10);
+    VideoSourceParams none{path.string()}, aut{path.string()};
+    aut.hwaccel = "auto";
+    VideoSource a(none), b(aut);
+    EXPECT_EQ(a.hwaccel(), "");
+    EXPECT_EQ(a.hwaccel_note(), "");
+    EXPECT_FALSE(b.hwaccel_note().empty());
+    if (b.hwaccel().empty()) {
+        EXPECT_NE(b.hwaccel_note().find("decoding in software"), std::string::npos) << b.hwaccel_note();
+    }
+    VideoFrame fa, fb;
+    int n = 0;
+    while (a.read(fa)) {
+        ASSERT_TRUE(b.read(fb)) << n;
+        EXPECT_EQ(fa.time, fb.time);
+        if (b.hwaccel().empty()) {
+            EXPECT_EQ(fa.image.pixels, fb.image.pixels) << n;
+        } else {
+            EXPECT_NEAR(mean_at(fa.image, 14, 24, 14), mean_at(fb.image, 14, 24, 14), 4) << n;
+        }
+        ++n;
+    }
+    EXPECT_FALSE(b.read(fb));
+    EXPECT_EQ(n, 12);
+    // A device type this machine lacks falls back too; an unknown name is an error.
+    VideoSourceParams vaapi{path.string()};
+    vaapi.hwaccel = "vaapi";
+    EXPECT_NO_THROW(VideoSource{vaapi});
+    EXPECT_EQ(check_hwaccel_name("auto"), "");
+    EXPECT_EQ(check_hwaccel_name("cuda"), "");
+    EXPECT_NE(check_hwaccel_name("warp9").find("unknown hardware decoder 'warp9'"), std::string::npos);
+    VideoSourceParams bad{path.string()};
+    bad.hwaccel = "warp9";
+    EXPECT_NE(error_of([&] { VideoSource s(bad); }).find("--hwaccel: unknown hardware decoder"), std::string::npos);
+}
+
 TEST(VideoSource, ImageSequencesFromAFolderOrAPattern) {
     TempDir dir;
     std::filesystem::create_directories(dir.path / "seq");
@@ -162,6 +204,36 @@ TEST(FrameGrabber, AFileGivesEveryFrameInOrder) {
 
 // A live source read by a slow consumer drops, counted; when the server's stream ends it is
 // reconnected, the gap is reported on the first frame after it and the numbering goes on.
+// --realtime: a file released at its frame rate, as a camera would deliver it; a model slower
+// than the rate loses frames (counted), and every frame carries the time it arrived.
+TEST(FrameGrabber, ARealtimeFileKeepsItsPaceAndDropsWhenBehind) {
+    TempDir dir;
+    test::write_synthetic_video(dir.path / "v.mp4", 20, 20);  // 1 s
+    std::atomic<bool> stop{false};
+    FrameGrabberParams p;
+    p.source.url = dir / "v.mp4";
+    p.realtime = true;
+    const auto started = std::chrono::steady_clock::now();
+    FrameGrabber g(p, stop, [](const std::string&) {});
+    VideoFrame f;
+    int taken = 0;
+    int64_t dropped = 0;
+    double last_arrived = 0;
+    while (g.next(f)) {
+        ++taken;
+        dropped += f.dropped_before;
+        EXPECT_GT(f.arrived, last_arrived);
+        last_arrived = f.arrived;
+        std::this_thread::sleep_for(std::chrono::milliseconds(120));  // a model at about 8 fps
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_GE(seconds, 0.9);  // not read as fast as it decodes
+    EXPECT_GT(g.stats().dropped, 0);
+    EXPECT_EQ(taken + g.stats().dropped, 20);
+    EXPECT_EQ(dropped, g.stats().dropped);
+    EXPECT_LT(taken, 20);
+}
+
 TEST(FrameGrabber, ALiveSourceDropsWhenBehindAndReconnects) {
     TempDir dir;
     test::write_synthetic_video(dir.path / "v.ts", 60);

@@ -1,5 +1,6 @@
-"""`chickenseg stream` end to end on the tiny model: a video made from the sample generator's barn
-scenes (panned across frame by frame, encoded with the ffmpeg tool) is tracked frame for frame,
+"""`chickenseg stream` end to end on the tiny model: the sample generator's animated barn
+(`data sample --video`: chickens that walk, enter and leave, overlap; ducks, feeders and eggs as
+negatives; encoded with the ffmpeg tool, or served over RTSP) is tracked frame for frame,
 with every frame processed, one flushed JSONL line each, an overlay MP4 that ffprobe decodes,
 key frames for `chickenseg mine`, and a SIGINT mid-run that still leaves a playable MP4 and a
 complete JSONL file."""
@@ -31,20 +32,19 @@ def ffprobe_frames(path):
     return stream["codec_name"], int(stream["nb_read_frames"])
 
 
-def barn_video(root, frames, size=(160, 120)):
-    """The sample generator's first scenes, each panned across for a while: chickens that move
-    and leave, negatives between them."""
-    tool("data", "sample", "--out", root / "sample", "--count", "6", "--size", "320x240", "--seed", "5")
-    scenes = sorted((root / "sample" / "labelme").glob("barn_*.*"))
-    scenes = [p for p in scenes if p.suffix in (".png", ".jpg")]
-    (root / "frames").mkdir()
-    per_scene = max(1, frames // len(scenes))
-    for i in range(frames):
-        scene = Image.open(scenes[min(i // per_scene, len(scenes) - 1)]).convert("RGB")
-        x = (i % per_scene) * (scene.width - size[0]) // per_scene
-        scene.crop((x, 60, x + size[0], 60 + size[1])).save(root / "frames" / f"f{i:04d}.png")
+def barn_frames(root, frames, size="160x120"):
+    """The sample generator's animated barn: its frames (root/barn/img1/000001.jpg ...) and
+    ground truth (root/barn/video.json)."""
+    tool("data", "sample", "--video", "--out", root / "barn", "--frames", frames, "--fps", FPS, "--size", size,
+         "--seed", "5")
+    return root / "barn" / "img1"
+
+
+def barn_video(root, frames, size="160x120"):
+    """The animated barn as an H.264 MP4, as a camera's recording would be."""
+    img1 = barn_frames(root, frames, size)
     video = root / "barn.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(FPS), "-i", str(root / "frames" / "f%04d.png"),
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(FPS), "-i", str(img1 / "%06d.jpg"),
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video)], check=True)
     assert ffprobe_frames(video)[1] == frames
     return video
@@ -81,6 +81,7 @@ def test_a_file_is_processed_frame_for_frame(present_package, video, tmp_path):
     lines = read_lines(tmp_path / "e.jsonl")
     assert len(lines) == 40 == summary["processed"] == summary["decoded"]
     assert summary["dropped"] == 0 and summary["stopped"] is False
+    assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p95"]
     assert [line["frame"] for line in lines] == list(range(40))
     assert [line["time"] for line in lines] == pytest.approx([i / FPS for i in range(40)], abs=1e-3)
     assert [line["detection"] for line in lines] == [i % 5 == 0 for i in range(40)]
@@ -111,6 +112,27 @@ def test_a_file_is_processed_frame_for_frame(present_package, video, tmp_path):
     assert summary["keyframes"] == len(keyframes) >= 4
     with Image.open(tmp_path / "kf" / keyframes[0]) as im:
         assert im.size == (160, 120)
+
+
+def test_hwaccel_auto_falls_back_to_the_same_results(present_package, video, tmp_path):
+    """--hwaccel auto never fails for want of a device: on a machine without one (CI) it says so
+    on stderr and decodes in software, so every line is the one --hwaccel none gives."""
+    runs = {}
+    for hw in ("none", "auto"):
+        out = tmp_path / f"{hw}.jsonl"
+        r = tool("--json", "stream", "--package", present_package, "--input", video, "--out", out, "--hwaccel", hw,
+                 "--detect-every", "5", "--threads", "1", "--min-score", "0.3")
+        runs[hw] = (json.loads(r.stdout), r.stderr, out.read_text())
+    none, auto = runs["none"], runs["auto"]
+    assert "--hwaccel" not in none[1]
+    if "decoding in software" in auto[1]:
+        assert auto[2] == none[2]
+        assert auto[0]["source"] == none[0]["source"]
+    else:  # a machine with a decoding device: the same frames, tracks may differ by a pixel
+        assert "decoding h264 on" in auto[1] and auto[0]["processed"] == none[0]["processed"] == 40
+    bad = tool("stream", "--package", present_package, "--input", video, "--out", tmp_path / "x.jsonl",
+               "--hwaccel", "warp9", check=False)
+    assert bad.returncode == 2 and "unknown hardware decoder 'warp9'" in bad.stderr + bad.stdout
 
 
 def test_no_chicken_frames_carry_no_tracks(absent_package, video, tmp_path):
@@ -167,8 +189,9 @@ def start_rtsp_server(port, frames):
     helper = chickenseg_bin().parent / "tests" / "cpp" / "rtsp_server"
     if not helper.exists():
         pytest.fail(f"{helper} not built (needs libgstrtspserver-1.0-dev: scripts/setup installs it)")
-    proc = subprocess.Popen([str(helper), str(port), str(frames / "f%04d.png"), str(FPS)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # The generator's frames count from 1 (MOTChallenge's img1/000001.jpg).
+    proc = subprocess.Popen([str(helper), str(port), str(frames / "%06d.jpg"), str(FPS), "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     return proc
 
@@ -183,8 +206,7 @@ def wait_for(predicate, seconds, what):
 
 
 def test_rtsp_camera_restart_is_survived_with_the_gap_reported(present_package, tmp_path):
-    barn_video(tmp_path / "v", 60)
-    frames = tmp_path / "v" / "frames"
+    frames = barn_frames(tmp_path, 60)
     port = free_port()
     server = start_rtsp_server(port, frames)
     out = tmp_path / "e.jsonl"
@@ -279,9 +301,9 @@ def test_early_detection_when_the_tracker_is_unsure(present_package, video, tmp_
 
 def test_rtsp_over_udp(present_package, tmp_path):
     """A live source runs at its own pace: the served frames must outlast the engine's loading."""
-    barn_video(tmp_path / "v", 100)
+    frames = barn_frames(tmp_path, 100)
     port = free_port()
-    server = start_rtsp_server(port, tmp_path / "v" / "frames")
+    server = start_rtsp_server(port, frames)
     out = tmp_path / "e.jsonl"
     stream = subprocess.Popen([str(chickenseg_bin()), "--json", "stream", "--package", str(present_package),
                                "--input", f"rtsp://127.0.0.1:{port}/barn", "--rtsp-transport", "udp",

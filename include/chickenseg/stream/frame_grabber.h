@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -26,6 +27,10 @@ struct FrameGrabberParams {
     double backoff_initial = 0.5;  // seconds before the first try, doubled per failed try
     double backoff_max = 10;       // the longest wait between tries
     size_t file_queue = 4;         // frames decoded ahead of the model for a file source
+    // A file or image sequence read at its own frame rate, as a camera would deliver it: each
+    // frame is released at its timestamp, and one the model has not taken by the next is
+    // dropped. For replaying a recording and for measuring latency as a camera would see it.
+    bool realtime = false;
 };
 FrameGrabberParams frame_grabber_default_params();
 
@@ -60,6 +65,7 @@ public:
 private:
     void run();
     bool push(VideoFrame&& frame);
+    bool wait_until_due(double frame_time);
     bool reconnect(const std::string& why);
     bool halted() const { return halt_ || stop_; }
 
@@ -85,6 +91,7 @@ private:
     double time_offset_ = 0;
     int64_t last_index_ = -1;
     double last_time_ = 0;
+    std::optional<double> paced_start_;  // realtime: the steady-clock time of frame time 0
     std::thread thread_;
 };
 

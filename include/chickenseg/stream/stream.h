@@ -73,6 +73,10 @@ struct StreamSummary {
     double jsonl_ms = 0;
     double draw_ms = 0;
     double encode_ms = 0;
+    // End-to-end latency per processed frame: from the frame leaving the decoder (or, paced, its
+    // release) to its JSONL line written, overlay and key frame done; percentiles over the run.
+    double latency_p50_ms = 0;
+    double latency_p95_ms = 0;
 };
 json stream_summary_to_json(const StreamSummary& summary);
 

@@ -30,6 +30,10 @@ struct VideoSourceParams {
     std::string rtsp_transport = "tcp";  // "tcp" or "udp"
     double open_timeout = 10;            // seconds to connect and read the stream's header
     double read_timeout = 10;            // seconds a live source may stay silent
+    // Hardware decoding: "none" (software), "auto" (the first device this FFmpeg has that
+    // decodes the stream here, else software) or a device type ("cuda", "vaapi", "qsv"...;
+    // one that is missing or fails also falls back to software).
+    std::string hwaccel = "none";
 };
 VideoSourceParams video_source_default_params();
 
@@ -39,10 +43,14 @@ struct VideoFrame {
     double time = 0;             // seconds: pts x time_base (the stream's clock, not the wall clock)
     int64_t dropped_before = 0;  // frames dropped since the previous frame handed out
     double gap_before = 0;       // seconds of stream lost to a reconnect just before it
+    double arrived = 0;          // steady-clock seconds when it was decoded (paced: released), for latency
 };
 
 // True when this build decodes video (FFmpeg was found at build time).
 bool video_support_available();
+// "" when `name` is a valid --hwaccel (auto, none, or a device type FFmpeg knows), else what is
+// wrong with it, naming the device types this FFmpeg build has.
+std::string check_hwaccel_name(const std::string& name);
 
 class VideoSource {
 public:
@@ -65,6 +73,10 @@ public:
     double fps() const;  // the stream's nominal frame rate; 0 when it does not say
     SourceKind kind() const;
     std::string description() const;  // e.g. "h264 640x480 25 fps (mov,mp4,m4a,3gp,3g2,mj2)"
+    // The device decoding on ("cuda"), "" in software; and a line for the log on what
+    // --hwaccel chose and why ("" when it was none).
+    std::string hwaccel() const;
+    std::string hwaccel_note() const;
 
 private:
     struct Impl;

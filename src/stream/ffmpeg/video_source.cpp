@@ -14,6 +14,7 @@ extern "C" {
 
 #include "chickenseg/core/error.h"
 #include "stream/ffmpeg/ffmpeg_support.h"
+#include "stream/ffmpeg/hw_decoder.h"
 
 namespace chickenseg {
 namespace {
@@ -59,8 +60,10 @@ struct VideoSource::Impl {
     bool timed_out = false;
 
     AVFormatContext* format = nullptr;
+    ffmpeg::HwDecoder hw;  // before codec, which points to it: destroyed after it
     ffmpeg::CodecContextPtr codec;
     ffmpeg::FramePtr frame{av_frame_alloc()};
+    ffmpeg::FramePtr transferred{av_frame_alloc()};  // a device frame copied to memory
     ffmpeg::PacketPtr packet{av_packet_alloc()};
     ffmpeg::SwsPtr sws;
     int stream = -1;
@@ -95,7 +98,7 @@ struct VideoSource::Impl {
     void open_input();
     void open_decoder();
     bool receive(VideoFrame& out);
-    void convert(VideoFrame& out);
+    void convert(const AVFrame* src, VideoFrame& out);
 };
 
 void VideoSource::Impl::fail(const std::string& what, int code) const {
@@ -151,6 +154,7 @@ void VideoSource::Impl::open_decoder() {
     codec.reset(avcodec_alloc_context3(decoder));
     avcodec_parameters_to_context(codec.get(), s->codecpar);
     codec->thread_count = 0;  // FFmpeg's choice
+    ffmpeg::attach_hw_decoder(codec.get(), decoder, params.hwaccel, hw);
     int rc = avcodec_open2(codec.get(), decoder, nullptr);
     if (rc < 0) fail("open the decoder", rc);
     time_base = s->time_base;
@@ -160,25 +164,24 @@ void VideoSource::Impl::open_decoder() {
     height = static_cast<uint32_t>(codec->height);
 }
 
-void VideoSource::Impl::convert(VideoFrame& out) {
-    const auto w = static_cast<uint32_t>(frame->width), h = static_cast<uint32_t>(frame->height);
+void VideoSource::Impl::convert(const AVFrame* src, VideoFrame& out) {
+    const auto w = static_cast<uint32_t>(src->width), h = static_cast<uint32_t>(src->height);
     if (decoded > 0 && (w != width || h != height))
         throw Error(params.url + ": the frame size changed from " + std::to_string(width) + "x" +
                     std::to_string(height) + " to " + std::to_string(w) + "x" + std::to_string(h) + " at frame " +
                     std::to_string(decoded) + " (expected one size for the whole stream)");
     width = w;
     height = h;
-    sws.reset(sws_getCachedContext(sws.release(), frame->width, frame->height,
-                                   static_cast<AVPixelFormat>(frame->format), frame->width, frame->height,
-                                   AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
+    sws.reset(sws_getCachedContext(sws.release(), src->width, src->height, static_cast<AVPixelFormat>(src->format),
+                                   src->width, src->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
     if (!sws) throw Error(params.url + ": cannot convert its pixel format to RGB");
     out.image.width = w;
     out.image.height = h;
     out.image.pixels.resize(static_cast<size_t>(w) * h * 3);
     uint8_t* dst[4] = {out.image.pixels.data(), nullptr, nullptr, nullptr};
     int dst_stride[4] = {static_cast<int>(w * 3), 0, 0, 0};
-    sws_scale(sws.get(), frame->data, frame->linesize, 0, frame->height, dst, dst_stride);
-    int64_t pts = frame->best_effort_timestamp;
+    sws_scale(sws.get(), src->data, src->linesize, 0, src->height, dst, dst_stride);
+    int64_t pts = src->best_effort_timestamp;
     if (pts != AV_NOPTS_VALUE && first_pts == AV_NOPTS_VALUE) first_pts = pts;
     out.time = pts != AV_NOPTS_VALUE ? static_cast<double>(pts - first_pts) * av_q2d(time_base)
                                      : (fps > 0 ? static_cast<double>(decoded) / fps : static_cast<double>(decoded));
@@ -193,7 +196,16 @@ bool VideoSource::Impl::receive(VideoFrame& out) {
     for (;;) {
         int rc = avcodec_receive_frame(codec.get(), frame.get());
         if (rc == 0) {
-            convert(out);
+            if (hw.pix_fmt != AV_PIX_FMT_NONE && frame->format == hw.pix_fmt) {
+                // On the device: copied to memory (its timestamps with it) for the RGB conversion.
+                rc = av_hwframe_transfer_data(transferred.get(), frame.get(), 0);
+                if (rc < 0) fail("copy a frame from the " + hw.name + " device", rc);
+                av_frame_copy_props(transferred.get(), frame.get());
+                convert(transferred.get(), out);
+                av_frame_unref(transferred.get());
+            } else {
+                convert(frame.get(), out);
+            }
             av_frame_unref(frame.get());
             return true;
         }
@@ -242,11 +254,19 @@ uint32_t VideoSource::width() const { return impl_->width; }
 uint32_t VideoSource::height() const { return impl_->height; }
 double VideoSource::fps() const { return impl_->fps; }
 SourceKind VideoSource::kind() const { return impl_->kind; }
+std::string VideoSource::hwaccel() const { return impl_->hw.fell_back ? "" : impl_->hw.name; }
+std::string VideoSource::hwaccel_note() const {
+    if (impl_->hw.fell_back)
+        return "--hwaccel " + impl_->params.hwaccel + ": " + impl_->hw.name +
+               " cannot decode this stream's profile; decoding in software";
+    return impl_->hw.note;
+}
 
 std::string VideoSource::description() const {
     char fps[32];
     std::snprintf(fps, sizeof fps, "%.3g", impl_->fps);
-    return std::string(impl_->codec->codec->name) + " " + std::to_string(impl_->width) + "x" +
+    const std::string hw = hwaccel().empty() ? "" : " (" + hwaccel() + ")";
+    return std::string(impl_->codec->codec->name) + hw + " " + std::to_string(impl_->width) + "x" +
            std::to_string(impl_->height) + " " + fps + " fps (" + impl_->format->iformat->name + ")";
 }
 

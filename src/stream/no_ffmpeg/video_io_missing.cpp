@@ -25,6 +25,11 @@ uint32_t VideoSource::height() const { return 0; }
 double VideoSource::fps() const { return 0; }
 SourceKind VideoSource::kind() const { return SourceKind::file; }
 std::string VideoSource::description() const { return {}; }
+std::string VideoSource::hwaccel() const { return {}; }
+std::string VideoSource::hwaccel_note() const { return {}; }
+std::string check_hwaccel_name(const std::string& name) {
+    return name == "auto" || name == "none" ? "" : "unknown hardware decoder '" + name + "' (this build has no FFmpeg)";
+}
 
 struct VideoWriter::Impl {
     std::string codec;

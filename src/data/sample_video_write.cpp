@@ -1,0 +1,217 @@
+// The animated barn on disk: MOTChallenge's layout (img1/, gt/gt.txt, seqinfo.ini), which MOT
+// tools read as they are, plus video.json with every object of every frame (negatives too).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "chickenseg/core/error.h"
+#include "chickenseg/core/file_io.h"
+#include "chickenseg/core/parallel.h"
+#include "chickenseg/core/progress.h"
+#include "chickenseg/data/sample_video.h"
+#include "sample_output.h"
+
+namespace chickenseg {
+
+namespace fs = std::filesystem;
+using namespace sample_detail;
+
+json sample_video_summary_to_json(const SampleVideoSummary& s) {
+    json j;
+    j["out_dir"] = s.out_dir.string();
+    j["frames"] = s.frames;
+    j["fps"] = s.fps;
+    j["chickens"] = s.chickens;
+    j["chicken_boxes"] = s.chicken_boxes;
+    j["max_chickens_at_once"] = s.max_chickens_at_once;
+    j["frames_without_chicken"] = s.frames_without_chicken;
+    j["frames_with_overlap"] = s.frames_with_overlap;
+    j["occluded_boxes"] = s.occluded_boxes;
+    j["negatives"] = s.negatives;
+    return j;
+}
+
+namespace {
+
+constexpr int kJpegQuality = 92;
+
+std::string frame_file(int index) {
+    char name[32];
+    std::snprintf(name, sizeof name, "img1/%06d.jpg", index + 1);  // MOTChallenge counts from 1
+    return name;
+}
+
+// Divided rather than multiplied by the unit, so that the JSON shows 63.41, not 63.410000000000004.
+double round_to(double v, double per_unit) { return std::round(v * per_unit) / per_unit; }
+
+bool boxes_intersect(const BoxXywh& a, const BoxXywh& b) {
+    return std::min(a[0] + a[2], b[0] + b[2]) > std::max(a[0], b[0]) &&
+           std::min(a[1] + a[3], b[1] + b[3]) > std::max(a[1], b[1]);
+}
+
+// What a previous sample video wrote, from its video.json.
+std::set<std::string> video_files(const json& meta) {
+    std::set<std::string> ours{"README.md", "seqinfo.ini", "gt", "gt/gt.txt", "img1"};
+    for (const auto& f : meta.at("frames"))
+        if (f.contains("file_name")) ours.insert(f.at("file_name").get<std::string>());
+    return ours;
+}
+
+const SampleOutputKind kVideoOutput{"video.json", kSampleVideoSchema, "sample video", video_files};
+
+// A frame's record in video.json and its counts for the summary.
+json frame_record(const SampleVideoFrame& f, bool pictures, SampleVideoSummary& counts) {
+    json objects = json::array();
+    std::vector<BoxXywh> chickens;
+    std::map<std::string, int> negatives;
+    for (const auto& o : f.objects) {
+        json bbox = json::array();
+        for (double v : o.bbox) bbox.push_back(round_to(v, 100));
+        objects.push_back({{"id", o.id > 0 ? json(o.id) : json(nullptr)},
+                           {"label", o.label},
+                           {"category", o.category},
+                           {"bbox", bbox},
+                           {"visibility", round_to(o.visibility, 1000)},
+                           {"cut_at_border", o.cut_at_border}});
+        if (o.id > 0) {
+            chickens.push_back(o.bbox);
+            counts.occluded_boxes += o.visibility < 0.5;
+        } else {
+            ++negatives[o.category];
+        }
+    }
+    counts.chicken_boxes += static_cast<int>(chickens.size());
+    counts.max_chickens_at_once = static_cast<int>(chickens.size());
+    counts.frames_without_chicken = chickens.empty();
+    for (size_t i = 0; i < chickens.size() && !counts.frames_with_overlap; ++i)
+        for (size_t j = i + 1; j < chickens.size(); ++j)
+            if (boxes_intersect(chickens[i], chickens[j])) counts.frames_with_overlap = 1;
+    counts.negatives = negatives;
+    json r = {{"frame", f.index}, {"time", round_to(f.time, 1e6)}};
+    if (pictures) r["file_name"] = frame_file(f.index);
+    r["objects"] = std::move(objects);
+    return r;
+}
+
+// MOTChallenge ground truth: frame (from 1), id, box, "consider" flag 1, class 1, visibility.
+std::string gt_lines(const SampleVideoFrame& f) {
+    std::string out;
+    char line[160];
+    for (const auto& o : f.objects) {
+        if (o.id <= 0) continue;
+        std::snprintf(line, sizeof line, "%d,%d,%.2f,%.2f,%.2f,%.2f,1,1,%.3f\n", f.index + 1, o.id, o.bbox[0],
+                      o.bbox[1], o.bbox[2], o.bbox[3], o.visibility);
+        out += line;
+    }
+    return out;
+}
+
+std::string seqinfo_text(const SampleVideoParams& p, const std::string& name) {
+    char fps[32];
+    std::snprintf(fps, sizeof fps, "%g", p.fps);
+    return "[Sequence]\nname=" + name + "\nimDir=img1\nframeRate=" + fps + "\nseqLength=" + std::to_string(p.frames) +
+           "\nimWidth=" + std::to_string(p.width) + "\nimHeight=" + std::to_string(p.height) + "\nimExt=.jpg\n";
+}
+
+std::string readme_text(const SampleVideoParams& p, const SampleVideoSummary& s) {
+    char fps[32];
+    std::snprintf(fps, sizeof fps, "%g", p.fps);
+    return "# chickenseg sample video: an animated synthetic barn\n\n"
+           "Generated by `chickenseg data sample --video --frames " +
+           std::to_string(p.frames) + " --fps " + fps + " --seed " + std::to_string(p.seed) + " --size " +
+           std::to_string(p.width) + "x" + std::to_string(p.height) + (p.pictures ? "" : " --gt-only") +
+           "`. The same command always writes the same bytes.\n\n"
+           "Chickens walk in through the borders, wander, stop to peck, pass in front of and behind each\n"
+           "other and the feeders, and leave; once in a while the barn is empty. Ducks, feeders and eggs\n"
+           "are negatives: they never get a chicken id. " +
+           std::to_string(s.chickens) +
+           " chickens in all.\n\n"
+           "- `img1/000001.jpg` ...: the frames (MOTChallenge layout; `chickenseg stream --input img1` reads\n"
+           "  them, and `ffmpeg -framerate FPS -i img1/%06d.jpg` makes a video of them).\n"
+           "- `gt/gt.txt`: the chickens, MOTChallenge style: `frame,id,x,y,w,h,1,1,visibility`, frames from 1;\n"
+           "  the box is the whole chicken clipped to the image, hidden parts included; visibility is the\n"
+           "  share of its pixels not hidden by nearer objects.\n"
+           "- `seqinfo.ini`: name, frame rate, length and size, as MOT tools expect.\n"
+           "- `video.json`: every object of every frame (frames from 0, as `chickenseg stream` counts),\n"
+           "  with its id (null for negatives), label, category, box and visibility.\n";
+}
+
+}  // namespace
+
+SampleVideoSummary write_sample_video(const fs::path& out_dir_arg, const SampleVideoParams& params) {
+    check_sample_video_params(params);
+    fs::path out_dir = fs::absolute(out_dir_arg).lexically_normal();
+    if (out_dir.filename().empty()) out_dir = out_dir.parent_path();
+    bool replace = check_sample_out_dir(out_dir, out_dir_arg, kVideoOutput);
+    fs::path staging = sample_staging_dir(out_dir);
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+
+    SampleVideo video(params);
+    const auto n = static_cast<size_t>(params.frames);
+    std::vector<json> records(n);
+    std::vector<std::string> gt(n);
+    std::vector<SampleVideoSummary> per_frame(n);
+    SampleVideoSummary summary;
+    summary.out_dir = out_dir;
+    summary.frames = params.frames;
+    summary.fps = params.fps;
+    summary.chickens = video.chickens();
+    try {
+        fs::create_directories(staging / "gt");
+        Progress progress("sample video", n);
+        std::mutex progress_mutex;
+        // Each frame depends only on the plan: rendered in parallel, each into its own slot.
+        parallel_for(n, std::clamp(std::thread::hardware_concurrency(), 1u, 8u), [&](size_t i) {
+            SampleVideoFrame f = video.frame(static_cast<int>(i));
+            // JPEG, as MOTChallenge stores frames: a noisy PNG frame encodes many times slower.
+            if (params.pictures) write_file_atomic(staging / frame_file(f.index), encode_jpeg(f.image, kJpegQuality));
+            records[i] = frame_record(f, params.pictures, per_frame[i]);
+            gt[i] = gt_lines(f);
+            std::lock_guard lock(progress_mutex);
+            progress.tick();
+        });
+        progress.finish();
+        std::string gt_text;
+        json frames = json::array();
+        for (size_t i = 0; i < n; ++i) {
+            const SampleVideoSummary& c = per_frame[i];
+            summary.chicken_boxes += c.chicken_boxes;
+            summary.max_chickens_at_once = std::max(summary.max_chickens_at_once, c.max_chickens_at_once);
+            summary.frames_without_chicken += c.frames_without_chicken;
+            summary.frames_with_overlap += c.frames_with_overlap;
+            summary.occluded_boxes += c.occluded_boxes;
+            for (const auto& [k, v] : c.negatives) summary.negatives[k] = std::max(summary.negatives[k], v);
+            gt_text += gt[i];
+            frames.push_back(std::move(records[i]));
+        }
+        write_file_atomic(staging / "gt" / "gt.txt", gt_text);
+        write_file_atomic(staging / "seqinfo.ini", seqinfo_text(params, out_dir.filename().string()));
+        write_file_atomic(staging / "README.md", readme_text(params, summary));
+        json meta;
+        meta["schema"] = kSampleVideoSchema;
+        meta["params"] = {{"frames", params.frames},    {"fps", params.fps},
+                          {"seed", params.seed},        {"width", params.width},
+                          {"height", params.height},    {"max_chickens", params.max_chickens},
+                          {"pictures", params.pictures}};
+        json counts = sample_video_summary_to_json(summary);
+        counts.erase("out_dir");  // the folder may move: keep the file location-free
+        meta["summary"] = counts;
+        meta["frames"] = std::move(frames);
+        write_json_file(staging / "video.json", meta, true);  // last: it marks the folder
+        sample_swap_in(staging, out_dir, replace);
+    } catch (const fs::filesystem_error& e) {
+        fs::remove_all(staging, ec);
+        throw Error(std::string("cannot write the sample video: ") + e.code().message(), e.path1().string());
+    } catch (...) {
+        fs::remove_all(staging, ec);
+        throw;
+    }
+    return summary;
+}
+
+}  // namespace chickenseg
