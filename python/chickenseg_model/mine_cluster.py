@@ -1,21 +1,22 @@
 """`chickenseg mine --use-cluster 1 --shards N`: the shards of a mining run as one SLURM job array
 through submitit (docs/mine.md, "On a cluster").
 
-The C++ tool writes the request to OUT/slurm/mine-cluster.json (schema below) and runs
-`python -m chickenseg_model mine-cluster OUT/slurm/mine-cluster.json`. This module submits N
-array tasks; task K runs the same chickenseg binary (its path is in the request, so every task
-runs the build that submitted it) as `chickenseg --json mine ARGS --shard K/N --out
-OUT/shards/K`. With `wait` it waits for every task and fails naming each shard that failed and
+The C++ tool writes the request to WORK/request.json (WORK = OUT/.mine-cluster; schema below)
+and runs `python -m chickenseg_model mine-cluster WORK/request.json`. This module submits N array
+tasks, logs in WORK/slurm; task K runs the same chickenseg binary (its path is in the request, so
+every task runs the build that submitted it) as `chickenseg --json mine ARGS --shard K/N --out
+WORK/shards/K`. With `wait` it waits for every task and fails naming each shard that failed and
 its log; the merge is then the C++ tool's, in its own process, so this module never chooses
 images. It prints one JSON document: the job ids, the log folder and the shard folders.
 
-Request: {"schema": "chickenseg.mine-cluster/1", "bin": PATH, "out": PATH (absolute), "shards": N,
+Request: {"schema": "chickenseg.mine-cluster/1", "bin": PATH, "out": PATH, "work": PATH (absolute), "shards": N,
 "shard_args": [the shard's own mine options], "backend": "slurm" | "local", "num_gpus": G,
 "slurm": ["slurm.KEY=VALUE", ...], "dry_run": bool, "wait": bool}.
 """
 import difflib
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from chickenseg_model.errors import ModelError
@@ -35,7 +36,12 @@ class ShardJob:
 
     def __call__(self):
         cmd = [self.binary, "--json", "mine", *self.args, "--shard", f"{self.index}/{self.count}", "--out", self.out]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        except OSError as e:  # printed into the task's log, where the launcher finds the reason
+            print(f"error: cannot run {self.binary}: {e.strerror or e} (the nodes need it on a shared file system)",
+                  file=sys.stderr, flush=True)
+            raise RuntimeError(f"shard {self.index}/{self.count}: cannot run {self.binary}") from None
         try:
             summary = json.loads(proc.stdout)
         except ValueError:
@@ -54,7 +60,7 @@ def read_spec(path: Path) -> dict:
         raise ModelError(f"{path}: not a JSON file: {e}") from None
     if not isinstance(spec, dict) or spec.get("schema") != SPEC_SCHEMA:
         raise ModelError(f"{path}: expected a {SPEC_SCHEMA} request (written by `chickenseg mine --use-cluster 1`)")
-    for key in ("bin", "out", "shards", "shard_args", "backend"):
+    for key in ("bin", "work", "shards", "shard_args", "backend"):
         if key not in spec:
             raise ModelError(f"{path}: `{key}`: required")
     if not isinstance(spec["shards"], int) or spec["shards"] < 1:
@@ -109,8 +115,8 @@ def run_mine_cluster(spec_path: Path) -> dict:
     spec = read_spec(spec_path)
     count, backend = spec["shards"], spec["backend"]
     slurm = parse_slurm_overrides(spec.get("slurm", []))
-    out = Path(spec["out"])
-    folder = out / "slurm"
+    work = Path(spec["work"])
+    folder = work / "slurm"
     num_gpus = int(spec.get("num_gpus", 0))
     submitit = import_submitit()
     if spec.get("dry_run"):
@@ -120,7 +126,7 @@ def run_mine_cluster(spec_path: Path) -> dict:
                 "sbatch": str(sbatch_preview(slurm, folder, JOB_NAME, gpus_per_node=num_gpus, array=count))}
     executor = submitit.AutoExecutor(folder=folder, cluster=backend)
     executor.update_parameters(**executor_parameters(slurm, JOB_NAME, backend, gpus_per_node=num_gpus))
-    shard_dirs = [str(out / "shards" / str(k)) for k in range(1, count + 1)]
+    shard_dirs = [str(work / "shards" / str(k)) for k in range(1, count + 1)]
     jobs = []
     with executor.batch():  # one sbatch: a job array of `count` tasks
         for k, shard_out in enumerate(shard_dirs, start=1):

@@ -1,7 +1,7 @@
 // `chickenseg mine`: the images of an inbox the model is unsure about, prepared for
 // annotation (docs/mine.md). Parsing and printing only; the work is in mine/. With
 // `--use-cluster 1 --shards N` the shards run as a SLURM job array: submitit is Python, so this
-// writes the request to OUT/slurm/mine-cluster.json and runs `python -m chickenseg_model
+// writes the request to OUT/.mine-cluster/request.json and runs `python -m chickenseg_model
 // mine-cluster` on it (python/chickenseg_model/mine_cluster.py), then merges here.
 #include <iostream>
 #include <memory>
@@ -82,6 +82,9 @@ int finish_mine(const MineSummary& s, const MineOptions& o, const json& cluster 
     return 0;
 }
 
+// Where --use-cluster 1 keeps its request, the shards' folders and the logs, inside --out.
+constexpr const char* kMineClusterFolder = ".mine-cluster";
+
 // Options the cluster request sets itself or that are its own: never passed on to a shard.
 const std::set<std::string> kClusterOwn = {"--out",         "--merge",   "--shard",
                                            "--use-cluster", "--shards",  "--cluster-backend",
@@ -148,11 +151,15 @@ int run_mine_cluster(MineOptions& o, const CLI::App& cmd) {
     const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) throw Error("cannot find this program's path (/proc/self/exe): " + ec.message());
     const std::filesystem::path out = std::filesystem::absolute(p.out).lexically_normal();
-    const std::filesystem::path spec_path = out / "slurm" / "mine-cluster.json";
-    std::filesystem::create_directories(spec_path.parent_path());
+    // Hidden, so that nothing else reads it as part of OUT: `data convert` and the inbox reader
+    // skip hidden entries, so no label file is read from it and no chosen image lands in it.
+    const std::filesystem::path work = out / kMineClusterFolder;
+    const std::filesystem::path spec_path = work / "request.json";
+    std::filesystem::create_directories(work);
     write_json_file(spec_path, json{{"schema", "chickenseg.mine-cluster/1"},
                                     {"bin", self.string()},
                                     {"out", out.string()},
+                                    {"work", work.string()},
                                     {"shards", c.shards},
                                     {"shard_args", given_options(cmd, false)},
                                     {"backend", c.backend},
@@ -186,8 +193,8 @@ int run_mine_cluster(MineOptions& o, const CLI::App& cmd) {
                           {"folder", doc.value("folder", "")},
                           {"shards", c.shards}};
     if (!c.wait) {
-        std::string merge =
-            "chickenseg mine --merge " + shell_word((out / "shards").string()) + "/* --out " + shell_word(out.string());
+        std::string merge = "chickenseg mine --merge " + shell_word((work / "shards").string()) + "/* --out " +
+                            shell_word(out.string());
         for (const auto& a : given_options(cmd, true)) merge += " " + shell_word(a);
         if (global_options().json) {
             print_json(json{{"cluster", cluster},
@@ -299,7 +306,14 @@ const CommandRegistrar kRegistrar{CommandSpec{
             ->check(CLI::IsMember({0, 1}))
             ->capture_default_str();
         cmd.add_option("--shards", c.shards, "With --use-cluster 1: array tasks, each mining slice K of N")
-            ->check(CLI::PositiveNumber);
+            ->check(CLI::Validator(
+                [](std::string& v) {
+                    return v.find_first_not_of("0123456789") == std::string::npos &&
+                                   v.find_first_not_of('0') != std::string::npos
+                               ? std::string()
+                               : "expected a whole number of shards, 1 or more, got " + v;
+                },
+                "N >= 1"));
         cmd.add_option("--cluster-backend", c.backend, "With --use-cluster 1: slurm, or local (this machine; tests)")
             ->check(CLI::IsMember({"slurm", "local"}))
             ->capture_default_str();

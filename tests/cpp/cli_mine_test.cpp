@@ -69,7 +69,7 @@ TEST(CliMine, ClusterUsageIsCheckedBeforeAnythingIsSubmitted) {
     r = run_chickenseg(base + " --use-cluster 1 --shards 2 --dry-run");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("manifest.json"), std::string::npos) << r.out;
-    EXPECT_FALSE(std::filesystem::exists(dir.path / "o" / "slurm" / "mine-cluster.json"));
+    EXPECT_FALSE(std::filesystem::exists(dir.path / "o" / ".mine-cluster" / "request.json"));
 }
 
 // One scores line as a mining run writes it (no detections).
