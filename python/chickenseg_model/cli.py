@@ -95,6 +95,10 @@ def build_parser():
     p.add_argument("--wait", action="store_true", help="with --use-cluster 1: wait for the job and print its summary")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # set by the torchrun launcher
+
+    p = sub.add_parser("mine-cluster", help="submit the shards of `chickenseg mine` as a SLURM job array "
+                                            "(what `chickenseg mine --use-cluster 1` runs; docs/mine.md)")
+    p.add_argument("spec", type=Path, help="the request the C++ tool wrote (OUT/slurm/mine-cluster.json)")
     return parser
 
 
@@ -179,6 +183,10 @@ def run(args) -> dict:
         return launch(args.config, args.overrides, args.num_gpus, args.num_nodes, bool(args.use_cluster),
                       args.cluster_backend, args.dry_run, args.wait, args.worker,
                       quiet=bool(os.environ.get("CHICKENSEG_QUIET")))
+    if args.command == "mine-cluster":
+        from chickenseg_model.mine_cluster import run_mine_cluster
+
+        return run_mine_cluster(args.spec)
     raise AssertionError(args.command)
 
 

@@ -19,6 +19,9 @@ TEST(CliMine, HelpListsTheOptions) {
                              "--instance-margin", "--stability-delta", "--min-stability", "--max-hash-distance",
                              "--no-dedup", "--copy", "--backend", "--device", "--batch-size", "--threads", "--prompt"})
         EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+    for (const char* flag :
+         {"--use-cluster", "--shards", "--cluster-backend", "--num-gpus", "--dry-run", "--wait", "slurm.KEY=VALUE"})
+        EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 
 TEST(CliMine, BadArgumentsAreRefusedBeforeTheEngine) {
@@ -44,6 +47,29 @@ TEST(CliMine, BadArgumentsAreRefusedBeforeTheEngine) {
     r = run_chickenseg("mine --merge " + inbox + " --out " + (dir / "o"));
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("no mining scores here"), std::string::npos) << r.out;
+}
+
+TEST(CliMine, ClusterUsageIsCheckedBeforeAnythingIsSubmitted) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path / "inbox");
+    std::filesystem::create_directories(dir.path / "pkg");  // not a package
+    const std::string base =
+        "mine --package " + (dir / "pkg") + " --images " + (dir / "inbox") + " --out " + (dir / "o");
+    for (const char* bad :
+         {" --use-cluster 1", " --use-cluster 1 --shards 0", " --use-cluster 1 --shards -2",
+          " --use-cluster 1 --shards x", " --use-cluster 2 --shards 2", " --use-cluster 1 --shards 2 --shard 1/2",
+          " --use-cluster 1 --shards 2 partition=cpu", " --use-cluster 1 --shards 2 --cluster-backend pbs",
+          " --shards 2", " --wait", " --dry-run", " slurm.partition=cpu"}) {
+        CliResult r = run_chickenseg(base + bad);
+        EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    }
+    CliResult r = run_chickenseg(base + " --wait");
+    EXPECT_NE(r.out.find("--wait goes with --use-cluster 1"), std::string::npos) << r.out;
+    // A folder that is not a package would fail every shard: refused before the request is written.
+    r = run_chickenseg(base + " --use-cluster 1 --shards 2 --dry-run");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("manifest.json"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir.path / "o" / ".mine-cluster" / "request.json"));
 }
 
 // One scores line as a mining run writes it (no detections).

@@ -2,10 +2,12 @@
 from image to image (test_predict.py's `trained` fixture): the scores against `chickenseg
 predict`, the ranking on the real values, the outputs (LabelMe files opened by the real
 `labelme` package, mining.json, a self-contained mining.html), near-duplicate removal, re-runs
-and a resumed kill, shards joined by --merge equal to one run, and bad inputs."""
+and a resumed kill, shards joined by --merge equal to one run, the shards as a job array through
+submitit's local executor (`--use-cluster 1`) equal to one run, and bad inputs."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -245,6 +247,98 @@ def test_shards_merged_equal_one_run(trained, inbox, single, tmp_path):
     assert r.returncode == 1 and "given twice" in r.stderr
     r = mine("--merge", single["out"], dirs[0], "--out", tmp_path / "m4", check=False)
     assert r.returncode == 1 and "another split" in r.stderr
+
+
+def cluster(*args, check=True):
+    return mine(*args, "--use-cluster", "1", "--cluster-backend", "local", "--wait", check=check)
+
+
+def test_cluster_array_merged_equals_one_run(trained, inbox, single, tmp_path):
+    out = tmp_path / "to_annotate"
+    r = cluster("--package", trained["package"], "--images", inbox, "--out", out, "--limit", "6", *STRICT,
+                "--shards", "3")
+    doc = json.loads(r.stdout)
+    assert doc["cluster"]["backend"] == "local" and doc["cluster"]["shards"] == 3
+    assert doc["chosen"] == len(single["report"]["chosen"]) and doc["failed"] == 0
+    got, want = json.loads((out / "mining.json").read_text()), single["report"]
+    for key in ("chosen", "images", "counts", "duplicates", "presence_histogram"):
+        assert got[key] == want[key], key
+    for c in want["chosen"]:
+        assert (out / c["labelme"]).read_bytes() == (single["out"] / c["labelme"]).read_bytes()
+    # Every task ran this binary on its own slice, with its own log.
+    work = out / ".mine-cluster"  # hidden: `data convert` of the folder does not read it
+    request = json.loads((work / "request.json").read_text())
+    assert Path(request["bin"]).resolve() == chickenseg_bin().resolve()
+    assert "--limit" not in request["shard_args"] and str(inbox) in request["shard_args"]
+    for k in (1, 2, 3):
+        header = json.loads((work / "shards" / str(k) / "mine-scores.jsonl").read_text().splitlines()[0])
+        assert header["shard"] == f"{k}/3"
+    assert len(list((work / "slurm").glob("*_log.err"))) == 3
+    r = tool("--json", "data", "convert", out, "--out", tmp_path / "reviewed.json")
+    assert json.loads(r.stdout)["images"] == 0  # nothing reviewed yet, and no file of the cluster's read
+
+
+def test_cluster_failing_shard_is_named_with_its_log(trained, inbox, tmp_path):
+    out = tmp_path / "to_annotate"
+    shards = out / ".mine-cluster" / "shards"
+    shards.mkdir(parents=True)
+    (shards / "2").write_text("")  # a file where shard 2 writes its folder: that shard fails
+    r = cluster("--package", trained["package"], "--images", inbox, "--out", out, "--shards", "2", check=False)
+    assert r.returncode == 1, r.stderr
+    assert "1 of 2 shards failed, nothing merged" in r.stderr and "shard 2/2 failed" in r.stderr, r.stderr
+    assert str(shards / "2") in r.stderr and "Traceback" not in r.stderr
+    log = Path(re.search(r"log: (\S+)", r.stderr).group(1))
+    assert log.parent == out / ".mine-cluster" / "slurm" and "cannot create the output folder" in log.read_text()
+    assert not (out / "mining.json").exists() and (shards / "1" / "mine-scores.jsonl").exists()
+
+
+def test_cluster_dry_run_and_usage(trained, inbox, tmp_path):
+    out = tmp_path / "dry"
+    args = ("--package", trained["package"], "--images", inbox, "--out", out)
+    r = mine(*args, "--use-cluster", "1", "--shards", "3", "--dry-run", "slurm.partition=cpu", "slurm.timeout_min=30")
+    script = Path(json.loads(r.stdout)["sbatch"]).read_text()
+    for line in ("#SBATCH --array=0-2", "#SBATCH --partition=cpu", "#SBATCH --time=30",
+                 "#SBATCH --job-name=chickenseg-mine", "#SBATCH --gpus-per-node=1"):
+        assert line in script, line
+    assert not (out / ".mine-cluster" / "shards").exists()  # nothing ran
+    r = mine(*args, "--use-cluster", "1", "--shards", "3", "--dry-run", "slurm.partitio=cpu", check=False)
+    assert r.returncode == 1 and "did you mean `slurm.partition`" in r.stderr and "Traceback" not in r.stderr
+    for bad in (["--shards", "0"], ["--shards", "x"], [], ["--shards", "2", "--shard", "1/2"],
+                ["--shards", "2", "partition=cpu"]):
+        r = mine(*args, "--use-cluster", "1", *bad, check=False)
+        assert r.returncode == 2, (bad, r.stderr)
+    for bad in (["--shards", "2"], ["--wait"], ["slurm.partition=cpu"]):
+        r = mine(*args, *bad, check=False)
+        assert r.returncode == 2 and "--use-cluster 1" in r.stderr, (bad, r.stderr)
+
+
+def cluster_request(tmp_path, **fields):
+    spec = tmp_path / "mine-cluster.json"
+    spec.write_text(json.dumps({"schema": "chickenseg.mine-cluster/1", "bin": str(chickenseg_bin()),
+                                "out": str(tmp_path / "o"), "work": str(tmp_path / "o" / ".mine-cluster"), "shards": 2, "shard_args": [], "backend": "local",
+                                "num_gpus": 0, **fields}))
+    return spec
+
+
+def test_cluster_without_submitit_is_one_line(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from chickenseg_model.cli import main
+
+    monkeypatch.setitem(sys.modules, "submitit", None)  # what `import submitit` meets when it is missing
+    assert main(["mine-cluster", str(cluster_request(tmp_path))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --use-cluster 1 needs submitit") and err.count("\n") == 1, err
+
+
+def test_cluster_binary_missing_on_the_node_is_named(tmp_path, capsys):
+    from chickenseg_model.cli import main
+
+    spec = cluster_request(tmp_path, bin=str(tmp_path / "nowhere" / "chickenseg"), shards=1, wait=True)
+    assert main(["mine-cluster", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "shard 1/1 failed (error: cannot run " in err and str(tmp_path / "nowhere") in err, err
+    assert "Traceback" not in err
 
 
 def test_bad_images_are_reported_and_skipped(trained, tmp_path):

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from chickenseg_model.errors import ModelError
+from chickenseg_model.slurm import executor_parameters, import_submitit, sbatch_preview, slurm_settings
 from chickenseg_model.train.config import Config, load_config
 
 
@@ -47,53 +48,20 @@ class TrainJob:
         return submitit.helpers.DelayedSubmission(TrainJob(self.config_path, overrides))
 
 
-def _slurm_parameters(cfg: Config, num_nodes: int, num_gpus: int) -> dict:
-    params = {"nodes": num_nodes, "tasks_per_node": num_gpus, "gpus_per_node": num_gpus,
-              "cpus_per_task": cfg["slurm.cpus_per_task"], "timeout_min": cfg["slurm.timeout_min"],
-              "name": "chickenseg-train"}
-    if cfg["slurm.mem_gb"]:
-        params["mem_gb"] = cfg["slurm.mem_gb"]
-    for key in ("partition", "account", "qos"):
-        if cfg[f"slurm.{key}"]:
-            params[f"slurm_{key}"] = cfg[f"slurm.{key}"]
-    return params
-
-
-def _sbatch_preview(cfg: Config, folder: Path, num_nodes: int, num_gpus: int) -> Path:
-    from submitit.slurm import slurm
-
-    text = slurm._make_sbatch_string(
-        command=f"{sys.executable} -u -m submitit.core._submit {folder}", folder=folder,
-        job_name="chickenseg-train", partition=cfg["slurm.partition"], time=cfg["slurm.timeout_min"],
-        nodes=num_nodes, ntasks_per_node=num_gpus, cpus_per_task=cfg["slurm.cpus_per_task"],
-        gpus_per_node=num_gpus, qos=cfg["slurm.qos"], account=cfg["slurm.account"],
-        mem=f"{cfg['slurm.mem_gb']}GB" if cfg["slurm.mem_gb"] else None)
-    path = folder / "sbatch_preview.sh"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def _submit(config_path, overrides, cfg: Config, num_nodes, num_gpus, backend, dry_run, wait) -> dict:
-    try:
-        import submitit
-    except ImportError:
-        raise ModelError("--use-cluster 1 needs submitit: .venv/bin/pip install submitit") from None
+    submitit = import_submitit()
     folder = Path(cfg["output_dir"]) / "slurm"
+    slurm = slurm_settings(cfg)
     if dry_run:
         if backend != "slurm":
             raise ModelError("--dry-run previews the SLURM script; it needs --cluster-backend slurm")
-        return {"dry_run": True, "sbatch": str(_sbatch_preview(cfg, folder, num_nodes, num_gpus))}
+        return {"dry_run": True, "sbatch": str(sbatch_preview(slurm, folder, "chickenseg-train", num_nodes,
+                                                               num_gpus, num_gpus))}
     if backend == "local" and num_nodes != 1:
         raise ModelError("--cluster-backend local runs on this machine: --num-nodes must be 1")
     executor = submitit.AutoExecutor(folder=folder, cluster=backend)
-    params = _slurm_parameters(cfg, num_nodes, num_gpus)
-    if backend == "local":
-        params = {k: v for k, v in params.items() if not k.startswith("slurm_") and k != "cpus_per_task"}
-        params.pop("nodes")
-        if num_gpus and not _cuda_visible():
-            params.pop("gpus_per_node")  # a CPU-only machine: tasks without GPUs
-    executor.update_parameters(**params)
+    executor.update_parameters(**executor_parameters(slurm, "chickenseg-train", backend, num_nodes, num_gpus,
+                                                     num_gpus))
     job = executor.submit(TrainJob(config_path, overrides))
     out = {"job_id": str(job.job_id), "backend": backend, "folder": str(folder),
            "nodes": num_nodes, "tasks_per_node": num_gpus}
@@ -101,12 +69,6 @@ def _submit(config_path, overrides, cfg: Config, num_nodes, num_gpus, backend, d
         results = job.results()
         out["summary"] = next((r for r in results if r is not None), None)
     return out
-
-
-def _cuda_visible() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _torchrun(config_path, overrides, cfg: Config, num_gpus: int) -> dict:
