@@ -25,6 +25,9 @@ def build_parser():
     p = sub.add_parser("build-tiny", help="write a tiny random SAM 3 as a Hugging Face folder")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", choices=("hf", "pytorch"), default="hf",
+                   help="hf: transformers' initialisation (tests); pytorch: PyTorch's default per layer, "
+                        "which a model this narrow needs to learn from images in a short run (the demo)")
 
     p = sub.add_parser("convert", help="convert Meta's original sam3.pt into a Hugging Face folder "
                                        "(what --model sam3.pt does once, into its cache)")
@@ -107,6 +110,11 @@ def run(args) -> dict:
 
     if args.command == "build-tiny":
         loaded = load_model(f"tiny:{args.seed}", "cpu", "fp32")
+        if args.init != "hf":
+            from chickenseg_model.tiny import build_tiny_model
+
+            loaded.model = build_tiny_model(args.seed, init=args.init)
+            loaded.source = f"tiny:{args.seed} (init {args.init})"
         save_model(loaded, args.out)
         return {"model": str(args.out), "source": loaded.source}
     if args.command == "convert":

@@ -38,12 +38,28 @@ def tiny_config(image_size: int = TINY_IMAGE_SIZE) -> Sam3Config:
     )
 
 
-def build_tiny_model(seed: int = 0, image_size: int = TINY_IMAGE_SIZE) -> Sam3Model:
-    """Same seed -> same weights (CPU generator, independent of the global RNG state)."""
+TINY_INITS = ("hf", "pytorch")
+
+
+def build_tiny_model(seed: int = 0, image_size: int = TINY_IMAGE_SIZE, init: str = "hf") -> Sam3Model:
+    """Same seed -> same weights (CPU generator, independent of the global RNG state).
+
+    init "hf": transformers' initialisation (normal, std 0.02), what every test uses. Sized for
+    hidden widths near 1000, at width 32 it shrinks each layer's output about 9x, so the image
+    reaches the presence and query heads only as a rounding error and the model cannot learn
+    from images in a short run. "pytorch": then every Linear and convolution is re-drawn with
+    PyTorch's own default (uniform, scaled by 1 / sqrt(fan_in)), which keeps activations of order
+    one at this width: the start the demo trains from (configs/train_demo.yaml, docs/train.md)."""
+    if init not in TINY_INITS:
+        raise ValueError(f"init {init!r}: expected one of {', '.join(TINY_INITS)}")
     state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
         model = Sam3Model(tiny_config(image_size))
+        if init == "pytorch":
+            for module in model.modules():
+                if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                    module.reset_parameters()
     finally:
         torch.random.set_rng_state(state)
     return model.eval()

@@ -1,7 +1,6 @@
 """Shared by the annotator's tests: folders to annotate from the trained tiny model's validation
 images (test_predict.py's `trained`: bright discs are its chickens), pre-filled LabelMe files, and
 `chickenseg annotate` started on a free port of 127.0.0.1 and driven over HTTP."""
-import http.client
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from chickenseg_model.annotate_client import AnnotateServer
 from conftest import chickenseg_bin
 
 TOKEN = "test-token-0123456789abcdef"
@@ -69,45 +69,12 @@ def polygons_contain(polygons, x, y, width, height):
     return bool(mask[int(y), int(x)])
 
 
-class Server:
-    """`chickenseg --json annotate FOLDER --package PKG --port 0`, stopped with SIGTERM."""
+class Server(AnnotateServer):
+    """`chickenseg --json annotate FOLDER --package PKG --port 0` with the tests' token (the shared
+    client, python/chickenseg_model/annotate_client.py), plus what only the tests ask of it."""
 
     def __init__(self, folder, package, *extra):
-        self.proc = subprocess.Popen([str(chickenseg_bin()), "--json", "annotate", str(folder), "--package",
-                                      str(package), "--port", "0", "--token", TOKEN, *map(str, extra)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"annotate did not start: {self.proc.stderr.read()}")
-        self.info = json.loads(line)
-        self.port = self.info["port"]
-        self.url = self.info["url"]
-
-    def request(self, method, path, body=None, token=TOKEN, raw_body=None, headers=None):
-        """(status, parsed JSON or bytes); `path` is sent as given (no normalisation)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = dict(headers or {})
-        if token is not None:
-            h["X-Chickenseg-Token"] = token
-        data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-        conn.close()
-        if r.getheader("Content-Type", "").startswith("application/json"):
-            return r.status, json.loads(payload)
-        return r.status, payload
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, body, **kw):
-        return self.request("POST", path, body, **kw)
-
-    def annotation(self, file):
-        return self.get("/api/annotation?file=" + urllib.parse.quote(file, safe=""))
+        super().__init__(folder, package, *extra, tool=chickenseg_bin(), token=TOKEN)
 
     def best_candidate(self, file, avoid=()):
         """The highest-scoring candidate mask of `file` with a point inside it (from the server's
@@ -117,11 +84,6 @@ class Server:
         cands = [c for c in r["candidates"] if c["area"] >= 4 and tuple(c["point"]) not in avoid]
         assert cands, f"the model has no candidate mask in {file}: {r}"
         return max(cands, key=lambda c: (c["score"], -c["query"]))
-
-    def stop(self):
-        self.proc.terminate()
-        out, err = self.proc.communicate(timeout=30)
-        return self.proc.returncode, err
 
 
 def far_corners(point, width, height, size=6, count=2):

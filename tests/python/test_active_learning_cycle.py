@@ -5,17 +5,15 @@ every mined image through `chickenseg annotate`'s HTTP API -> `data convert` (on
 from that version -> `eval` both models -> `compare`. The previous model is test_predict.py's
 `trained` tiny model. Also: `data convert`'s rule for files that were never reviewed."""
 import json
-import math
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from pycocotools import mask as mask_utils
 
 from annotate_support import Server
+from chickenseg_model.annotate_client import Labels, annotate_like_the_truth
 from conftest import ROOT
 from test_predict import tool, trained  # noqa: F401 (trained: a fixture, built once here)
 
@@ -31,71 +29,6 @@ def cs(*args, check=True, env=None):
 def git(repo, *args):
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
                           env={**os.environ, **GIT_ENV}).stdout.strip()
-
-
-def truth_shapes(labelme: Path, synonyms):
-    """The chickens of a sample LabelMe file as the annotate API's shapes (polygons; rectangles as
-    4 corners, circles as 32-gons), clamped to the image."""
-    if not labelme.exists():  # the sample writes no file for some negatives
-        return [], None, None
-    doc = json.loads(labelme.read_text())
-    w, h = doc["imageWidth"], doc["imageHeight"]
-    shapes = []
-    for s in doc["shapes"]:
-        if s["label"].strip() not in synonyms:
-            continue
-        pts = s["points"]
-        if s.get("shape_type") == "rectangle":
-            (x0, y0), (x1, y1) = pts
-            pts = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-        elif s.get("shape_type") == "circle":
-            (cx, cy), (rx, ry) = pts
-            r = math.hypot(rx - cx, ry - cy)
-            pts = [[cx + r * math.cos(2 * math.pi * k / 32), cy + r * math.sin(2 * math.pi * k / 32)]
-                   for k in range(32)]
-        flat = [min(max(c, 0.0), float(lim)) for x, y in pts for c, lim in ((x, w), (y, h))]
-        shapes.append({"label": "chicken", "group_id": s.get("group_id"), "description": "truth", "flags": {},
-                       "polygons": [flat]})
-    return shapes, w, h
-
-
-def iou(poly_a, poly_b, w, h):
-    a = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in poly_a], h, w))
-    b = mask_utils.merge(mask_utils.frPyObjects([list(map(float, p)) for p in poly_b], h, w))
-    return float(mask_utils.iou([a], [b], [0])[0][0])
-
-
-def annotate_like_the_truth(server, folder: Path, truth_dir: Path, synonyms):
-    """The simulated annotator, through the HTTP API only: a pre-filled mask that overlaps a true
-    chicken (IoU >= 0.5) is kept, every other one deleted; true chickens no kept mask covers are
-    added; an image without chickens is marked "no chicken". Returns file -> what was saved."""
-    status, listing = server.get("/api/images")
-    assert status == 200, listing
-    saved = {}
-    for im in listing["images"]:
-        file = im["file"]
-        status, ann = server.annotation(file)
-        assert status == 200, ann
-        truth, w, h = truth_shapes(truth_dir / (Path(file).stem + ".json"), synonyms)
-        if not truth:
-            body = {"file": file, "shapes": [], "flags": {**ann["flags"], "confirmed_negative": True}}
-        else:
-            kept, covered = [], set()
-            for s in ann["shapes"]:
-                best = max(range(len(truth)), key=lambda i: iou(s["polygons"], truth[i]["polygons"], w, h))
-                if best not in covered and iou(s["polygons"], truth[best]["polygons"], w, h) >= 0.5:
-                    covered.add(best)
-                    kept.append(s)
-            # (the truth's group ids moved clear of the model's, so that no two objects join)
-            added = [{**t, "group_id": None if t["group_id"] is None else 10000 + t["group_id"]}
-                     for i, t in enumerate(truth) if i not in covered]
-            body = {"file": file, "shapes": kept + added, "flags": ann["flags"]}
-        status, r = server.post("/api/save", body)
-        assert status == 200 and r["reviewed"], r
-        saved[file] = body
-    status, listing = server.get("/api/images")
-    assert listing["done"] == listing["total"] == len(saved)
-    return saved
 
 
 def annotations_of(ds, file_name):
@@ -119,7 +52,6 @@ def test_the_cycle_mine_annotate_merge_version_train_compare(trained, tmp_path):
     cs("data", "sample", "--out", tmp_path / "raw", "--count", "24", "--size", "160x120", "--seed", "5")
     raw = tmp_path / "raw" / "labelme"
     label_map = tmp_path / "raw" / "label_map.yaml"
-    synonyms = {"chicken", *yaml.safe_load(label_map.read_text())["synonyms"]}
     scenes = json.loads((tmp_path / "raw" / "sample.json").read_text())["scenes"]
     positives = [s["file_name"] for s in scenes if s["kind"] == "positive"]
     negatives = [s["file_name"] for s in scenes if s["kind"] == "hard_negative"]
@@ -166,13 +98,16 @@ def test_the_cycle_mine_annotate_merge_version_train_compare(trained, tmp_path):
     before = json.loads(r.stdout)
     assert before["reviewed_only"] and before["images"] == 0 and before["excluded"] == {"not_reviewed": n}
 
-    # 2. annotate: every mined image corrected through the HTTP API.
+    # 2. annotate: every mined image corrected through the HTTP API (the shared simulated
+    #    annotator: python/chickenseg_model/annotate_client.py).
     server = Server(mined, trained["package"])
     try:
-        saved = annotate_like_the_truth(server, mined, raw, synonyms)
+        saved, skipped = annotate_like_the_truth(server, raw, Labels(label_map))
+        status, listing = server.get("/api/images")
     finally:
         code, err = server.stop()
     assert code == 0, err
+    assert skipped == [] and listing["done"] == listing["total"] == len(saved)
     assert set(saved) == set(chosen)
     assert all(json.loads((mined / (Path(f).stem + ".json")).read_text())["flags"]["reviewed"] for f in chosen)
 

@@ -91,6 +91,11 @@ def test_shipped_configs_resolve():
     assert default["model.backbone.freeze"] and default["trainer.precision"] == "bf16"
     tiny = load_config(ROOT / "configs" / "train_tiny.yaml")
     assert tiny["model.checkpoint"] == "tiny" and tiny["model.device"] == "cpu"
+    # The demo's config composes train_tiny and changes only what learning in a few CPU minutes needs.
+    demo = load_config(ROOT / "configs" / "train_demo.yaml")
+    assert demo["model.checkpoint"] == "tiny" and demo["model.device"] == "cpu" and not demo["model.backbone.freeze"]
+    assert demo.sources["model.device"].endswith("train_tiny.yaml")
+    assert demo["checkpoint.monitor"] == "IL_MCC" and demo["resume"] is None
 
 
 # ---- composition (Hydra-style defaults lists, merged with OmegaConf) and interpolation
