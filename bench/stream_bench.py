@@ -15,8 +15,11 @@ A package: `chickenseg model export --model tiny --device cpu --out PKG --format
 The video: FFmpeg's testsrc2 (moving test patterns), or with --barn the sample generator's animated
 barn (`chickenseg data sample --video`: chickens walking, entering, leaving, overlapping), made an
 H.264 MP4 with the ffmpeg tool; without that tool (a bare GPU machine) the generator's JPEG frames
-are the input. --realtime reads the file at its frame rate, as a camera would deliver it: the
-latency is then what a camera's viewer sees, and frames the model cannot keep up with are dropped.
+are the input. A chickenseg built without FFmpeg (asked once at the start) reads only image
+sequences and writes no MP4: the input is then the barn's JPEG frames (decoded with the project's
+libjpeg-turbo decoder), the runs have no --video-out, and the table says so. --realtime reads the
+file at its frame rate, as a camera would deliver it: the latency is then what a camera's viewer
+sees, and frames the model cannot keep up with are dropped.
 """
 import argparse
 import json
@@ -48,13 +51,24 @@ def make_testsrc(path, size, seconds, fps):
     return path
 
 
-def make_barn(binary, folder, size, seconds, fps):
-    """The animated barn: an H.264 MP4 when the ffmpeg tool is there, else its PNG frames."""
+def writes_video(binary, package):
+    """Whether this chickenseg has FFmpeg: without it, --video-out is refused before any input is
+    opened, so a missing input tells the two builds apart at once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([binary, "stream", "--package", package, "--input", str(Path(tmp) / "missing.mp4"),
+                            "--out", str(Path(tmp) / "e.jsonl"), "--video-out", str(Path(tmp) / "v.mp4")],
+                           capture_output=True, text=True)
+    return "built without FFmpeg" not in r.stdout + r.stderr
+
+
+def make_barn(binary, folder, size, seconds, fps, frames=False):
+    """The animated barn: an H.264 MP4 when the ffmpeg tool is there (and `frames` is false), else
+    its JPEG frames."""
     subprocess.run([binary, "-q", "data", "sample", "--video", "--out", str(folder), "--frames", str(seconds * fps),
                     "--fps", str(fps), "--size", f"{size[0]}x{size[1]}", "--seed", "0"], check=True,
                    stdout=subprocess.DEVNULL)
-    if not shutil.which("ffmpeg"):
-        print(f"no ffmpeg tool: the input is {folder}/img1 (JPEG frames, read at {fps} fps)", file=sys.stderr)
+    if frames or not shutil.which("ffmpeg"):
+        print(f"the input is {folder}/img1 (JPEG frames, read at {fps} fps)", file=sys.stderr)
         return folder / "img1"
     video = folder.with_suffix(".mp4")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", str(folder / "img1" / "%06d.jpg"),
@@ -95,8 +109,9 @@ class GpuMemory:
 
 def stream_cmd(args, video, every, out_dir, tag):
     cmd = [args.binary, "--json", "stream", "--package", args.package, "--input", str(video),
-           "--out", str(out_dir / f"{tag}.jsonl"), "--video-out", str(out_dir / f"{tag}.mp4"),
-           "--detect-every", str(every), "--hwaccel", args.hwaccel]
+           "--out", str(out_dir / f"{tag}.jsonl"), "--detect-every", str(every), "--hwaccel", args.hwaccel]
+    if args.video_out:
+        cmd += ["--video-out", str(out_dir / f"{tag}.mp4")]
     if args.device:
         cmd += ["--device", args.device]
     if args.realtime:
@@ -135,7 +150,7 @@ def print_table(rows):
         ms, lat = s["ms_per_frame"], s["latency_ms"]
         print(f"{size[0]:>4}x{size[1]:<5} {every:>3} {s['fps']:7.1f} {s['ms_per_detection']:9.1f}ms "
               f"{lat['p50']:6.1f}ms {lat['p95']:6.1f}ms " + " ".join(f"{ms[k]:7.2f}" for k in STAGES)
-              + f"  {s['dropped']:>7}  {memory}   {s['video_codec']}")
+              + f"  {s['dropped']:>7}  {memory}   {s.get('video_codec') or 'no MP4'}")
 
 
 def main():
@@ -155,6 +170,11 @@ def main():
     ap.add_argument("--hwaccel", default="none", help="passed to chickenseg stream (none, auto, cuda...)")
     ap.add_argument("--json-out", help="write every run's summary here")
     args = ap.parse_args()
+    args.video_out = writes_video(args.binary, args.package)
+    if not args.video_out:
+        args.barn = True  # testsrc2 would be an MP4, which this build cannot read
+        print("chickenseg has no FFmpeg: decode is the barn's JPEG frames (image sequence, libjpeg-turbo), "
+              "no MP4 is written (encode and draw 0)")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     everies = [int(n) for n in args.every.split(",")]
     rows, record = [], {"runs": [], "streams": []}
@@ -162,8 +182,10 @@ def main():
         tmp = Path(tmp)
         for size in sizes:
             name = f"v{size[0]}x{size[1]}"
-            video = make_barn(args.binary, tmp / name, size, args.seconds, args.fps) if args.barn else \
-                make_testsrc(tmp / f"{name}.mp4", size, args.seconds, args.fps)
+            if args.barn:
+                video = make_barn(args.binary, tmp / name, size, args.seconds, args.fps, frames=not args.video_out)
+            else:
+                video = make_testsrc(tmp / f"{name}.mp4", size, args.seconds, args.fps)
             for every in everies:
                 (summary,), memory = run_streams(args, video, every, tmp, 1)
                 rows.append((size, every, summary, memory))
