@@ -37,6 +37,8 @@ STAGES = ["decode", "detect", "track", "jsonl", "draw", "encode"]
 # counted after the first seconds: the engine's first calls (warm-up, autotuning) are slow.
 HOLD_DROPPED = 0.01
 WARMUP_SECONDS = 2.0
+# The most seconds of the barn drawn as JPEG frames; longer runs loop them (make_barn).
+FRAMES_SECONDS = 10
 
 
 def parse_size(text):
@@ -63,17 +65,26 @@ def writes_video(binary, package):
 
 def make_barn(binary, folder, size, seconds, fps, frames=False):
     """The animated barn: an H.264 MP4 when the ffmpeg tool is there (and `frames` is false), else
-    its JPEG frames."""
-    subprocess.run([binary, "-q", "data", "sample", "--video", "--out", str(folder), "--frames", str(seconds * fps),
+    its JPEG frames. As frames, at most FRAMES_SECONDS are drawn and the rest are hard links to
+    them, in a loop: the generator draws a 1080p frame far slower than real time, so a minute of
+    drawn frames would not fit the GPU step's time limit (the loop's seam is one scene cut)."""
+    as_frames = frames or not shutil.which("ffmpeg")
+    total = seconds * fps
+    drawn = min(total, FRAMES_SECONDS * fps) if as_frames else total
+    subprocess.run([binary, "-q", "data", "sample", "--video", "--out", str(folder), "--frames", str(drawn),
                     "--fps", str(fps), "--size", f"{size[0]}x{size[1]}", "--seed", "0"], check=True,
                    stdout=subprocess.DEVNULL)
-    if frames or not shutil.which("ffmpeg"):
-        print(f"the input is {folder}/img1 (JPEG frames, read at {fps} fps)", file=sys.stderr)
-        return folder / "img1"
+    img1 = folder / "img1"
+    if as_frames:
+        for i in range(drawn, total):  # MOTChallenge's numbers from 1, as the generator writes them
+            (img1 / f"{i + 1:06d}.jpg").hardlink_to(img1 / f"{i % drawn + 1:06d}.jpg")
+        looped = f", {drawn} drawn, looped" if drawn < total else ""
+        print(f"the input is {img1} (JPEG frames{looped}; an image sequence is read at 25 fps)", file=sys.stderr)
+        return img1
     video = folder.with_suffix(".mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", str(folder / "img1" / "%06d.jpg"),
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", str(img1 / "%06d.jpg"),
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", str(2 * fps), str(video)], check=True)
-    shutil.rmtree(folder / "img1")
+    shutil.rmtree(img1)
     return video
 
 
