@@ -15,8 +15,11 @@ A package: `chickenseg model export --model tiny --device cpu --out PKG --format
 The video: FFmpeg's testsrc2 (moving test patterns), or with --barn the sample generator's animated
 barn (`chickenseg data sample --video`: chickens walking, entering, leaving, overlapping), made an
 H.264 MP4 with the ffmpeg tool; without that tool (a bare GPU machine) the generator's JPEG frames
-are the input. --realtime reads the file at its frame rate, as a camera would deliver it: the
-latency is then what a camera's viewer sees, and frames the model cannot keep up with are dropped.
+are the input. A chickenseg built without FFmpeg (asked once at the start) reads only image
+sequences and writes no MP4: the input is then the barn's JPEG frames (decoded with the project's
+libjpeg-turbo decoder), the runs have no --video-out, and the table says so. --realtime reads the
+file at its frame rate, as a camera would deliver it: the latency is then what a camera's viewer
+sees, and frames the model cannot keep up with are dropped.
 """
 import argparse
 import json
@@ -34,6 +37,8 @@ STAGES = ["decode", "detect", "track", "jsonl", "draw", "encode"]
 # counted after the first seconds: the engine's first calls (warm-up, autotuning) are slow.
 HOLD_DROPPED = 0.01
 WARMUP_SECONDS = 2.0
+# The most seconds of the barn drawn as JPEG frames; longer runs loop them (make_barn).
+FRAMES_SECONDS = 10
 
 
 def parse_size(text):
@@ -48,18 +53,38 @@ def make_testsrc(path, size, seconds, fps):
     return path
 
 
-def make_barn(binary, folder, size, seconds, fps):
-    """The animated barn: an H.264 MP4 when the ffmpeg tool is there, else its PNG frames."""
-    subprocess.run([binary, "-q", "data", "sample", "--video", "--out", str(folder), "--frames", str(seconds * fps),
+def writes_video(binary, package):
+    """Whether this chickenseg has FFmpeg: without it, --video-out is refused before any input is
+    opened, so a missing input tells the two builds apart at once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([binary, "stream", "--package", package, "--input", str(Path(tmp) / "missing.mp4"),
+                            "--out", str(Path(tmp) / "e.jsonl"), "--video-out", str(Path(tmp) / "v.mp4")],
+                           capture_output=True, text=True)
+    return "built without FFmpeg" not in r.stdout + r.stderr
+
+
+def make_barn(binary, folder, size, seconds, fps, frames=False):
+    """The animated barn: an H.264 MP4 when the ffmpeg tool is there (and `frames` is false), else
+    its JPEG frames. As frames, at most FRAMES_SECONDS are drawn and the rest are hard links to
+    them, in a loop: the generator draws a 1080p frame far slower than real time, so a minute of
+    drawn frames would not fit the GPU step's time limit (the loop's seam is one scene cut)."""
+    as_frames = frames or not shutil.which("ffmpeg")
+    total = seconds * fps
+    drawn = min(total, FRAMES_SECONDS * fps) if as_frames else total
+    subprocess.run([binary, "-q", "data", "sample", "--video", "--out", str(folder), "--frames", str(drawn),
                     "--fps", str(fps), "--size", f"{size[0]}x{size[1]}", "--seed", "0"], check=True,
                    stdout=subprocess.DEVNULL)
-    if not shutil.which("ffmpeg"):
-        print(f"no ffmpeg tool: the input is {folder}/img1 (JPEG frames, read at {fps} fps)", file=sys.stderr)
-        return folder / "img1"
+    img1 = folder / "img1"
+    if as_frames:
+        for i in range(drawn, total):  # MOTChallenge's numbers from 1, as the generator writes them
+            (img1 / f"{i + 1:06d}.jpg").hardlink_to(img1 / f"{i % drawn + 1:06d}.jpg")
+        looped = f", {drawn} drawn, looped" if drawn < total else ""
+        print(f"the input is {img1} (JPEG frames{looped}; an image sequence is read at 25 fps)", file=sys.stderr)
+        return img1
     video = folder.with_suffix(".mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", str(folder / "img1" / "%06d.jpg"),
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-framerate", str(fps), "-i", str(img1 / "%06d.jpg"),
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", str(2 * fps), str(video)], check=True)
-    shutil.rmtree(folder / "img1")
+    shutil.rmtree(img1)
     return video
 
 
@@ -95,8 +120,9 @@ class GpuMemory:
 
 def stream_cmd(args, video, every, out_dir, tag):
     cmd = [args.binary, "--json", "stream", "--package", args.package, "--input", str(video),
-           "--out", str(out_dir / f"{tag}.jsonl"), "--video-out", str(out_dir / f"{tag}.mp4"),
-           "--detect-every", str(every), "--hwaccel", args.hwaccel]
+           "--out", str(out_dir / f"{tag}.jsonl"), "--detect-every", str(every), "--hwaccel", args.hwaccel]
+    if args.video_out:
+        cmd += ["--video-out", str(out_dir / f"{tag}.mp4")]
     if args.device:
         cmd += ["--device", args.device]
     if args.realtime:
@@ -135,7 +161,7 @@ def print_table(rows):
         ms, lat = s["ms_per_frame"], s["latency_ms"]
         print(f"{size[0]:>4}x{size[1]:<5} {every:>3} {s['fps']:7.1f} {s['ms_per_detection']:9.1f}ms "
               f"{lat['p50']:6.1f}ms {lat['p95']:6.1f}ms " + " ".join(f"{ms[k]:7.2f}" for k in STAGES)
-              + f"  {s['dropped']:>7}  {memory}   {s['video_codec']}")
+              + f"  {s['dropped']:>7}  {memory}   {s.get('video_codec') or 'no MP4'}")
 
 
 def main():
@@ -155,6 +181,11 @@ def main():
     ap.add_argument("--hwaccel", default="none", help="passed to chickenseg stream (none, auto, cuda...)")
     ap.add_argument("--json-out", help="write every run's summary here")
     args = ap.parse_args()
+    args.video_out = writes_video(args.binary, args.package)
+    if not args.video_out:
+        args.barn = True  # testsrc2 would be an MP4, which this build cannot read
+        print("chickenseg has no FFmpeg: decode is the barn's JPEG frames (image sequence, libjpeg-turbo), "
+              "no MP4 is written (encode and draw 0)")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     everies = [int(n) for n in args.every.split(",")]
     rows, record = [], {"runs": [], "streams": []}
@@ -162,8 +193,10 @@ def main():
         tmp = Path(tmp)
         for size in sizes:
             name = f"v{size[0]}x{size[1]}"
-            video = make_barn(args.binary, tmp / name, size, args.seconds, args.fps) if args.barn else \
-                make_testsrc(tmp / f"{name}.mp4", size, args.seconds, args.fps)
+            if args.barn:
+                video = make_barn(args.binary, tmp / name, size, args.seconds, args.fps, frames=not args.video_out)
+            else:
+                video = make_testsrc(tmp / f"{name}.mp4", size, args.seconds, args.fps)
             for every in everies:
                 (summary,), memory = run_streams(args, video, every, tmp, 1)
                 rows.append((size, every, summary, memory))

@@ -78,10 +78,12 @@ int run_stream_command(StreamOptions& o) {
     if (global_options().quiet || global_options().json) p.progress_seconds = 0;
     check_stream_params(p);
     check_stream_outputs(p);
-    if (!video_support_available())
+    // Without FFmpeg the source reads image sequences only (it says so itself); the MP4 is
+    // refused here, before the engine loads.
+    if (!video_support_available() && !p.video_out.empty())
         throw Error(
-            "stream: chickenseg was built without FFmpeg (install libavformat-dev libavcodec-dev "
-            "libswscale-dev libavutil-dev libavdevice-dev and rebuild)");
+            "stream: --video-out: chickenseg was built without FFmpeg, so it writes no video (install "
+            "libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev and rebuild)");
     catch_stop_signals();
     const auto log = [](const std::string& line) { std::cerr << line << std::endl; };
     // The source first: a bad one is reported before the engine (LibTorch) loads.

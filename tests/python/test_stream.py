@@ -114,6 +114,32 @@ def test_a_file_is_processed_frame_for_frame(present_package, video, tmp_path):
         assert im.size == (160, 120)
 
 
+def test_an_image_sequence_without_ffmpeg_or_video_out(present_package, tmp_path):
+    """The generator's JPEG frames as a folder and as a %06d pattern (numbered from 1): read by
+    FFmpeg's image2 or, in a build without FFmpeg, by the project's own decoder, with the same
+    result: every frame a line at 25 fps (image2's rate), no MP4 needed. Without FFmpeg,
+    --video-out is refused with a clear line."""
+    img1 = barn_frames(tmp_path, 20)
+    for source in (img1, img1 / "%06d.jpg"):
+        out = tmp_path / "seq.jsonl"
+        r = tool("--json", "stream", "--package", present_package, "--input", source, "--out", out,
+                 "--keyframes", tmp_path / "kf", "--detect-every", "5", "--threads", "1", "--hwaccel", "auto")
+        summary = json.loads(r.stdout)
+        lines = read_lines(out)
+        assert len(lines) == 20 == summary["processed"] == summary["decoded"]
+        assert [line["frame"] for line in lines] == list(range(20))
+        assert [line["time"] for line in lines] == pytest.approx([i / 25 for i in range(20)], abs=1e-3)
+        assert [line["detection"] for line in lines] == [i % 5 == 0 for i in range(20)]
+        assert "160x120" in summary["source"]
+    r = tool("stream", "--package", present_package, "--input", img1, "--out", tmp_path / "v.jsonl", "--video-out",
+             tmp_path / "v.mp4", "--threads", "1", check=False)
+    if "built without FFmpeg" in r.stdout + r.stderr:
+        assert r.returncode == 1 and "--video-out" in r.stdout + r.stderr
+        assert not (tmp_path / "v.jsonl").exists()  # refused before the engine loads
+    else:
+        assert r.returncode == 0, r.stderr
+
+
 def test_hwaccel_auto_falls_back_to_the_same_results(present_package, video, tmp_path):
     """--hwaccel auto never fails for want of a device: on a machine without one (CI) it says so
     on stderr and decodes in software, so every line is the one --hwaccel none gives."""
