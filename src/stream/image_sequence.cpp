@@ -14,8 +14,8 @@ bool picture_extension(std::string ext) {
     return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
-// What image2's glob "DIR/*.EXT" matches: the folder's visible files with the first picture's
-// extension (compared as written, as a glob does), sorted by name.
+}  // namespace
+
 std::vector<std::filesystem::path> folder_pictures(const std::filesystem::path& dir) {
     std::vector<std::filesystem::path> files;
     std::error_code ec;
@@ -32,8 +32,6 @@ std::vector<std::filesystem::path> folder_pictures(const std::filesystem::path& 
     std::erase_if(files, [&](const auto& f) { return f.extension().string() != ext; });
     return files;
 }
-
-}  // namespace
 
 ImageSequence::ImageSequence(const std::string& url) : url_(url) {
     std::error_code ec;

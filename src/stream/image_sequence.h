@@ -20,6 +20,11 @@
 
 namespace chickenseg {
 
+// A folder's pictures as image2's glob "DIR/*.EXT" matches them: its visible files with the
+// extension of the first picture by name (compared as written), sorted by name. Throws Error
+// naming the folder when it holds no picture; never empty otherwise.
+std::vector<std::filesystem::path> folder_pictures(const std::filesystem::path& dir);
+
 class ImageSequence {
 public:
     static constexpr double kFps = 25;  // image2's default frame rate

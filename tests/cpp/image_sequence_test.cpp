@@ -17,16 +17,8 @@
 namespace chickenseg {
 namespace {
 
+using test::error_of;
 using test::TempDir;
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // A frame whose top-left pixel's red value is its number, to check the order.
 RgbImage numbered_frame(int number, uint32_t width = 64, uint32_t height = 48) {

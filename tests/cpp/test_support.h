@@ -6,13 +6,25 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <system_error>
 
+#include "chickenseg/core/error.h"
 #include "chickenseg/core/file_io.h"
 
 namespace chickenseg::test {
+
+// The message of the chickenseg::Error `f` throws; "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
 
 // A number unique within this process, for temporary names.
 inline int next_temp_number() {

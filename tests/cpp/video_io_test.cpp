@@ -17,16 +17,8 @@
 namespace chickenseg {
 namespace {
 
+using test::error_of;
 using test::TempDir;
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 // Mean brightness of a square, to find the drawn squares back after lossy coding.
 double mean_at(const RgbImage& img, uint32_t x0, uint32_t y0, uint32_t size) {

@@ -15,27 +15,16 @@ extern "C" {
 #include "chickenseg/core/error.h"
 #include "stream/ffmpeg/ffmpeg_support.h"
 #include "stream/ffmpeg/hw_decoder.h"
+#include "stream/image_sequence.h"
 
 namespace chickenseg {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The extension of the first picture of a folder (sorted), for image2's glob pattern.
+// image2's glob pattern for a folder: the extension of its first picture (sorted).
 std::string sequence_pattern(const std::filesystem::path& dir) {
-    std::vector<std::filesystem::path> files;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
-    if (ec) throw Error(dir.string() + ": cannot list the folder (" + ec.message() + ")");
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-        std::string ext = f.extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp")
-            return (dir / ("*" + f.extension().string())).string();
-    }
-    throw Error(dir.string() + ": no .jpg, .jpeg, .png or .bmp pictures in the folder (expected an image sequence)");
+    return (dir / ("*" + folder_pictures(dir).front().extension().string())).string();
 }
 
 }  // namespace
