@@ -261,6 +261,7 @@ def test_cluster_array_merged_equals_one_run(trained, inbox, single, tmp_path):
     assert doc["cluster"]["backend"] == "local" and doc["cluster"]["shards"] == 3
     assert doc["chosen"] == len(single["report"]["chosen"]) and doc["failed"] == 0
     got, want = json.loads((out / "mining.json").read_text()), single["report"]
+    assert want["chosen"] and want["images"]  # equal because both chose something, not because both are empty
     for key in ("chosen", "images", "counts", "duplicates", "presence_histogram"):
         assert got[key] == want[key], key
     for c in want["chosen"]:
