@@ -151,6 +151,7 @@ def test_hwaccel_auto_falls_back_to_the_same_results(present_package, video, tmp
         runs[hw] = (json.loads(r.stdout), r.stderr, out.read_text())
     none, auto = runs["none"], runs["auto"]
     assert "--hwaccel" not in none[1]
+    assert none[0]["processed"] == 40 and none[2].count("\n") == 40  # equal lines, not two empty files
     if "decoding in software" in auto[1]:
         assert auto[2] == none[2]
         assert auto[0]["source"] == none[0]["source"]
