@@ -87,12 +87,13 @@ def fmt(v, spec="6.2f", scale=100.0):
     return format(v * scale, spec) if isinstance(v, (int, float)) else f"{'n/a':>6}"
 
 
-def mean_sd(values):
-    values = [v for v in values if isinstance(v, (int, float))]
+def mean_sd(values, scale=100.0, digits=2):
+    """Mean +- sample sd, in the table's units (cgF1 and pmF1 in %, IL_MCC as it is)."""
+    values = [v * scale for v in values if isinstance(v, (int, float))]
     if not values:
         return "n/a"
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} +- {sd:.3f}"
+    return f"{statistics.mean(values):.{digits}f} +- {sd:.{digits}f}"
 
 
 def main() -> int:
@@ -101,10 +102,11 @@ def main() -> int:
     ap.add_argument("--config", type=Path, default=ROOT / "configs" / "train_demo.yaml")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--budget", type=int, default=12, help="images each arm annotates")
-    ap.add_argument("--base-count", type=int, default=60, help="scenes of the seed model's training set")
+    ap.add_argument("--base-count", type=int, default=120,
+                    help="scenes of the seed model's training set (the demo's count: fewer did not learn)")
     ap.add_argument("--val-count", type=int, default=40, help="scenes of the fixed held-out val set")
     ap.add_argument("--inbox-count", type=int, default=60, help="scenes both arms pick from")
-    ap.add_argument("--size", default="320x240", help="sample image size")
+    ap.add_argument("--size", default="640x480", help="sample image size (the demo's)")
     ap.add_argument("--seed-epochs", type=int, default=None, help="seed model epochs (default: the config's)")
     ap.add_argument("--retrain-epochs", type=int, default=2, help="fine-tune epochs after the merge")
     ap.add_argument("--model", default=None, help="the seed model's start (default: the demo's, "
@@ -173,7 +175,7 @@ def main() -> int:
     for arm in ARMS:
         mine_rows = [r for r in rows if r["arm"] == arm]
         print(f"{arm:<11} mean +- sd over {len(mine_rows)} seeds: cgF1 {mean_sd([r['cgF1'] for r in mine_rows])}  "
-              f"IL_MCC {mean_sd([r['IL_MCC'] for r in mine_rows])}  pmF1 {mean_sd([r['pmF1'] for r in mine_rows])}")
+              f"IL_MCC {mean_sd([r['IL_MCC'] for r in mine_rows], 1.0, 3)}  pmF1 {mean_sd([r['pmF1'] for r in mine_rows])}")
     print(f"wall time {time.time() - started:.0f} s")
     if args.json_out:
         args.json_out.write_text(json.dumps({"seed_model": seed_metrics, "budget": budget, "rows": rows}, indent=1))
