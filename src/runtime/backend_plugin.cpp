@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,23 @@ Fn symbol(void* handle, const char* name, const std::filesystem::path& path) {
     void* s = dlsym(handle, name);
     if (!s) throw Error(std::string("not a chickenseg backend plugin: no symbol ") + name, path.string());
     return reinterpret_cast<Fn>(s);
+}
+
+// LibTorch calls the BLAS functions it carries (sgemm_ ...) through its PLT, so a BLAS already in
+// the process's global scope takes them over: Debian's reference libblas.so.3 made every matrix
+// product of the model several times slower, the CPU attention kernel's included, when FFmpeg's
+// libavdevice (which brings it) was linked into the tool (video_source.cpp now loads that one
+// locally). The plugin cannot undo it once loaded (RTLD_DEEPBIND would, but breaks LibTorch's
+// C++ runtime type checks), so it says so, once, naming the library.
+void warn_of_a_foreign_blas() {
+    void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+    if (!sgemm) return;
+    Dl_info info{};
+    std::string where = dladdr(sgemm, &info) && info.dli_fname ? info.dli_fname : "a library loaded before it";
+    std::cerr << "warning: " << where
+              << " provides BLAS functions in this process, and LibTorch's matrix products run on it instead of "
+                 "LibTorch's own (much slower with a reference BLAS); remove it from LD_PRELOAD or from the "
+                 "program's links\n";
 }
 
 }  // namespace
@@ -69,12 +87,14 @@ const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir
     // forced spinning made the tiny model's worst latencies a hundred times its median on this
     // project's 2-core machine under load, no spinning doubled the median, a short spin did
     // neither (measured in docs/runtime.md). libgomp reads the setting when it loads, with
-    // LibTorch, below; a setting the user made is kept.
+    // LibTorch, below; a setting the user made is kept. A libgomp the program loaded at start
+    // (FFmpeg's libswresample brings Debian's) has read it already, and LibTorch shares that one.
     if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "1000", 0);
     // RTLD_LOCAL: LibTorch's symbols stay inside the plugin. Never closed: LibTorch registers
     // operators and threads that do not survive unloading.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) throw Error("cannot load the backend plugin: " + dl_error(), path.string());
+    warn_of_a_foreign_blas();
     int abi = symbol<BackendAbiVersionFn>(handle, "chickenseg_backend_abi_version", path)();
     if (abi != kBackendAbiVersion)
         throw Error("backend plugin built for interface version " + std::to_string(abi) + ", this program uses " +

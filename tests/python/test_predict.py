@@ -101,9 +101,9 @@ def reference(model, dataset, image_root, out, *extra):
     return out
 
 
-def runtime(package, dataset, image_root, out, *extra, check=True):
+def runtime(package, dataset, image_root, out, *extra, check=True, env=None):
     return tool("--json", "predict", "--package", package, "--dataset", dataset, "--image-root", image_root,
-                "--out", out, *extra, check=check)
+                "--out", out, *extra, check=check, env=env)
 
 
 def by_image(results):
@@ -200,6 +200,24 @@ def test_batch_size_and_threads_do_not_change_the_results(present, sample, tmp_p
     assert_same_detections(tmp_path / "b1.json", tmp_path / "b4.json", min_detections=5)
     p1, p4 = presence_map(tmp_path / "b1.presence.json"), presence_map(tmp_path / "b4.presence.json")
     assert sorted(p1) == sorted(p4) and max(abs(p1[k] - p4[k]) for k in p1) <= 1e-6
+
+
+def test_a_blas_loaded_before_libtorch_is_named_and_none_is_by_default(present, sample, tmp_path):
+    # A BLAS in the process's global scope takes LibTorch's sgemm_ calls: FFmpeg's libavdevice
+    # once brought Debian's reference BLAS into the tool and made the model several times slower.
+    # By default nothing may bring one; one that is there anyway (LD_PRELOAD here) is named.
+    _, package = present
+    clean = runtime(package, sample["dataset"], sample["images"], tmp_path / "a.json", "--min-score", "0")
+    assert "BLAS" not in clean.stderr, clean.stderr
+    blas = Path("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    if not blas.exists():
+        pytest.skip(f"{blas} is not installed (Debian's libblas3)")
+    loaded = runtime(package, sample["dataset"], sample["images"], tmp_path / "b.json", "--min-score", "0",
+                     env={"LD_PRELOAD": str(blas)})
+    warnings = [line for line in loaded.stderr.splitlines() if "BLAS" in line]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: {blas}"), loaded.stderr
+    # Only slower: the same detections (another summation order: scores within float rounding).
+    assert_same_detections(tmp_path / "a.json", tmp_path / "b.json", min_detections=5)
 
 
 def test_cuda_graphs_on_a_cpu_package_are_refused_before_any_work(present, sample, tmp_path):

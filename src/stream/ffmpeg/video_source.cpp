@@ -1,9 +1,11 @@
 #include "chickenseg/stream/video_source.h"
 
 extern "C" {
-#include <libavdevice/avdevice.h>
+#include <libavdevice/version.h>
 #include <libavutil/imgutils.h>
 }
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,15 +29,34 @@ std::string sequence_pattern(const std::filesystem::path& dir) {
     return (dir / ("*" + folder_pictures(dir).front().extension().string())).string();
 }
 
+// libavdevice (V4L2 cameras) is loaded here, at run time and RTLD_LOCAL, not linked: it needs
+// libavfilter, which brings Debian's reference BLAS (libblas.so.3, through pocketsphinx). Linked,
+// that BLAS sat in the process's global scope before the LibTorch plugin loaded, and LibTorch's
+// calls to the BLAS functions it carries itself (sgemm_) went to it: every matrix product of the
+// model, the CPU attention kernel's included, ran several times slower (docs/runtime.md). Loaded
+// locally, its symbols stay out of everyone else's way. Returns the error, empty when loaded.
+const std::string& register_devices() {
+    static const std::string error = [] {
+        const std::string name = "libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR);
+        void* lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            const char* e = dlerror();
+            return name + ": " + (e ? e : "cannot load");
+        }
+        auto register_all = reinterpret_cast<void (*)()>(dlsym(lib, "avdevice_register_all"));
+        if (!register_all) return name + ": no avdevice_register_all";
+        register_all();
+        return std::string();
+    }();
+    return error;
+}
+
 }  // namespace
 
 namespace ffmpeg {
 void quiet_logs() {
     static std::once_flag once;
-    std::call_once(once, [] {
-        av_log_set_level(AV_LOG_QUIET);
-        avdevice_register_all();
-    });
+    std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
 }
 }  // namespace ffmpeg
 
@@ -114,7 +135,12 @@ void VideoSource::Impl::open_input() {
             av_dict_set(&opts, "pattern_type", "glob", 0);
         }
     }
-    if (kind == SourceKind::device) input = av_find_input_format("video4linux2");
+    if (kind == SourceKind::device) {
+        if (const std::string& error = register_devices(); !error.empty())
+            throw Error(url + ": cannot read cameras without FFmpeg's device library (" + error +
+                        "; Debian: libavdevice59)");
+        input = av_find_input_format("video4linux2");
+    }
     if (kind == SourceKind::file && !std::filesystem::exists(url)) {
         av_dict_free(&opts);
         throw Error(url + ": no such file (expected a video file)");
