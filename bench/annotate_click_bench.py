@@ -66,7 +66,7 @@ def main():
         tmp = Path(tmp)
         run(args.binary, "model", "export", "--model", "tiny", "--device", "cpu", "--out", tmp / "pkg",
             "--prompt", "chicken", "--format", "torchscript")
-        run(args.binary, "data", "sample", "--out", tmp / "raw", "--images", args.images, "--size", args.size,
+        run(args.binary, "data", "sample", "--out", tmp / "raw", "--count", args.images, "--size", args.size,
             "--seed", "1")
         folder = tmp / "to_annotate"
         folder.mkdir()
