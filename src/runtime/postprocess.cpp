@@ -51,6 +51,7 @@ std::vector<Tap> linear_taps(uint32_t in, uint32_t out) {
 class RunBuilder {
 public:
     void add(bool value, uint32_t n) {
+        if (n == 0) return;
         if (value != value_) {
             counts_.push_back(run_);
             run_ = 0;
@@ -142,6 +143,37 @@ std::vector<Segment> row_segments(const std::vector<Tap>& rows) {
 // same side: the blend's rounding moves it by a few float32 ulps of 1 at most.
 constexpr float kSideMargin = 1e-5f;
 
+// The rows of one segment whose two source values straddle the threshold. Its rows blend the
+// same two values a and b with a weight lambda that grows with the row, so the exact blend
+// a + (b - a) lambda is monotonic along the segment, and the rounded blend the reference
+// computes lies within a few float32 ulps of it (the probabilities are at most 1). The rows
+// where the exact blend is clearly above (or below) the threshold form one run at one end; only
+// the few in between, near the crossing, are evaluated as the reference does. Two binary
+// searches instead of a comparison per pixel: a smooth mask crosses its threshold once per
+// column, and most of an up-sampled mask's rows lie in such segments.
+void add_crossing_segment(const std::vector<float>& column, const std::vector<Tap>& rows, const Segment& s,
+                          float threshold, RunBuilder& runs) {
+    const double a = column[s.i0], b = column[s.i1];
+    const bool rising = b >= a;
+    auto exact = [&](uint32_t y) { return a + (b - a) * static_cast<double>(rows[y].w1); };
+    // First row (from begin) at or past a level, in the direction the blend moves.
+    auto first_past = [&](double level) {
+        uint32_t lo = s.begin, hi = s.end;
+        while (lo < hi) {
+            const uint32_t mid = lo + (hi - lo) / 2;
+            if (rising ? exact(mid) >= level : exact(mid) <= level) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
+    };
+    const double margin = static_cast<double>(kSideMargin);
+    const uint32_t near = first_past(rising ? threshold - margin : threshold + margin);
+    const uint32_t beyond = first_past(rising ? threshold + margin : threshold - margin);
+    runs.add(!rising, near - s.begin);
+    for (uint32_t y = near; y < beyond; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
+    runs.add(rising, s.end - beyond);
+}
+
 }  // namespace
 
 std::vector<KeptQuery> select_queries(std::span<const float> scores, double threshold) {
@@ -199,7 +231,7 @@ Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mas
             } else if (std::max(a, b) < below) {
                 runs.add(false, s.end - s.begin);
             } else {
-                for (uint32_t y = s.begin; y < s.end; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
+                add_crossing_segment(column, rows, s, threshold, runs);
             }
         }
     }

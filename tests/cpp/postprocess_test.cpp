@@ -81,6 +81,25 @@ TEST(Postprocess, FastMaskResizeEqualsThePerPixelReference) {
     EXPECT_GT(background, 50u);
 }
 
+// Source values within a few ulps of the threshold: the rows the fast path cannot place by
+// the exact blend's side alone, and must evaluate as the reference does.
+TEST(Postprocess, FastMaskResizeEqualsTheReferenceAtTheThreshold) {
+    std::mt19937 rng(7);
+    for (float threshold : {0.5f, 0.3f}) {
+        std::uniform_real_distribution<float> near(threshold - 3e-7f, threshold + 3e-7f);
+        std::uniform_real_distribution<float> wide(threshold - 0.2f, threshold + 0.2f);
+        for (int trial = 0; trial < 20; ++trial) {
+            std::vector<float> p(32 * 32);
+            for (size_t i = 0; i < p.size(); ++i) p[i] = (trial % 2 == 0 || i % 3 == 0) ? near(rng) : wide(rng);
+            for (auto [oh, ow] : {std::pair<uint32_t, uint32_t>{480, 640}, {1080, 1920}, {333, 97}}) {
+                Rle fast = mask_probabilities_to_rle(p, 32, 32, oh, ow, threshold);
+                ASSERT_EQ(fast, mask_probabilities_to_rle_reference(p, 32, 32, oh, ow, threshold)) << trial;
+                for (size_t k = 1; k + 1 < fast.counts.size(); ++k) ASSERT_GT(fast.counts[k], 0u);
+            }
+        }
+    }
+}
+
 TEST(Postprocess, MaskResizeOfAConstantMaskIsOneRun) {
     std::vector<float> ones(32 * 32, 0.99f), zeros(32 * 32, 0.01f);
     EXPECT_EQ(mask_probabilities_to_rle(ones, 32, 32, 100, 50, 0.5f).counts, (std::vector<uint32_t>{0, 5000}));

@@ -220,6 +220,28 @@ def test_a_blas_loaded_before_libtorch_is_named_and_none_is_by_default(present, 
     assert_same_detections(tmp_path / "a.json", tmp_path / "b.json", min_detections=5)
 
 
+def cpu_flags():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def test_mkl_runs_its_avx2_kernels_on_any_cpu_that_has_them(present, sample, tmp_path):
+    # MKL (LibTorch's BLAS) takes its vendor-neutral SSE kernels on a CPU that is not Intel's,
+    # AVX2 or not; the plugin answers MKL's vendor question (src/runtime/torch/mkl_dispatch.cpp).
+    # The summary names the kernels MKL dispatched to; they must be AVX2's (or wider) wherever
+    # the CPU has AVX2 and FMA, this project's AMD EPYC machine included.
+    _, package = present
+    r = runtime(package, sample["dataset"], sample["images"], tmp_path / "a.json", "--min-score", "0")
+    described = json.loads(r.stdout)["runtime"]
+    assert "MKL " in described, described  # the wheel's LibTorch carries MKL on x86-64
+    if {"avx2", "fma"} <= cpu_flags():
+        assert "MKL AVX2 kernels" in described or "MKL AVX-512 kernels" in described, described
+    else:
+        assert "AVX2" not in described, described
+
+
 def test_cuda_graphs_on_a_cpu_package_are_refused_before_any_work(present, sample, tmp_path):
     # CUDA graphs are measured on a GPU (bench/gpu_runtime.sh); here: the refusal, one line.
     _, package = present
