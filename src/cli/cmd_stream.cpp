@@ -81,9 +81,7 @@ int run_stream_command(StreamOptions& o) {
     // Without FFmpeg the source reads image sequences only (it says so itself); the MP4 is
     // refused here, before the engine loads.
     if (!video_support_available() && !p.video_out.empty())
-        throw Error(
-            "stream: --video-out: chickenseg was built without FFmpeg, so it writes no video (install "
-            "libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev and rebuild)");
+        throw Error("stream: --video-out: " + video_support_problem() + ", so it writes no video");
     catch_stop_signals();
     const auto log = [](const std::string& line) { std::cerr << line << std::endl; };
     // The source first: a bad one is reported before the engine (LibTorch) loads.

@@ -61,39 +61,47 @@ std::vector<std::filesystem::path> plugin_search_path(const std::filesystem::pat
     return dirs;
 }
 
-const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir) {
-    static std::mutex mutex;
-    static std::map<std::filesystem::path, std::unique_ptr<BackendPlugin>> loaded;
-    std::lock_guard lock(mutex);
-
-    std::filesystem::path path;
-    std::string looked;
+std::filesystem::path find_plugin(const char* file, const std::filesystem::path& plugin_dir, std::string& looked) {
+    looked.clear();
     for (const auto& dir : plugin_search_path(plugin_dir)) {
         looked += (looked.empty() ? "" : ", ") + dir.string();
-        if (std::filesystem::is_regular_file(dir / kTorchPluginFile)) {
-            path = dir / kTorchPluginFile;
-            break;
-        }
+        if (std::filesystem::is_regular_file(dir / file)) return dir / file;
     }
-    if (path.empty())
-        throw Error(std::string("the LibTorch backend plugin ") + kTorchPluginFile +
-                    " was not found (looked in: " + (looked.empty() ? "nothing" : looked) +
-                    "); build chickenseg with LibTorch (scripts/setup does), or set CHICKENSEG_PLUGIN_DIR");
-    if (auto it = loaded.find(path); it != loaded.end()) return *it->second;
+    if (looked.empty()) looked = "nothing";
+    return {};
+}
 
+void* open_plugin(const std::filesystem::path& path) {
     // OpenMP's idle threads spin for a while before they sleep (libgomp's default is long). Beside
     // the image decoding threads (and anything else the machine runs) spinning threads take the
     // cores the others need, and a small operator's barrier then waits for a preempted thread:
     // forced spinning made the tiny model's worst latencies a hundred times its median on this
     // project's 2-core machine under load, no spinning doubled the median, a short spin did
-    // neither (measured in docs/runtime.md). libgomp reads the setting when it loads, with
-    // LibTorch, below; a setting the user made is kept. A libgomp the program loaded at start
-    // (FFmpeg's libswresample brings Debian's) has read it already, and LibTorch shares that one.
+    // neither (measured in docs/runtime.md). libgomp reads the setting once, when it loads: with
+    // LibTorch, or with FFmpeg (libswresample -> libsoxr), whichever plugin comes first; that is
+    // why the tool links neither. A setting the user made is kept.
     if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "1000", 0);
-    // RTLD_LOCAL: LibTorch's symbols stay inside the plugin. Never closed: LibTorch registers
-    // operators and threads that do not survive unloading.
+    // RTLD_LOCAL: a plugin's libraries stay inside it (FFmpeg's bring a reference BLAS that would
+    // take LibTorch's matrix products). Never closed: LibTorch registers operators and threads
+    // that do not survive unloading.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) throw Error("cannot load the backend plugin: " + dl_error(), path.string());
+    if (!handle) throw Error("cannot load the plugin: " + dl_error(), path.string());
+    return handle;
+}
+
+const BackendPlugin& load_backend_plugin(const std::filesystem::path& plugin_dir) {
+    static std::mutex mutex;
+    static std::map<std::filesystem::path, std::unique_ptr<BackendPlugin>> loaded;
+    std::lock_guard lock(mutex);
+
+    std::string looked;
+    const std::filesystem::path path = find_plugin(kTorchPluginFile, plugin_dir, looked);
+    if (path.empty())
+        throw Error(std::string("the LibTorch backend plugin ") + kTorchPluginFile + " was not found (looked in: " +
+                    looked + "); build chickenseg with LibTorch (scripts/setup does), or set CHICKENSEG_PLUGIN_DIR");
+    if (auto it = loaded.find(path); it != loaded.end()) return *it->second;
+
+    void* handle = open_plugin(path);
     warn_of_a_foreign_blas();
     int abi = symbol<BackendAbiVersionFn>(handle, "chickenseg_backend_abi_version", path)();
     if (abi != kBackendAbiVersion)

@@ -2,6 +2,10 @@
 // refused with one line before the engine loads (the end-to-end runs on a tiny model are in
 // tests/python/test_stream.py).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 
 #include "cli_support.h"
 #include "video_fixtures.h"
@@ -43,15 +47,35 @@ TEST(CliStream, UsageErrorsExit2) {
     EXPECT_NE(hw.out.find("unknown hardware decoder 'warp9' (expected auto, none"), std::string::npos) << hw.out;
 }
 
-#ifndef CHICKENSEG_WITH_FFMPEG
-TEST(CliStream, ABuildWithoutFfmpegSaysSo) {
+// FFmpeg is a plugin beside the tool (stream/video_plugin.h): a tool without it (a copy of the
+// binary alone here, or a build without FFmpeg) says what is missing, in one line, and where it
+// looked; and the tool itself links neither FFmpeg nor an OpenMP runtime.
+TEST(CliStream, WithoutTheFfmpegPluginTheToolSaysSo) {
     TempDir dir;
     std::filesystem::create_directories(dir.path / "pkg");
-    CliResult r = run_chickenseg("stream --package " + (dir / "pkg") + " --input x.mp4 --out " + (dir / "e.jsonl"));
-    EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("built without FFmpeg"), std::string::npos) << r.out;
+    std::filesystem::copy_file(CHICKENSEG_BINARY, dir.path / "chickenseg");
+    const std::string args = " stream --package " + (dir / "pkg") + " --out " + (dir / "e.jsonl");
+    for (const std::string& input :
+         std::vector<std::string>{" --input x.mp4", " --input " + (dir / "pkg") + " --video-out " + (dir / "v.mp4")}) {
+        std::string out;
+        FILE* p = ::popen(("env -u CHICKENSEG_PLUGIN_DIR " + (dir / "chickenseg") + args + input + " 2>&1").c_str(), "r");
+        std::array<char, 4096> buf;
+        for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
+        const int status = ::pclose(p);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << out;
+        EXPECT_EQ(lines(out), 1u) << out;
+        EXPECT_NE(out.find("this chickenseg has no FFmpeg (libchickenseg-ffmpeg.so was not found (looked in: " +
+                           dir.path.string()),
+                  std::string::npos)
+            << out;
+    }
+    CliResult ldd = run_chickenseg("", Stderr::Merge, "ldd");  // ldd <binary>: its links
+    EXPECT_EQ(ldd.code, 0) << ldd.out;
+    for (const char* lib : {"libavcodec", "libavformat", "libgomp", "libblas"})
+        EXPECT_EQ(ldd.out.find(lib), std::string::npos) << lib << " is linked:\n" << ldd.out;
 }
-#else
+
+#ifdef CHICKENSEG_WITH_FFMPEG
 TEST(CliStream, BadInputsAreOneLineAndExit1) {
     TempDir dir;
     std::filesystem::create_directories(dir.path / "pkg");  // not a package: never opened by these

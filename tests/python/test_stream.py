@@ -133,7 +133,7 @@ def test_an_image_sequence_without_ffmpeg_or_video_out(present_package, tmp_path
         assert "160x120" in summary["source"]
     r = tool("stream", "--package", present_package, "--input", img1, "--out", tmp_path / "v.jsonl", "--video-out",
              tmp_path / "v.mp4", "--threads", "1", check=False)
-    if "built without FFmpeg" in r.stdout + r.stderr:
+    if "has no FFmpeg" in r.stdout + r.stderr:
         assert r.returncode == 1 and "--video-out" in r.stdout + r.stderr
         assert not (tmp_path / "v.jsonl").exists()  # refused before the engine loads
     else:

@@ -47,7 +47,10 @@ struct VideoFrame {
 };
 
 // True when this build decodes video (FFmpeg was found at build time).
+// Whether FFmpeg's video input and output are there (the plugin libchickenseg-ffmpeg.so loads);
+// if not, why, as the start of an error message ("" when they are).
 bool video_support_available();
+std::string video_support_problem();
 // "" when `name` is a valid --hwaccel (auto, none, or a device type FFmpeg knows), else what is
 // wrong with it, naming the device types this FFmpeg build has.
 std::string check_hwaccel_name(const std::string& name);

@@ -7,7 +7,6 @@ extern "C" {
 #include <vector>
 
 #include "chickenseg/core/error.h"
-#include "chickenseg/stream/video_source.h"
 
 namespace chickenseg {
 namespace {
@@ -42,7 +41,7 @@ AVPixelFormat choose_format(AVCodecContext* codec, const AVPixelFormat* offered)
 
 }  // namespace
 
-std::string check_hwaccel_name(const std::string& name) {
+std::string ffmpeg::check_hwaccel_name(const std::string& name) {
     if (name == "auto" || name == "none" || av_hwdevice_find_type_by_name(name.c_str()) != AV_HWDEVICE_TYPE_NONE)
         return {};
     return "unknown hardware decoder '" + name +

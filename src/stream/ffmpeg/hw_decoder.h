@@ -19,6 +19,9 @@ struct HwDecoder {
     bool fell_back = false;                   // the stream itself could not be decoded on the device
 };
 
+// "" when `name` is auto, none or a device type this FFmpeg knows; otherwise the problem.
+std::string check_hwaccel_name(const std::string& name);
+
 // Before avcodec_open2: attaches the device `choice` asks for ("none", "auto" or a type name
 // such as "cuda") to `codec` and sets its get_format callback, which keeps a pointer to `hw`
 // (so `hw` must outlive `codec`). Throws Error only for a name FFmpeg does not know.

@@ -1,4 +1,4 @@
-#include "chickenseg/stream/video_source.h"
+#include "stream/video_plugin.h"
 
 extern "C" {
 #include <libavdevice/version.h>
@@ -60,9 +60,22 @@ void quiet_logs() {
 }
 }  // namespace ffmpeg
 
-bool video_support_available() { return true; }
+// A file, camera, RTSP or HTTP stream, or image sequence (image2), decoded by FFmpeg.
+class FfmpegInput final : public VideoInput {
+public:
+    FfmpegInput(const VideoSourceParams& params, std::function<bool()> stop);
+    ~FfmpegInput() override {
+        if (format) avformat_close_input(&format);
+    }
+    bool read(VideoFrame& frame) override { return receive(frame); }
+    uint32_t width() const override { return width_; }
+    uint32_t height() const override { return height_; }
+    double fps() const override { return fps_; }
+    std::string description() const override;
+    std::string hwaccel() const override { return hw.fell_back ? "" : hw.name; }
+    std::string hwaccel_note() const override;
 
-struct VideoSource::Impl {
+private:
     VideoSourceParams params;
     SourceKind kind = SourceKind::file;
     std::function<bool()> stop;
@@ -78,19 +91,15 @@ struct VideoSource::Impl {
     ffmpeg::SwsPtr sws;
     int stream = -1;
     AVRational time_base{1, 1};
-    double fps = 0;
+    double fps_ = 0;
     int64_t decoded = 0;
     int64_t first_pts = AV_NOPTS_VALUE;
     bool draining = false;
     int read_error = 0;  // a live source's failed read, reported once the decoder is drained
-    uint32_t width = 0, height = 0;
-
-    ~Impl() {
-        if (format) avformat_close_input(&format);
-    }
+    uint32_t width_ = 0, height_ = 0;
 
     static int interrupt(void* opaque) {
-        auto* self = static_cast<Impl*>(opaque);
+        auto* self = static_cast<FfmpegInput*>(opaque);
         if (self->stop && self->stop()) return 1;
         if (Clock::now() > self->deadline) {
             self->timed_out = true;
@@ -111,7 +120,7 @@ struct VideoSource::Impl {
     void convert(const AVFrame* src, VideoFrame& out);
 };
 
-void VideoSource::Impl::fail(const std::string& what, int code) const {
+void FfmpegInput::fail(const std::string& what, int code) const {
     if (stop && stop()) throw Error(params.url + ": stopped");
     if (timed_out)
         throw Error(
@@ -123,7 +132,7 @@ void VideoSource::Impl::fail(const std::string& what, int code) const {
     throw Error(params.url + ": cannot " + what + " (" + ffmpeg::error_text(code) + ")");
 }
 
-void VideoSource::Impl::open_input() {
+void FfmpegInput::open_input() {
     std::string url = params.url;
     const AVInputFormat* input = nullptr;
     AVDictionary* opts = nullptr;
@@ -146,7 +155,7 @@ void VideoSource::Impl::open_input() {
         throw Error(url + ": no such file (expected a video file)");
     }
     format = avformat_alloc_context();
-    format->interrupt_callback = {&Impl::interrupt, this};
+    format->interrupt_callback = {&FfmpegInput::interrupt, this};
     arm(params.open_timeout);
     int rc = avformat_open_input(&format, url.c_str(), input, &opts);
     av_dict_free(&opts);
@@ -159,7 +168,7 @@ void VideoSource::Impl::open_input() {
     if ((rc = avformat_find_stream_info(format, nullptr)) < 0) fail("open", rc);
 }
 
-void VideoSource::Impl::open_decoder() {
+void FfmpegInput::open_decoder() {
     const AVCodec* decoder = nullptr;
     stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
     if (stream < 0)
@@ -174,19 +183,19 @@ void VideoSource::Impl::open_decoder() {
     if (rc < 0) fail("open the decoder", rc);
     time_base = s->time_base;
     const AVRational rate = av_guess_frame_rate(format, s, nullptr);
-    fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
-    width = static_cast<uint32_t>(codec->width);
-    height = static_cast<uint32_t>(codec->height);
+    fps_ = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
+    width_ = static_cast<uint32_t>(codec->width);
+    height_ = static_cast<uint32_t>(codec->height);
 }
 
-void VideoSource::Impl::convert(const AVFrame* src, VideoFrame& out) {
+void FfmpegInput::convert(const AVFrame* src, VideoFrame& out) {
     const auto w = static_cast<uint32_t>(src->width), h = static_cast<uint32_t>(src->height);
-    if (decoded > 0 && (w != width || h != height))
-        throw Error(params.url + ": the frame size changed from " + std::to_string(width) + "x" +
-                    std::to_string(height) + " to " + std::to_string(w) + "x" + std::to_string(h) + " at frame " +
+    if (decoded > 0 && (w != width_ || h != height_))
+        throw Error(params.url + ": the frame size changed from " + std::to_string(width_) + "x" +
+                    std::to_string(height_) + " to " + std::to_string(w) + "x" + std::to_string(h) + " at frame " +
                     std::to_string(decoded) + " (expected one size for the whole stream)");
-    width = w;
-    height = h;
+    width_ = w;
+    height_ = h;
     sws.reset(sws_getCachedContext(sws.release(), src->width, src->height, static_cast<AVPixelFormat>(src->format),
                                    src->width, src->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
     if (!sws) throw Error(params.url + ": cannot convert its pixel format to RGB");
@@ -199,7 +208,7 @@ void VideoSource::Impl::convert(const AVFrame* src, VideoFrame& out) {
     int64_t pts = src->best_effort_timestamp;
     if (pts != AV_NOPTS_VALUE && first_pts == AV_NOPTS_VALUE) first_pts = pts;
     out.time = pts != AV_NOPTS_VALUE ? static_cast<double>(pts - first_pts) * av_q2d(time_base)
-                                     : (fps > 0 ? static_cast<double>(decoded) / fps : static_cast<double>(decoded));
+                                     : (fps_ > 0 ? static_cast<double>(decoded) / fps_ : static_cast<double>(decoded));
     out.index = decoded++;
     out.dropped_before = 0;
     out.gap_before = 0;
@@ -207,7 +216,7 @@ void VideoSource::Impl::convert(const AVFrame* src, VideoFrame& out) {
 
 // One decoded frame from the packets; false at the end of the stream. A read that fails first
 // drains the frames the decoder still holds, then throws.
-bool VideoSource::Impl::receive(VideoFrame& out) {
+bool FfmpegInput::receive(VideoFrame& out) {
     for (;;) {
         int rc = avcodec_receive_frame(codec.get(), frame.get());
         if (rc == 0) {
@@ -250,39 +259,33 @@ bool VideoSource::Impl::receive(VideoFrame& out) {
     }
 }
 
-VideoSource::VideoSource(const VideoSourceParams& params, std::function<bool()> stop)
-    : impl_(std::make_unique<Impl>()) {
+FfmpegInput::FfmpegInput(const VideoSourceParams& p, std::function<bool()> should_stop) {
     ffmpeg::quiet_logs();
-    impl_->params = params;
-    impl_->kind = source_kind(params.url);
-    impl_->stop = std::move(stop);
-    if (params.rtsp_transport != "tcp" && params.rtsp_transport != "udp")
-        throw Error("rtsp transport '" + params.rtsp_transport + "': expected tcp or udp");
-    impl_->open_input();
-    impl_->open_decoder();
+    params = p;
+    kind = source_kind(p.url);
+    stop = std::move(should_stop);
+    if (p.rtsp_transport != "tcp" && p.rtsp_transport != "udp")
+        throw Error("rtsp transport '" + p.rtsp_transport + "': expected tcp or udp");
+    open_input();
+    open_decoder();
 }
 
-VideoSource::~VideoSource() = default;
-
-bool VideoSource::read(VideoFrame& frame) { return impl_->receive(frame); }
-uint32_t VideoSource::width() const { return impl_->width; }
-uint32_t VideoSource::height() const { return impl_->height; }
-double VideoSource::fps() const { return impl_->fps; }
-SourceKind VideoSource::kind() const { return impl_->kind; }
-std::string VideoSource::hwaccel() const { return impl_->hw.fell_back ? "" : impl_->hw.name; }
-std::string VideoSource::hwaccel_note() const {
-    if (impl_->hw.fell_back)
-        return "--hwaccel " + impl_->params.hwaccel + ": " + impl_->hw.name +
-               " cannot decode this stream's profile; decoding in software";
-    return impl_->hw.note;
+std::string FfmpegInput::hwaccel_note() const {
+    if (hw.fell_back)
+        return "--hwaccel " + params.hwaccel + ": " + hw.name + " cannot decode this stream's profile; decoding in software";
+    return hw.note;
 }
 
-std::string VideoSource::description() const {
-    char fps[32];
-    std::snprintf(fps, sizeof fps, "%.3g", impl_->fps);
-    const std::string hw = hwaccel().empty() ? "" : " (" + hwaccel() + ")";
-    return std::string(impl_->codec->codec->name) + hw + " " + std::to_string(impl_->width) + "x" +
-           std::to_string(impl_->height) + " " + fps + " fps (" + impl_->format->iformat->name + ")";
+std::string FfmpegInput::description() const {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.3g", fps_);
+    const std::string device = hwaccel().empty() ? "" : " (" + hwaccel() + ")";
+    return std::string(codec->codec->name) + device + " " + std::to_string(width_) + "x" + std::to_string(height_) +
+           " " + rate + " fps (" + format->iformat->name + ")";
+}
+
+VideoInput* open_ffmpeg_input(const VideoSourceParams& params, std::function<bool()> should_stop) {
+    return new FfmpegInput(params, std::move(should_stop));
 }
 
 }  // namespace chickenseg
