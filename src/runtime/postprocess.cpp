@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -58,6 +59,23 @@ public:
             value_ = value;
         }
         run_ += n;
+    }
+    // One pixel per byte, 0 or 1, in column-major order. Each run's end is found with memchr,
+    // which scans many bytes per instruction.
+    void add_pixels(const std::vector<uint8_t>& pixels) {
+        const uint8_t* at = pixels.data();
+        const uint8_t* end = at + pixels.size();
+        while (at < end) {
+            const auto* next = static_cast<const uint8_t*>(std::memchr(at, value_ ? 0 : 1, size_t(end - at)));
+            if (!next) next = end;
+            run_ += static_cast<uint32_t>(next - at);
+            at = next;
+            if (at < end) {
+                counts_.push_back(run_);
+                run_ = 0;
+                value_ = !value_;
+            }
+        }
     }
     Rle finish(uint32_t h, uint32_t w) {
         counts_.push_back(run_);
@@ -139,9 +157,20 @@ std::vector<Segment> row_segments(const std::vector<Tap>& rows) {
     return segments;
 }
 
-// How far from the threshold a source value must be for every blend of it to fall on the
-// same side: the blend's rounding moves it by a few float32 ulps of 1 at most.
-constexpr float kSideMargin = 1e-5f;
+// How far from the threshold a value must be for every blend of it to fall on the same side,
+// for values of magnitude at most 1 (side_margin scales it). One 2-tap blend as PyTorch rounds
+// it, fma(a, w0, b * w1) with w0 = 1 - lambda in float32, lies within 3 float32 half-ulps of 1
+// (2^-24 each: w0, b * w1 and the result) of the exact a + (b - a) lambda, and a mask passes
+// through two (columns, then rows): 3.6e-7 at most, and this leaves a factor of almost 3.
+// Probabilities from a barely trained model sit within 1e-5 of 0.5 over whole masks, so a wider
+// margin sends most pixels to the per-pixel path.
+constexpr double kSideMargin = 1e-6;
+
+double side_margin(std::span<const float> values, float threshold) {
+    double largest = std::max(1.0, std::abs(static_cast<double>(threshold)));
+    for (float v : values) largest = std::max(largest, std::abs(static_cast<double>(v)));
+    return kSideMargin * largest;
+}
 
 // The rows of one segment whose two source values straddle the threshold. Its rows blend the
 // same two values a and b with a weight lambda that grows with the row, so the exact blend
@@ -152,7 +181,7 @@ constexpr float kSideMargin = 1e-5f;
 // searches instead of a comparison per pixel: a smooth mask crosses its threshold once per
 // column, and most of an up-sampled mask's rows lie in such segments.
 void add_crossing_segment(const std::vector<float>& column, const std::vector<Tap>& rows, const Segment& s,
-                          float threshold, RunBuilder& runs) {
+                          float threshold, double margin, std::vector<uint8_t>& pixels, RunBuilder& runs) {
     const double a = column[s.i0], b = column[s.i1];
     const bool rising = b >= a;
     auto exact = [&](uint32_t y) { return a + (b - a) * static_cast<double>(rows[y].w1); };
@@ -166,12 +195,65 @@ void add_crossing_segment(const std::vector<float>& column, const std::vector<Ta
         }
         return lo;
     };
-    const double margin = static_cast<double>(kSideMargin);
     const uint32_t near = first_past(rising ? threshold - margin : threshold + margin);
     const uint32_t beyond = first_past(rising ? threshold + margin : threshold - margin);
     runs.add(!rising, near - s.begin);
-    for (uint32_t y = near; y < beyond; ++y) runs.add(blend_rows(column, rows[y]) > threshold, 1);
+    // blend_rows for these rows, whose taps all read a and b: one loop the compiler vectorises.
+    pixels.resize(beyond - near);
+    const float fa = column[s.i0], fb = column[s.i1];
+    for (uint32_t y = near; y < beyond; ++y) pixels[y - near] = fma_f32(fa, rows[y].w0, fb * rows[y].w1) > threshold;
+    runs.add_pixels(pixels);
     runs.add(rising, s.end - beyond);
+}
+
+// A column whose source values straddle the threshold in many segments (a barely trained
+// model's masks hover at 0.5 everywhere) is cheaper pixel by pixel, in one pass the compiler
+// vectorises, than segment by segment with two binary searches each.
+constexpr size_t kFewCrossings = 4;
+
+enum class Side { below, above, straddles };
+
+Side segment_side(const std::vector<float>& column, const Segment& s, double below, double above) {
+    const float a = column[s.i0], b = column[s.i1];
+    if (std::min(a, b) > above) return Side::above;
+    if (std::max(a, b) < below) return Side::below;
+    return Side::straddles;
+}
+
+size_t crossings(const std::vector<float>& column, const std::vector<Segment>& segments, double below, double above) {
+    size_t n = 0;
+    for (const Segment& s : segments) n += segment_side(column, s, below, above) == Side::straddles;
+    return n;
+}
+
+// Every output row of the column, 0 or 1, into `pixels`: the reference's blend where a segment
+// straddles the threshold, its side elsewhere.
+// The rows' weights apart (structure of arrays), for a loop over rows that vectorises.
+struct RowWeights {
+    std::vector<float> w0, w1;
+    explicit RowWeights(const std::vector<Tap>& rows) {
+        for (const Tap& t : rows) {
+            w0.push_back(t.w0);
+            w1.push_back(t.w1);
+        }
+    }
+};
+
+void column_pixels(const std::vector<float>& column, const RowWeights& rows, const std::vector<Segment>& segments,
+                   float threshold, double below, double above, std::vector<uint8_t>& pixels) {
+    pixels.resize(rows.w0.size());
+    for (const Segment& s : segments) {
+        const Side side = segment_side(column, s, below, above);
+        if (side != Side::straddles) {
+            std::fill(pixels.begin() + s.begin, pixels.begin() + s.end, side == Side::above);
+            continue;
+        }
+        const float a = column[s.i0], b = column[s.i1];
+        const float* w0 = rows.w0.data();
+        const float* w1 = rows.w1.data();
+        uint8_t* out = pixels.data();
+        for (uint32_t y = s.begin; y < s.end; ++y) out[y] = fma_f32(a, w0[y], b * w1[y]) > threshold;
+    }
 }
 
 }  // namespace
@@ -209,10 +291,13 @@ Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mas
     const std::vector<Tap> columns = linear_taps(mask_w, out_w);
     const std::vector<Tap> rows = linear_taps(mask_h, out_h);
     const std::vector<Segment> segments = row_segments(rows);
-    const float below = threshold - kSideMargin, above = threshold + kSideMargin;
+    const RowWeights weights(rows);
+    const double margin = side_margin(probabilities, threshold);
+    const double below = threshold - margin, above = threshold + margin;
 
     RunBuilder runs;
     std::vector<float> column(mask_h);
+    std::vector<uint8_t> pixels;  // the rows of a segment evaluated one by one
     for (uint32_t x = 0; x < out_w; ++x) {
         const Tap& t = columns[x];
         if (std::max(column_max[t.i0], column_max[t.i1]) < below) {
@@ -224,15 +309,15 @@ Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mas
             continue;
         }
         blend_columns(p, mask_h, t, column);
+        if (crossings(column, segments, below, above) > kFewCrossings) {
+            column_pixels(column, weights, segments, threshold, below, above, pixels);
+            runs.add_pixels(pixels);
+            continue;
+        }
         for (const Segment& s : segments) {
-            const float a = column[s.i0], b = column[s.i1];
-            if (std::min(a, b) > above) {
-                runs.add(true, s.end - s.begin);
-            } else if (std::max(a, b) < below) {
-                runs.add(false, s.end - s.begin);
-            } else {
-                add_crossing_segment(column, rows, s, threshold, runs);
-            }
+            const Side side = segment_side(column, s, below, above);
+            if (side == Side::straddles) add_crossing_segment(column, rows, s, threshold, margin, pixels, runs);
+            else runs.add(side == Side::above, s.end - s.begin);
         }
     }
     return runs.finish(out_h, out_w);

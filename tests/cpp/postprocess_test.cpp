@@ -81,12 +81,13 @@ TEST(Postprocess, FastMaskResizeEqualsThePerPixelReference) {
     EXPECT_GT(background, 50u);
 }
 
-// Source values within a few ulps of the threshold: the rows the fast path cannot place by
-// the exact blend's side alone, and must evaluate as the reference does.
+// Source values within a few ulps of the threshold (the rows the fast path cannot place by the
+// exact blend's side alone, and must evaluate as the reference does) and just beyond its margin.
 TEST(Postprocess, FastMaskResizeEqualsTheReferenceAtTheThreshold) {
     std::mt19937 rng(7);
     for (float threshold : {0.5f, 0.3f}) {
-        std::uniform_real_distribution<float> near(threshold - 3e-7f, threshold + 3e-7f);
+        // Within the fast path's margin (1e-6) and just outside it.
+        std::uniform_real_distribution<float> near(threshold - 3e-6f, threshold + 3e-6f);
         std::uniform_real_distribution<float> wide(threshold - 0.2f, threshold + 0.2f);
         for (int trial = 0; trial < 20; ++trial) {
             std::vector<float> p(32 * 32);

@@ -266,8 +266,13 @@ FfmpegInput::FfmpegInput(const VideoSourceParams& p, std::function<bool()> shoul
     stop = std::move(should_stop);
     if (p.rtsp_transport != "tcp" && p.rtsp_transport != "udp")
         throw Error("rtsp transport '" + p.rtsp_transport + "': expected tcp or udp");
-    open_input();
-    open_decoder();
+    try {
+        open_input();
+        open_decoder();
+    } catch (...) {
+        if (format) avformat_close_input(&format);  // the destructor does not run for a constructor that throws
+        throw;
+    }
 }
 
 std::string FfmpegInput::hwaccel_note() const {
