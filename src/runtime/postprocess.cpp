@@ -190,8 +190,10 @@ void add_crossing_segment(const std::vector<float>& column, const std::vector<Ta
         uint32_t lo = s.begin, hi = s.end;
         while (lo < hi) {
             const uint32_t mid = lo + (hi - lo) / 2;
-            if (rising ? exact(mid) >= level : exact(mid) <= level) hi = mid;
-            else lo = mid + 1;
+            if (rising ? exact(mid) >= level : exact(mid) <= level)
+                hi = mid;
+            else
+                lo = mid + 1;
         }
         return lo;
     };
@@ -316,8 +318,10 @@ Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mas
         }
         for (const Segment& s : segments) {
             const Side side = segment_side(column, s, below, above);
-            if (side == Side::straddles) add_crossing_segment(column, rows, s, threshold, margin, pixels, runs);
-            else runs.add(side == Side::above, s.end - s.begin);
+            if (side == Side::straddles)
+                add_crossing_segment(column, rows, s, threshold, margin, pixels, runs);
+            else
+                runs.add(side == Side::above, s.end - s.begin);
         }
     }
     return runs.finish(out_h, out_w);

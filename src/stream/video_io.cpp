@@ -65,15 +65,15 @@ std::string video_support_problem() {
 
 std::string check_hwaccel_name(const std::string& name) {
     if (const VideoPluginApi* plugin = video_plugin()) return plugin->check_hwaccel_name(name);
-    return name == "auto" || name == "none"
-               ? ""
-               : "unknown hardware decoder '" + name + "' (expected auto, none: without FFmpeg there are no device types)";
+    return name == "auto" || name == "none" ? ""
+                                            : "unknown hardware decoder '" + name +
+                                                  "' (expected auto, none: without FFmpeg there are no device types)";
 }
 
 struct VideoSource::Impl {
     SourceKind kind = SourceKind::image_sequence;
     std::string note;
-    std::unique_ptr<VideoInput> input;       // FFmpeg's
+    std::unique_ptr<VideoInput> input;      // FFmpeg's
     std::optional<ImageSequence> sequence;  // without FFmpeg
 };
 
@@ -92,7 +92,9 @@ VideoSource::VideoSource(const VideoSourceParams& params, std::function<bool()> 
     impl_->sequence.emplace(params.url);
 }
 VideoSource::~VideoSource() = default;
-bool VideoSource::read(VideoFrame& frame) { return impl_->input ? impl_->input->read(frame) : impl_->sequence->read(frame); }
+bool VideoSource::read(VideoFrame& frame) {
+    return impl_->input ? impl_->input->read(frame) : impl_->sequence->read(frame);
+}
 uint32_t VideoSource::width() const { return impl_->input ? impl_->input->width() : impl_->sequence->width(); }
 uint32_t VideoSource::height() const { return impl_->input ? impl_->input->height() : impl_->sequence->height(); }
 double VideoSource::fps() const { return impl_->input ? impl_->input->fps() : ImageSequence::kFps; }

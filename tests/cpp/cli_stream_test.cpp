@@ -58,7 +58,8 @@ TEST(CliStream, WithoutTheFfmpegPluginTheToolSaysSo) {
     for (const std::string& input :
          std::vector<std::string>{" --input x.mp4", " --input " + (dir / "pkg") + " --video-out " + (dir / "v.mp4")}) {
         std::string out;
-        FILE* p = ::popen(("env -u CHICKENSEG_PLUGIN_DIR " + (dir / "chickenseg") + args + input + " 2>&1").c_str(), "r");
+        FILE* p =
+            ::popen(("env -u CHICKENSEG_PLUGIN_DIR " + (dir / "chickenseg") + args + input + " 2>&1").c_str(), "r");
         std::array<char, 4096> buf;
         for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
         const int status = ::pclose(p);

@@ -47,13 +47,20 @@ std::string mkl_code_path() {
     const int branch = mkl_serv_cbwr_get_auto_branch();
     if (branch >= 11) return "AVX-512";
     switch (branch) {
-        case 4: return "SSE2";
-        case 6: return "SSSE3";
-        case 7: return "SSE4.1";
-        case 8: return "SSE4.2";
-        case 9: return "AVX";
-        case 10: return "AVX2";
-        default: return "generic";  // 2, MKL_CBWR_AUTO: no branch of its own, the vendor-neutral kernels
+        case 4:
+            return "SSE2";
+        case 6:
+            return "SSSE3";
+        case 7:
+            return "SSE4.1";
+        case 8:
+            return "SSE4.2";
+        case 9:
+            return "AVX";
+        case 10:
+            return "AVX2";
+        default:
+            return "generic";  // 2, MKL_CBWR_AUTO: no branch of its own, the vendor-neutral kernels
     }
 }
 

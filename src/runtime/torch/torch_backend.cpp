@@ -103,8 +103,8 @@ public:
     std::string format() const override { return format_; }
     std::string device() const override { return device_.str(); }
     std::string description() const override {
-        std::string where = device_.is_cuda() ? "CUDA " + device_.str()
-                                              : "CPU, " + std::to_string(at::get_num_threads()) + " threads";
+        std::string where =
+            device_.is_cuda() ? "CUDA " + device_.str() : "CPU, " + std::to_string(at::get_num_threads()) + " threads";
         if (const std::string mkl = mkl_code_path(); !device_.is_cuda() && !mkl.empty())
             where += ", MKL " + mkl + " kernels";
         return std::string("LibTorch ") + TORCH_VERSION + " (" + where + ")";

@@ -277,7 +277,8 @@ FfmpegInput::FfmpegInput(const VideoSourceParams& p, std::function<bool()> shoul
 
 std::string FfmpegInput::hwaccel_note() const {
     if (hw.fell_back)
-        return "--hwaccel " + params.hwaccel + ": " + hw.name + " cannot decode this stream's profile; decoding in software";
+        return "--hwaccel " + params.hwaccel + ": " + hw.name +
+               " cannot decode this stream's profile; decoding in software";
     return hw.note;
 }
 
