@@ -96,6 +96,10 @@ TEST(Postprocess, FastMaskResizeEqualsTheReferenceAtTheThreshold) {
                 Rle fast = mask_probabilities_to_rle(p, 32, 32, oh, ow, threshold);
                 ASSERT_EQ(fast, mask_probabilities_to_rle_reference(p, 32, 32, oh, ow, threshold)) << trial;
                 for (size_t k = 1; k + 1 < fast.counts.size(); ++k) ASSERT_GT(fast.counts[k], 0u);
+                // Both kinds of pixels, in many runs (values this close to the threshold flip often).
+                EXPECT_GT(rle_area(fast), 0u);
+                EXPECT_LT(rle_area(fast), uint64_t{oh} * ow);
+                EXPECT_GT(fast.counts.size(), 100u);
             }
         }
     }
