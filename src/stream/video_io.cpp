@@ -4,7 +4,6 @@
 // are one clear error saying what is missing.
 #include <dlfcn.h>
 
-#include <mutex>
 #include <optional>
 
 #include "chickenseg/core/error.h"
