@@ -172,19 +172,41 @@ double side_margin(std::span<const float> values, float threshold) {
     return kSideMargin * largest;
 }
 
+// The rows' weights apart (structure of arrays), for a loop over rows that vectorises.
+struct RowWeights {
+    std::vector<float> w0, w1;
+    explicit RowWeights(const std::vector<Tap>& rows) {
+        for (const Tap& t : rows) {
+            w0.push_back(t.w0);
+            w1.push_back(t.w1);
+        }
+    }
+};
+
+// blend_rows for rows [begin, end) of a segment, whose taps all read a and b: whether each is
+// above the threshold, 0 or 1 into out[0 ...], in one loop the compiler vectorises (out, a byte
+// array, could alias the weights for all it knows: hence __restrict).
+void blend_sides(float a, float b, const RowWeights& rows, uint32_t begin, uint32_t end, float threshold,
+                 uint8_t* __restrict out) {
+    const float* __restrict w0 = rows.w0.data() + begin;
+    const float* __restrict w1 = rows.w1.data() + begin;
+    const uint32_t n = end - begin;
+    for (uint32_t i = 0; i < n; ++i) out[i] = fma_f32(a, w0[i], b * w1[i]) > threshold;
+}
+
 // The rows of one segment whose two source values straddle the threshold. Its rows blend the
 // same two values a and b with a weight lambda that grows with the row, so the exact blend
 // a + (b - a) lambda is monotonic along the segment, and the rounded blend the reference
-// computes lies within a few float32 ulps of it (the probabilities are at most 1). The rows
+// computes lies within a few float32 ulps of it (side_margin bounds them). The rows
 // where the exact blend is clearly above (or below) the threshold form one run at one end; only
 // the few in between, near the crossing, are evaluated as the reference does. Two binary
 // searches instead of a comparison per pixel: a smooth mask crosses its threshold once per
 // column, and most of an up-sampled mask's rows lie in such segments.
-void add_crossing_segment(const std::vector<float>& column, const std::vector<Tap>& rows, const Segment& s,
-                          float threshold, double margin, std::vector<uint8_t>& pixels, RunBuilder& runs) {
+void add_crossing_segment(const std::vector<float>& column, const RowWeights& rows, const Segment& s, float threshold,
+                          double margin, std::vector<uint8_t>& pixels, RunBuilder& runs) {
     const double a = column[s.i0], b = column[s.i1];
     const bool rising = b >= a;
-    auto exact = [&](uint32_t y) { return a + (b - a) * static_cast<double>(rows[y].w1); };
+    auto exact = [&](uint32_t y) { return a + (b - a) * static_cast<double>(rows.w1[y]); };
     // First row (from begin) at or past a level, in the direction the blend moves.
     auto first_past = [&](double level) {
         uint32_t lo = s.begin, hi = s.end;
@@ -200,10 +222,8 @@ void add_crossing_segment(const std::vector<float>& column, const std::vector<Ta
     const uint32_t near = first_past(rising ? threshold - margin : threshold + margin);
     const uint32_t beyond = first_past(rising ? threshold + margin : threshold - margin);
     runs.add(!rising, near - s.begin);
-    // blend_rows for these rows, whose taps all read a and b: one loop the compiler vectorises.
     pixels.resize(beyond - near);
-    const float fa = column[s.i0], fb = column[s.i1];
-    for (uint32_t y = near; y < beyond; ++y) pixels[y - near] = fma_f32(fa, rows[y].w0, fb * rows[y].w1) > threshold;
+    blend_sides(column[s.i0], column[s.i1], rows, near, beyond, threshold, pixels.data());
     runs.add_pixels(pixels);
     runs.add(rising, s.end - beyond);
 }
@@ -230,17 +250,6 @@ size_t crossings(const std::vector<float>& column, const std::vector<Segment>& s
 
 // Every output row of the column, 0 or 1, into `pixels`: the reference's blend where a segment
 // straddles the threshold, its side elsewhere.
-// The rows' weights apart (structure of arrays), for a loop over rows that vectorises.
-struct RowWeights {
-    std::vector<float> w0, w1;
-    explicit RowWeights(const std::vector<Tap>& rows) {
-        for (const Tap& t : rows) {
-            w0.push_back(t.w0);
-            w1.push_back(t.w1);
-        }
-    }
-};
-
 void column_pixels(const std::vector<float>& column, const RowWeights& rows, const std::vector<Segment>& segments,
                    float threshold, double below, double above, std::vector<uint8_t>& pixels) {
     pixels.resize(rows.w0.size());
@@ -250,11 +259,7 @@ void column_pixels(const std::vector<float>& column, const RowWeights& rows, con
             std::fill(pixels.begin() + s.begin, pixels.begin() + s.end, side == Side::above);
             continue;
         }
-        const float a = column[s.i0], b = column[s.i1];
-        const float* w0 = rows.w0.data();
-        const float* w1 = rows.w1.data();
-        uint8_t* out = pixels.data();
-        for (uint32_t y = s.begin; y < s.end; ++y) out[y] = fma_f32(a, w0[y], b * w1[y]) > threshold;
+        blend_sides(column[s.i0], column[s.i1], rows, s.begin, s.end, threshold, pixels.data() + s.begin);
     }
 }
 
@@ -319,7 +324,7 @@ Rle mask_probabilities_to_rle(std::span<const float> probabilities, uint32_t mas
         for (const Segment& s : segments) {
             const Side side = segment_side(column, s, below, above);
             if (side == Side::straddles)
-                add_crossing_segment(column, rows, s, threshold, margin, pixels, runs);
+                add_crossing_segment(column, weights, s, threshold, margin, pixels, runs);
             else
                 runs.add(side == Side::above, s.end - s.begin);
         }
